@@ -1,0 +1,1 @@
+"""Mesa agents of the model: centres, host institutions, companies and foundations."""

@@ -1,0 +1,103 @@
+"""Host institutions: the university or institute a centre belongs to."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from wpi_abm.cohort import HostSpec
+from wpi_abm.parameters import Host as HostParams
+
+if TYPE_CHECKING:
+    from wpi_abm.agents.centre import Centre
+    from wpi_abm.model import WPIModel
+
+
+class HostInstitution(mesa.Agent):
+    """A host: funds permanent posts, converts centre posts to them, absorbs staff at the end.
+
+    Its permanent budget is its national operating grant, which shrinks every year
+    (``operating_grant_decline``), so the posts it can carry and its cash support shrink too.
+
+    Attributes:
+        name: Identifier.
+        strength: Size of its permanent budget relative to a large national university.
+        commitment: How far it carries its centres after support (0–1).
+        centres: The centres it hosts.
+    """
+
+    def __init__(
+        self, model: WPIModel, spec: HostSpec, params: HostParams, name: str | None = None
+    ) -> None:
+        super().__init__(model)
+        self.name = name or spec.name
+        self.strength = spec.strength
+        self.commitment = spec.commitment
+        self.params = params
+        self.centres: list[Centre] = []
+
+    def operating_grant(self, year: int) -> float:
+        """Operating-grant index relative to year 1."""
+        return (1.0 - self.params.operating_grant_decline) ** (year - 1)
+
+    def capacity_posts(self, year: int) -> float:
+        """Most permanent posts this host funds for one centre in ``year``."""
+        return self.params.capacity_posts * self.strength * self.operating_grant(year)
+
+    def cash(self, year: int) -> float:
+        """Cash support to one centre in ``year`` (M yen)."""
+        return self.params.cash_support * self.strength * self.operating_grant(year)
+
+    def commitment_for(self, year: int) -> float:
+        """Commitment in ``year``: a growth plan raises it to the plan's level once drawn up."""
+        plan = self.model.policy.growth_plan
+        if plan is not None and year > plan.year:
+            return max(self.commitment, plan.host_commitment)
+        return self.commitment
+
+    def conversion_mean(self, year: int) -> float:
+        """Expected posts moved onto the permanent budget per centre in a supported ``year``."""
+        plan = self.model.policy.growth_plan
+        mult = plan.host_conversion_multiplier if plan is not None and year > plan.year else 1.0
+        return self.params.conversion_rate * self.strength * self.commitment_for(year) * mult
+
+    def absorption_share(self, year: int) -> float:
+        """Share of a centre's soft payroll this host takes over when the centre's support ends."""
+        return self.params.absorption_share * self.strength * self.commitment_for(year)
+
+
+class HostTerms:
+    """What a centre's hosts give it, year by year (summed over hosts; lists for fast access).
+
+    Attributes:
+        cash: Cash support per year (M yen).
+        capacity: Most permanent posts for the centre per year.
+        conversion: Expected posts converted per supported year.
+        absorption: Share of the soft payroll absorbed at the end of support, per year.
+    """
+
+    def __init__(self, hosts: list[HostInstitution], last_year: int) -> None:
+        years = np.arange(last_year + 1)
+        cash = np.zeros(len(years))
+        capacity = np.zeros(len(years))
+        conversion = np.zeros(len(years))
+        absorption = np.zeros(len(years))
+        for h in hosts:
+            p = h.params
+            grant = (1.0 - p.operating_grant_decline) ** (years - 1.0)
+            plan = h.model.policy.growth_plan
+            in_plan = years > plan.year if plan is not None else np.zeros(len(years), bool)
+            commitment = np.where(
+                in_plan, max(h.commitment, plan.host_commitment if plan else 0.0), h.commitment
+            )
+            mult = np.where(in_plan, plan.host_conversion_multiplier if plan else 1.0, 1.0)
+            cash += p.cash_support * h.strength * grant
+            capacity += p.capacity_posts * h.strength * grant
+            conversion += p.conversion_rate * h.strength * commitment * mult
+            absorption += p.absorption_share * h.strength * commitment
+        self.cash = cash.tolist()
+        self.capacity = capacity.tolist()
+        self.conversion = conversion.tolist()
+        self.absorption = absorption.tolist()

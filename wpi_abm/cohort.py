@@ -1,0 +1,114 @@
+"""The simulated cohort: centres, their hosts, and the companies and foundations around them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from wpi_abm.parameters import ByRank
+from wpi_abm.schema import Money, Positive, Probability, Strict
+
+Name = Annotated[str, Field(min_length=1, max_length=60)]
+Headcount = Annotated[int, Field(ge=0, le=2000)]
+
+
+class HostSpec(Strict):
+    """A host institution.
+
+    Attributes:
+        name: Identifier.
+        strength: Size of its permanent budget relative to a large national university (1.0).
+        commitment: How far it is willing to carry the centre after support (0–1).
+    """
+
+    name: Name
+    strength: Positive
+    commitment: Probability
+
+
+class CentreSpec(Strict):
+    """A research centre at the start of its support.
+
+    Attributes:
+        name: Identifier.
+        field: Research field (companies and foundations favour some fields).
+        host: Name of its host institution.
+        planned: Planned headcount by rank when fully built.
+        initial_fill: Share of the planned headcount present in year 1 (PIs come first).
+        reputation: Starting reputation (1.0 = a typical WPI centre).
+        foreign_share: Foreign share of the first researchers.
+    """
+
+    name: Name
+    field: Name
+    host: Name
+    planned: ByRank[Headcount]
+    initial_fill: Probability
+    reputation: Positive
+    foreign_share: Probability
+
+    @model_validator(mode="after")
+    def _has_pis(self) -> CentreSpec:
+        if self.planned.pi < 1:
+            raise ValueError("a centre needs at least one PI (the seed requires 7–10+)")
+        return self
+
+
+class CompanySpec(Strict):
+    """A company that may offer a comprehensive partnership.
+
+    Attributes:
+        name: Identifier.
+        fields: Fields it funds.
+        max_annual: Largest yearly payment of one partnership (M yen).
+        max_partnerships: How many partnerships it holds at once.
+    """
+
+    name: Name
+    fields: list[Name] = Field(min_length=1)
+    max_annual: Money
+    max_partnerships: Annotated[int, Field(ge=1, le=20)] = 1
+
+
+class FoundationSpec(Strict):
+    """A foundation that may endow centres.
+
+    Attributes:
+        name: Identifier.
+        fields: Fields it funds.
+        gift: Size of a founding gift to an endowment (M yen).
+        max_endowments: How many centres it endows at most.
+    """
+
+    name: Name
+    fields: list[Name] = Field(min_length=1)
+    gift: Money
+    max_endowments: Annotated[int, Field(ge=1, le=20)] = 1
+
+
+class Cohort(Strict):
+    """Everything that exists at year 1 of a run."""
+
+    name: Name
+    description: str = ""
+    hosts: list[HostSpec] = Field(min_length=1)
+    centres: list[CentreSpec] = Field(min_length=1, max_length=500)
+    companies: list[CompanySpec] = []
+    foundations: list[FoundationSpec] = []
+
+    @model_validator(mode="after")
+    def _references(self) -> Cohort:
+        for kind in ("hosts", "centres", "companies", "foundations"):
+            names = [x.name for x in getattr(self, kind)]
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                raise ValueError(f"{kind} names must be unique; repeated: {dup}")
+        hosts = {h.name for h in self.hosts}
+        for i, c in enumerate(self.centres):
+            if c.host not in hosts:
+                raise ValueError(
+                    f"centres[{i}] ('{c.name}') names host '{c.host}', which is not in hosts; "
+                    f"hosts are: {sorted(hosts)}"
+                )
+        return self

@@ -1,0 +1,1 @@
+"""Experiments: expansion into runs, execution, storage and analysis."""

@@ -1,0 +1,252 @@
+"""The centres' books: foresight, income by source, personnel first, reserves and carry-over.
+
+The money decisions of every centre in a run are taken here, all centres at once (arrays indexed
+by centre), because a run takes them a few hundred times and per-centre Python would dominate its
+cost. :class:`~wpi_abm.agents.centre.Centre` agents expose each centre's slice of this state.
+
+Money in M yen per year. "Soft money" is everything that pays posts not on a host's permanent
+budget: programme money (subsidy, matching, carry-over), company payments, endowment payouts, the
+personnel share of grants, host cash and reserves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from wpi_abm.model import WPIModel
+
+SOFT_BANDS = ("subsidy", "company", "endowment", "grant", "host_cash", "reserves")
+"""Soft sources in the order they pay salaries (programme money first: unspent, it lapses)."""
+
+
+@dataclass
+class Books:
+    """One year's accounts of every centre (arrays indexed by centre)."""
+
+    owed: np.ndarray
+    matching: np.ndarray
+    carry: np.ndarray
+    grants: np.ndarray
+    personnel_grants: np.ndarray
+    host_cash: np.ndarray
+    company: np.ndarray
+    endowment: np.ndarray
+    eligible: np.ndarray
+    nonprog: np.ndarray
+    # Filled by settle():
+    income_subsidy: np.ndarray | None = None
+    income_matching: np.ndarray | None = None
+    income_host: np.ndarray | None = None
+    income: np.ndarray | None = None
+    research: np.ndarray | None = None
+    spending: np.ndarray | None = None
+    reserves: np.ndarray | None = None
+    reserves_change: np.ndarray | None = None
+    deferred: np.ndarray | None = None
+
+
+class CentreFinances:
+    """Money state of every centre, carried from year to year, and the rules that move it.
+
+    Args:
+        model: The run.
+
+    Attributes:
+        reserves: Money kept from past years.
+        insecurity: Foreseen funding gap of soft-money posts this year (0–1).
+        absorption_open: Whether the host's absorption of posts has been triggered.
+        absorption_left: Money of soft posts the hosts will still take over.
+        books: This year's accounts.
+    """
+
+    def __init__(self, model: WPIModel) -> None:
+        self.model = model
+        centres = model.centres
+        n = len(centres)
+        p = model.params
+        self.window = p.researchers.foresight_window
+        self.reserve_cap = p.money.reserve_cap
+        self.personnel_share = p.grants.personnel_share
+        self.renewal_belief = p.company.renewal_belief
+        self.commitment_belief = p.host.commitment_belief
+        self.max_size = p.recruitment.max_size_factor
+        self.reserves = np.zeros(n)
+        self.insecurity = np.zeros(n)
+        self.private_last = np.zeros(n)
+        self.nonprog_last = np.zeros(n)
+        self.national_support_last = np.full(n, np.inf)
+        self.programme_last = np.zeros(n)
+        self.absorption_open = np.zeros(n, dtype=bool)
+        self.absorption_left = np.zeros(n)
+        # What hosts give each centre, by year: (years, n_centres).
+        self.host_cash = np.array([c.host_terms.cash for c in centres]).T
+        self.host_absorption = np.array([c.host_terms.absorption for c in centres]).T
+        self.planned_payroll = np.array([c.planned_payroll for c in centres])
+        eligible = model.programme.schedule.match_eligible
+        self._company_eligible = "company" in eligible
+        self._foundation_eligible = "foundation" in eligible
+        self.books: Books | None = None
+
+    # -- foresight ------------------------------------------------------------------------------
+    def foresee(self, year: int, soft_payroll: np.ndarray, track_score: np.ndarray) -> np.ndarray:
+        """Foreseen funding gap of soft-money posts over the foresight window (0–1).
+
+        Centres and their researchers add up the money they can see for the next ``window``
+        years — the subsidy as scheduled (pending gates weighted by the chance of passing them,
+        which the yearly follow-up reveals where the design has foresight), expected matching,
+        carry-over, last year's other soft income, reserves, running partnerships (renewals
+        believed with ``renewal_belief``) and, when support may end within the window, the host's
+        promise to absorb posts (believed with the growth plan's host commitment, or with
+        ``commitment_belief`` without a plan) — and compare it with the soft payroll they carry.
+        """
+        model = self.model
+        prog = model.programme
+        w = self.window
+        last = year + w - 1
+        need = w * soft_payroll
+        subsidy, match_years = prog.expected(year, last, prog.beliefs(year, track_score))
+        sched = prog.schedule
+        match = np.minimum(sched.match_cap, sched.match_ratio * self.private_last) * prog.factor
+        seen = subsidy + match_years * match + w * self.nonprog_last + self.reserves
+        if prog.flexible(year):
+            seen = seen + prog.deferred
+        for deals in model.deals.values():
+            for d in deals:
+                covered = max(0, min(w, d.end - year + 1))
+                seen[d.centre] += d.amount * (covered + self.renewal_belief * (w - covered))
+        secured = prog.secured_until(year)
+        plan = model.policy.growth_plan
+        belief = (
+            plan.host_commitment
+            if plan is not None and year > plan.year
+            else self.commitment_belief
+        )
+        promise = np.where(
+            self.absorption_open, self.absorption_left, self.host_absorption[year] * soft_payroll
+        )
+        uncovered = w - np.clip(secured - year + 1, 0, w)
+        seen += belief * promise * uncovered
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = np.where(need > 0, 1.0 - seen / need, 0.0)
+        self.insecurity = np.clip(gap, 0.0, 1.0)
+        return self.insecurity
+
+    # -- the year's money -----------------------------------------------------------------------
+    def open_books(
+        self,
+        year: int,
+        grants: np.ndarray,
+        soft_payroll: np.ndarray,
+        company: np.ndarray,
+        endowment: np.ndarray,
+        gifts: np.ndarray,
+    ) -> np.ndarray:
+        """Open this year's books; returns the money each centre has for soft-money salaries.
+
+        Also triggers the host's absorption when programme money stops or falls by more than
+        half (the end of support, or a cliff such as the reform's year 11): the hosts will take
+        over soft posts worth ``absorption_share`` × strength × commitment × the soft payroll.
+        """
+        prog = self.model.programme
+        eligible = np.zeros_like(grants)
+        if self._company_eligible:
+            eligible = eligible + company
+        if self._foundation_eligible:
+            eligible = eligible + endowment + gifts
+        owed = prog.owed(year)
+        matching = prog.matching(year, eligible)
+        carry = prog.carry_over(year)
+        now = owed + matching
+        cliff = ~self.absorption_open & (self.programme_last > 0) & (now < 0.5 * self.programme_last)
+        self.absorption_left = np.where(
+            cliff, self.host_absorption[year] * soft_payroll, self.absorption_left
+        )
+        self.absorption_open |= cliff
+        self.programme_last = now
+        personnel_grants = grants * self.personnel_share
+        host_cash = self.host_cash[year]
+        nonprog = personnel_grants + host_cash + company + endowment
+        self.books = Books(
+            owed=owed,
+            matching=matching,
+            carry=carry,
+            grants=grants,
+            personnel_grants=personnel_grants,
+            host_cash=host_cash,
+            company=company.copy(),
+            endowment=endowment.copy(),
+            eligible=eligible,
+            nonprog=nonprog,
+        )
+        return owed + matching + carry + nonprog + self.reserves
+
+    def settle(self, year: int, soft_payroll: np.ndarray, host_payroll: np.ndarray) -> np.ndarray:
+        """Pay this year's salaries and close the books.
+
+        Programme money is used first (what is not used lapses, or is carried over where the design
+        is flexible); then the other soft money; then reserves. What is left of the other money goes
+        to reserves up to ``reserve_cap`` × soft payroll, and beyond that to research.
+
+        Returns:
+            (n_centres, 6) money paid per soft source, in the order of :data:`SOFT_BANDS`.
+
+        Raises:
+            RuntimeError: A centre's payroll exceeds its money (a broken invariant, not bad input).
+        """
+        b = self.books
+        prog = self.model.programme
+        available = b.owed + b.matching + b.carry
+        drawn = np.minimum(available, soft_payroll)
+        rest = soft_payroll - drawn
+        use_nonprog = np.minimum(b.nonprog, rest)
+        rest = rest - use_nonprog
+        use_reserves = np.minimum(self.reserves, rest)
+        rest = rest - use_reserves
+        if (rest > 1e-6).any():
+            c = int(np.argmax(rest))
+            raise RuntimeError(f"centre {c}: payroll exceeds money by {rest[c]:.3f} M yen")
+        reserves = self.reserves - use_reserves + (b.nonprog - use_nonprog)
+        excess = np.maximum(0.0, reserves - self.reserve_cap * soft_payroll)
+        reserves -= excess
+        prog.deferred[:] = available - drawn if prog.flexible(year) else 0.0
+        b.income_subsidy = np.minimum(drawn, b.owed + b.carry)
+        b.income_matching = drawn - b.income_subsidy
+        b.income_host = host_payroll + b.host_cash
+        b.income = drawn + b.income_host + b.grants + b.company + b.endowment
+        b.research = b.grants - b.personnel_grants + excess
+        b.spending = soft_payroll + host_payroll + b.research
+        b.reserves_change = reserves - self.reserves
+        b.reserves = reserves
+        b.deferred = prog.deferred.copy()
+        self.reserves = reserves
+        self.private_last = b.eligible
+        self.nonprog_last = b.personnel_grants + b.host_cash + b.endowment
+        self.national_support_last = drawn + b.income_host
+        parts = np.column_stack((b.company, b.endowment, b.personnel_grants, b.host_cash))
+        before = np.cumsum(parts, axis=1) - parts
+        taken = np.clip(use_nonprog[:, None] - before, 0.0, parts)
+        return np.column_stack((drawn, taken, use_reserves))
+
+    # -- hiring ---------------------------------------------------------------------------------
+    def hiring_budget(
+        self, year: int, soft_payroll: np.ndarray, host_payroll: np.ndarray
+    ) -> np.ndarray:
+        """Money for posts opened this year for arrival next year (may be ≤ 0).
+
+        A centre hires when the money it expects next year (programme money owed given its record,
+        expected matching, carry-over, this year's other soft income, a share of reserves) exceeds
+        the soft payroll it carries, up to ``max_size_factor`` × its planned payroll.
+        """
+        prog = self.model.programme
+        b = self.books
+        nxt = year + 1
+        expected = prog.owed(nxt) + prog.matching(nxt, b.eligible) + b.nonprog
+        expected = expected + self.reserves / self.window
+        if prog.flexible(nxt):
+            expected = expected + prog.deferred
+        limit = self.max_size * self.planned_payroll - soft_payroll - host_payroll
+        return np.minimum(expected - soft_payroll, limit)

@@ -1,0 +1,177 @@
+"""Behavioural parameters of the model (``configs/parameters/*.yaml``).
+
+Every field is required: the packaged ``default.yaml`` is the single place where values and their
+sources are written down (docs/ODD.md lists them too). Money in million yen (M yen) per year.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from wpi_abm.schema import Money, NonNegative, Positive, Probability, Real, Strict
+
+Share = Probability
+
+
+class ByRank[T](Strict):
+    """One value per researcher rank."""
+
+    pi: T
+    researcher: T
+    postdoc: T
+    staff: T
+
+    def as_tuple(self) -> tuple[T, T, T, T]:
+        """Values in rank order (PI, researcher, postdoc, specialist staff)."""
+        return (self.pi, self.researcher, self.postdoc, self.staff)
+
+
+class Money_(Strict):
+    """Pay and research money."""
+
+    salary: ByRank[Money]
+    research_norm_per_researcher: Positive
+    reserve_cap: NonNegative
+
+
+class Grants(Strict):
+    """Researchers' own competitive grants (national money: never eligible for matching)."""
+
+    per_head: ByRank[Money]
+    personnel_share: Share
+    reputation_elasticity: NonNegative
+
+
+class Researchers(Strict):
+    """Stay/leave behaviour, contracts and talent."""
+
+    base_leave: ByRank[Probability]
+    insecurity_sensitivity: NonNegative
+    foreign_outside_option: NonNegative
+    talent_outside_option: NonNegative
+    reputation_retention: NonNegative
+    secure_contract_exposure: Share
+    foresight_window: Annotated[int, Field(ge=1, le=10)]
+    contract_years: ByRank[Annotated[int, Field(ge=1, le=20)]]
+    productivity_sigma: NonNegative
+    foreign_productivity_premium: Positive
+    reputation_talent: NonNegative
+
+
+class Recruitment(Strict):
+    """How centres hire."""
+
+    fill_rate: Probability
+    fill_insecurity_sensitivity: Share
+    foreign_hire_base: Probability
+    foreign_hire_reputation_slope: Real
+    foreign_hire_min: Probability
+    foreign_hire_max: Probability
+    max_size_factor: Annotated[float, Field(ge=0.5, le=5)]
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Recruitment:
+        if self.foreign_hire_min > self.foreign_hire_max:
+            raise ValueError("foreign_hire_min must not exceed foreign_hire_max")
+        return self
+
+
+class Output(Strict):
+    """Papers, top-10% papers, international co-authorship."""
+
+    papers_per_year: ByRank[NonNegative]
+    publication_lag_weight: Share
+    top10_base: Probability
+    top10_talent_slope: NonNegative
+    intl_base: Probability
+    intl_per_foreign_share: NonNegative
+    resource_elasticity: NonNegative
+    staff_ratio: NonNegative
+    staff_elasticity: NonNegative
+
+
+class Reputation(Strict):
+    """Reputation follows output with a lag."""
+
+    lag_years: Annotated[float, Field(ge=1, le=20)]
+    top10_per_researcher_ref: Positive
+
+
+class Host(Strict):
+    """Host institutions: permanent posts, conversion, absorption, cash."""
+
+    initial_permanent_share: ByRank[Probability]
+    capacity_posts: NonNegative
+    conversion_rate: NonNegative
+    absorption_share: NonNegative
+    cash_support: Money
+    operating_grant_decline: Annotated[float, Field(ge=0, lt=1)]
+    commitment_belief: Probability
+
+
+class Company(Strict):
+    """Company comprehensive partnerships (the IFReC × Chugai model)."""
+
+    offer_rate: Probability
+    off_field_fit: Probability
+    reputation_elasticity: NonNegative
+    seek_multiplier: Positive
+    min_share_of_max: Probability
+    duration_years: Annotated[int, Field(ge=1, le=30)]
+    renewal_midpoint: NonNegative
+    renewal_steepness: NonNegative
+    renewal_belief: Probability
+
+
+class Foundation(Strict):
+    """Foundation endowments (the Kavli IPMU model)."""
+
+    gift_rate: Probability
+    off_field_fit: Probability
+    reputation_elasticity: NonNegative
+    seek_multiplier: Positive
+    topup_rate: Probability
+    topup_share: NonNegative
+    return_mean: Real
+    return_sd: NonNegative
+    spending_rate: Probability
+    smoothing_years: Annotated[int, Field(ge=1, le=10)]
+    min_national_support: Money
+
+
+class Programme(Strict):
+    """The programme committee's assessment and what centres believe about future gates."""
+
+    score_weights: dict[str, NonNegative]
+    assessment_noise_sd: NonNegative
+    prior_gate_belief: Probability
+    seek_years_before_end: Annotated[int, Field(ge=0, le=10)]
+
+    @model_validator(mode="after")
+    def _weights(self) -> Programme:
+        allowed = {"top10_share", "foreign_share", "intl_share", "size"}
+        bad = set(self.score_weights) - allowed
+        if bad:
+            raise ValueError(
+                f"unknown score_weights {sorted(bad)}; allowed: {sorted(allowed)}"
+            )
+        if sum(self.score_weights.values()) <= 0:
+            raise ValueError("score_weights must not all be zero")
+        return self
+
+
+class Parameters(Strict):
+    """All behavioural parameters."""
+
+    money: Money_
+    grants: Grants
+    researchers: Researchers
+    recruitment: Recruitment
+    output: Output
+    reputation: Reputation
+    host: Host
+    company: Company
+    foundation: Foundation
+    programme: Programme

@@ -1,0 +1,407 @@
+"""Funding-policy designs as data, and the exact subsidy schedule each implies.
+
+A :class:`PolicyDesign` is read from YAML (``configs/policies/*.yaml``). It is compiled, for a given
+horizon, into a :class:`Schedule`: year-indexed arrays from which the subsidy owed to a centre in a
+year follows exactly from the centre's evaluation record. Nothing here is random; the programme
+(:mod:`wpi_abm.programme`) applies the schedule and runs the (noisy) evaluations.
+
+Money is in million yen (M yen) per fiscal year. Years are support years (1 = first funded year).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from wpi_abm.schema import Money, NonNegative, Probability, Strict, Year
+
+FOREVER = "forever"
+
+
+class Segment(Strict):
+    """A block of years with a subsidy amount, optionally matching and optionally gated.
+
+    Attributes:
+        from_year: First support year of the block.
+        to_year: Last support year (inclusive), or ``"forever"``.
+        amount: M yen per year; a list gives one amount per year of the block (a taper).
+        matching: Whether the programme also pays matching on eligible private funds in these years.
+        gate: Name of an evaluation the centre must pass for this block to be paid.
+        otherwise: Amount paid in these years when the gate was not passed (per year or a list).
+    """
+
+    from_year: Year
+    to_year: Year | Literal["forever"]
+    amount: Money | list[Money] = 0.0
+    matching: bool = False
+    gate: str | None = None
+    otherwise: Money | list[Money] = 0.0
+
+    @model_validator(mode="after")
+    def _check(self) -> Segment:
+        if self.to_year != FOREVER and self.to_year < self.from_year:
+            raise ValueError(f"to_year ({self.to_year}) is before from_year ({self.from_year})")
+        for name in ("amount", "otherwise"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                if self.to_year == FOREVER:
+                    raise ValueError(f"{name} must be one number when to_year is 'forever'")
+                span = self.to_year - self.from_year + 1
+                if len(value) != span:
+                    raise ValueError(
+                        f"{name} lists {len(value)} amounts but years {self.from_year}-"
+                        f"{self.to_year} are {span} years; give one amount per year or one number"
+                    )
+        if self.otherwise != 0.0 and self.gate is None:
+            raise ValueError("'otherwise' only makes sense with a 'gate'")
+        return self
+
+    def amounts(self, horizon: int, which: str = "amount") -> tuple[int, np.ndarray]:
+        """Per-year amounts of this block up to ``horizon``: (first year, array)."""
+        last = horizon if self.to_year == FOREVER else min(self.to_year, horizon)
+        span = max(0, last - self.from_year + 1)
+        value = getattr(self, which)
+        if isinstance(value, list):
+            return self.from_year, np.asarray(value[:span], dtype=float)
+        return self.from_year, np.full(span, float(value))
+
+
+class Matching(Strict):
+    """Matching support: the programme adds ``min(cap, ratio × eligible private funds)``.
+
+    Attributes:
+        cap: Most matching per year (M yen). Reform 2024: 300 (seed).
+        ratio: Yen of matching per yen of eligible funds (assumption: 1.0; the seed gives no formula).
+        eligible: Which private sources count; national and funding-agency money never counts (seed).
+    """
+
+    cap: Money
+    ratio: float = Field(1.0, gt=0, le=10)
+    eligible: list[Literal["company", "foundation"]] = ["company", "foundation"]
+
+
+class Evaluation(Strict):
+    """A programme-committee evaluation and what failing it does.
+
+    Attributes:
+        name: Identifier, referred to by segments' ``gate``.
+        year: The support year at whose end the evaluation takes place.
+        pass_score: Assessed score needed to pass (scores are ~1.0 for a centre on target).
+        on_fail: ``continue`` (recorded only), ``cut`` (later payments × (1 − cut_fraction)),
+            or ``stop`` (no later payments).
+        cut_fraction: Share of later payments removed when ``on_fail`` is ``cut``.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    year: Year
+    pass_score: NonNegative = 0.0
+    on_fail: Literal["continue", "cut", "stop"] = "continue"
+    cut_fraction: Probability = 0.0
+
+    @model_validator(mode="after")
+    def _check(self) -> Evaluation:
+        if self.on_fail == "cut" and self.cut_fraction == 0:
+            raise ValueError("on_fail is 'cut' but cut_fraction is 0; give a share in (0, 1]")
+        return self
+
+
+class GrowthPlan(Strict):
+    """The reform's growth & development plan, drawn up with the host (seed).
+
+    Attributes:
+        year: Support year in which the plan is drawn up; effects start the next year.
+        host_conversion_multiplier: Factor on the host's yearly conversion of centre posts to its
+            permanent budget while the plan runs (assumption).
+        host_commitment: Credibility of the host's absorption promise as centres and researchers see it
+            (0–1) once the plan is checked every year (assumption).
+        private_funding_push: Factor on the centre's search for company and foundation money
+            ("diversifying income", seed) (assumption).
+    """
+
+    year: Year
+    host_conversion_multiplier: float = Field(2.0, ge=1, le=10)
+    host_commitment: Probability = 0.8
+    private_funding_push: float = Field(1.5, ge=1, le=10)
+
+
+class FromYear(Strict):
+    """A feature that switches on from a support year."""
+
+    from_year: Year
+
+
+class PolicyDesign(Strict):
+    """One funding-policy design: who gets how much, when, and on what conditions.
+
+    Attributes:
+        name: Identifier used on the command line and in results.
+        label: Short human-readable name for tables and figures.
+        description: What the design is and where it comes from.
+        sources: Where each number comes from (source names, see docs/ODD.md).
+        segments: The yearly amounts.
+        matching: Matching rule, required when any segment has ``matching: true``.
+        evaluations: Programme evaluations.
+        growth_plan: Growth & development plan (reform 2024), if any.
+        flexibility: From this year unspent subsidy is kept for later years within the envelope.
+        foresight: From this year the yearly follow-up tells the centre its prospects at the gates.
+        hosts_per_centre: Host institutions per centre (Multiple-Host WPI: several).
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = ""
+    description: str = ""
+    sources: list[str] = []
+    segments: list[Segment] = Field(min_length=1)
+    matching: Matching | None = None
+    evaluations: list[Evaluation] = []
+    growth_plan: GrowthPlan | None = None
+    flexibility: FromYear | None = None
+    foresight: FromYear | None = None
+    hosts_per_centre: int = Field(1, ge=1, le=5)
+
+    @field_validator("evaluations")
+    @classmethod
+    def _unique_names(cls, v: list[Evaluation]) -> list[Evaluation]:
+        names = [e.name for e in v]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"evaluation names must be unique; repeated: {sorted(dup)}")
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> PolicyDesign:
+        by_name = {e.name: e for e in self.evaluations}
+        for i, seg in enumerate(self.segments):
+            if seg.gate is not None:
+                if seg.gate not in by_name:
+                    raise ValueError(
+                        f"segments[{i}].gate '{seg.gate}' is not an evaluation of this policy; "
+                        f"evaluations are: {sorted(by_name) or 'none'}"
+                    )
+                if by_name[seg.gate].year >= seg.from_year:
+                    raise ValueError(
+                        f"segments[{i}] starts in year {seg.from_year} but its gate "
+                        f"'{seg.gate}' is evaluated at the end of year {by_name[seg.gate].year}; "
+                        "a gate must be evaluated before the years it gates"
+                    )
+            if seg.matching and self.matching is None:
+                raise ValueError(f"segments[{i}] has matching: true but the policy has no 'matching'")
+        return self
+
+    @property
+    def display(self) -> str:
+        """The label, or the name when no label is given."""
+        return self.label or self.name
+
+    def last_year(self) -> int | None:
+        """Last year any segment can pay, or None when support never ends."""
+        ends = [s.to_year for s in self.segments]
+        if FOREVER in ends:
+            return None
+        return max(int(e) for e in ends)
+
+    def compile(self, horizon: int, lookahead: int = 5) -> Schedule:
+        """The year-indexed schedule for runs of ``horizon`` years (plus a foresight look-ahead)."""
+        return Schedule.build(self, horizon + lookahead)
+
+
+@dataclass(frozen=True)
+class GateRecord:
+    """A centre's evaluation outcomes so far.
+
+    Attributes:
+        passed: evaluation name → True/False once evaluated; absent while pending.
+        factor: Multiplier on later payments from cuts (1.0 = none, 0.0 = stopped).
+    """
+
+    passed: dict[str, bool]
+    factor: float = 1.0
+
+
+class Schedule:
+    """Year-indexed subsidy arrays of one policy; index ``y`` is support year ``y`` (0 unused).
+
+    The amount owed in year ``y`` is ``(fixed[y] + Σ_g gated_g[y]) × factor`` where each gated
+    array is the pass or the fail variant depending on the centre's record. Matching years are
+    years where matching applies (on top of the amount). Because a record changes only at
+    evaluations, everything that follows from a record is computed once and cached as a
+    :class:`Plan`.
+    """
+
+    def __init__(
+        self,
+        policy: PolicyDesign,
+        fixed: np.ndarray,
+        gated: dict[str, tuple[np.ndarray, np.ndarray]],
+        match_fixed: np.ndarray,
+        match_gated: dict[str, np.ndarray],
+    ) -> None:
+        self.policy = policy
+        self.length = len(fixed) - 1
+        self.fixed = fixed
+        self.gated = gated
+        self.match_fixed = match_fixed
+        self.match_gated = match_gated
+        self.gates = frozenset(gated) | frozenset(match_gated)
+        self.evaluations = {e.name: e for e in policy.evaluations}
+        self.eval_years = {e.year: e for e in policy.evaluations}
+        self.match_cap = policy.matching.cap if policy.matching else 0.0
+        self.match_ratio = policy.matching.ratio if policy.matching else 0.0
+        self.match_eligible = frozenset(policy.matching.eligible if policy.matching else ())
+        self.flex_from = policy.flexibility.from_year if policy.flexibility else math.inf
+        self.foresight_from = policy.foresight.from_year if policy.foresight else math.inf
+        self._plans: dict[tuple[tuple[tuple[str, bool], ...], float], Plan] = {}
+        # Prefix sums for expected amounts over a window: cum[y] = sum of years 1..y-1.
+        self._cum_fixed = np.concatenate(([0.0], np.cumsum(fixed)))
+        self._cum_match = np.concatenate(([0.0], np.cumsum(match_fixed)))
+        self._cum_gated = {
+            g: (np.concatenate(([0.0], np.cumsum(a))), np.concatenate(([0.0], np.cumsum(b))))
+            for g, (a, b) in gated.items()
+        }
+        self._cum_match_gated = {
+            g: np.concatenate(([0.0], np.cumsum(m))) for g, m in match_gated.items()
+        }
+
+    @classmethod
+    def build(cls, policy: PolicyDesign, length: int) -> Schedule:
+        """Compile ``policy`` into arrays covering years 1..length."""
+        size = length + 1
+        fixed = np.zeros(size)
+        match_fixed = np.zeros(size, dtype=bool)
+        gated: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        match_gated: dict[str, np.ndarray] = {}
+        for seg in policy.segments:
+            start, amt = seg.amounts(length, "amount")
+            sl = slice(start, start + len(amt))
+            if seg.gate is None:
+                fixed[sl] += amt
+                if seg.matching:
+                    match_fixed[sl] = True
+            else:
+                on_pass, on_fail = gated.setdefault(seg.gate, (np.zeros(size), np.zeros(size)))
+                on_pass[sl] += amt
+                _, other = seg.amounts(length, "otherwise")
+                on_fail[sl] += other
+                if seg.matching:
+                    match_gated.setdefault(seg.gate, np.zeros(size, dtype=bool))[sl] = True
+        return cls(policy, fixed, gated, match_fixed, match_gated)
+
+    def plan(self, record: GateRecord) -> Plan:
+        """Everything that follows from ``record`` (cached)."""
+        key = (tuple(sorted(record.passed.items())), record.factor)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = Plan.build(self, record)
+        return plan
+
+    def amount(self, year: int, record: GateRecord) -> float:
+        """Subsidy owed in ``year`` (before matching). Pending gates count as not passed."""
+        return self.plan(record).amount_at(year)
+
+    def matching_open(self, year: int, record: GateRecord) -> bool:
+        """Whether matching is paid in ``year`` given the record (pending gates: not open)."""
+        return self.plan(record).matching_at(year)
+
+    def matching(self, eligible_funds: float) -> float:
+        """Matching owed on ``eligible_funds`` of private money in a matching year."""
+        return min(self.match_cap, self.match_ratio * eligible_funds)
+
+    def window_fixed(self, lo: int, hi: int) -> float:
+        """Ungated subsidy over years lo..hi (within the schedule)."""
+        return float(self._cum_fixed[hi + 1] - self._cum_fixed[lo])
+
+    def window_match(self, lo: int, hi: int) -> float:
+        """Ungated matching years within lo..hi."""
+        return float(self._cum_match[hi + 1] - self._cum_match[lo])
+
+    def window_gated(self, gate: str, lo: int, hi: int) -> tuple[float, float]:
+        """Subsidy over lo..hi gated by ``gate``: (if passed, if not passed)."""
+        if gate not in self._cum_gated:
+            return 0.0, 0.0
+        cp, cf = self._cum_gated[gate]
+        return float(cp[hi + 1] - cp[lo]), float(cf[hi + 1] - cf[lo])
+
+    def window_match_gated(self, gate: str, lo: int, hi: int) -> float:
+        """Matching years within lo..hi opened by passing ``gate``."""
+        if gate not in self._cum_match_gated:
+            return 0.0
+        cm = self._cum_match_gated[gate]
+        return float(cm[hi + 1] - cm[lo])
+
+    def secured_until(self, year: int, record: GateRecord) -> int:
+        """Last year from ``year`` on through which some subsidy is owed without a pending gate.
+
+        Contracts paid by the subsidy cannot run past this year. Returns ``year - 1`` when nothing
+        is owed in ``year`` itself.
+        """
+        return self.plan(record).secured_at(year)
+
+    def envelope_end(self, record: GateRecord) -> int:
+        """Last year the programme may still pay, counting pending gates as passed (for carry-over)."""
+        return self.plan(record).envelope_end
+
+    def total(self, record: GateRecord, horizon: int) -> float:
+        """Total subsidy (without matching) over years 1..horizon for a fixed record."""
+        return float(sum(self.amount(y, record) for y in range(1, horizon + 1)))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a schedule gives one evaluation record, year by year (lists for fast scalar access).
+
+    Attributes:
+        amounts: Subsidy owed per year (index = year; beyond the schedule: 0).
+        matching: Whether matching is paid per year.
+        secured: For each year, the last year through which support is certain.
+        envelope_end: Last year the programme may still pay if pending gates are passed.
+    """
+
+    amounts: list[float]
+    matching: list[bool]
+    secured: list[int]
+    envelope_end: int
+
+    @classmethod
+    def build(cls, schedule: Schedule, record: GateRecord) -> Plan:
+        """Evaluate ``schedule`` for ``record``."""
+
+        def amounts_for(passed: dict[str, bool]) -> tuple[np.ndarray, np.ndarray]:
+            total = schedule.fixed.copy()
+            for gate, (on_pass, on_fail) in schedule.gated.items():
+                total += on_pass if passed.get(gate, False) else on_fail
+            match = schedule.match_fixed.copy()
+            for gate, mask in schedule.match_gated.items():
+                if passed.get(gate, False):
+                    match |= mask
+            if record.factor == 0.0:
+                match[:] = False
+            return total * record.factor, match
+
+        amounts, match = amounts_for(record.passed)
+        paying = (amounts > 0) | match
+        n = len(amounts)
+        secured = [0] * (n + 1)
+        secured[n] = n - 1
+        for y in range(n - 1, -1, -1):
+            secured[y] = secured[y + 1] if paying[y] else y - 1
+        optimistic = {g: record.passed.get(g, True) for g in schedule.gates}
+        o_amounts, o_match = amounts_for(optimistic)
+        o_paying = np.flatnonzero((o_amounts > 0) | o_match)
+        envelope_end = int(o_paying[-1]) if len(o_paying) else 0
+        return cls(amounts.tolist(), match.tolist(), secured, envelope_end)
+
+    def amount_at(self, year: int) -> float:
+        """Subsidy owed in ``year``."""
+        return self.amounts[year] if year < len(self.amounts) else 0.0
+
+    def matching_at(self, year: int) -> bool:
+        """Whether matching is paid in ``year``."""
+        return self.matching[year] if year < len(self.matching) else False
+
+    def secured_at(self, year: int) -> int:
+        """Last year through which support is certain, seen from ``year``."""
+        return self.secured[year] if year < len(self.secured) else year - 1

@@ -1,0 +1,130 @@
+"""YAML reading that remembers where every value came from.
+
+Validation errors must name the file and line of the offending field, so the loader keeps a map
+from each value's path (a tuple of keys and list indices) to its source file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wpi_abm.errors import ConfigError
+
+type Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class SourceMap:
+    """Where each value of a resolved configuration tree came from.
+
+    Attributes:
+        origins: path → (file, line). A path missing here inherits from its nearest ancestor.
+    """
+
+    origins: dict[Path_, tuple[str, int | None]] = field(default_factory=dict)
+
+    def locate(self, path: Path_) -> tuple[str | None, int | None]:
+        """The file and line of ``path``, or of its nearest recorded ancestor."""
+        p = tuple(path)
+        while True:
+            if p in self.origins:
+                return self.origins[p]
+            if not p:
+                return None, None
+            p = p[:-1]
+
+    def graft(self, prefix: Path_, other: SourceMap) -> None:
+        """Record ``other``'s origins under ``prefix`` (a file loaded into a subtree)."""
+        for k in [k for k in self.origins if k[: len(prefix)] == prefix]:
+            del self.origins[k]
+        for path, origin in other.origins.items():
+            self.origins[prefix + path] = origin
+
+
+def dotted(path: Path_) -> str:
+    """Render a path as the dotted key users write in ``--set`` (list items as ``[i]``)."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _construct(
+    node: yaml.Node, file: str, path: Path_, smap: SourceMap, scalars: yaml.SafeLoader
+) -> Any:
+    smap.origins[path] = (file, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConfigError(
+                    "mapping keys must be plain names", file=file, line=key_node.start_mark.line + 1
+                )
+            key = key_node.value
+            if key in out:
+                raise ConfigError(
+                    f"key '{key}' appears twice in the same mapping",
+                    file=file,
+                    line=key_node.start_mark.line + 1,
+                    field=dotted((*path, key)),
+                )
+            out[key] = _construct(value_node, file, (*path, key), smap, scalars)
+            smap.origins[(*path, key)] = (file, key_node.start_mark.line + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(v, file, (*path, i), smap, scalars) for i, v in enumerate(node.value)]
+    return scalars.construct_object(node, deep=True)
+
+
+def load_yaml(path: str | Path, *, display: str | None = None) -> tuple[Any, SourceMap]:
+    """Read a YAML file into plain Python data plus the source line of every value.
+
+    Args:
+        path: The file to read.
+        display: How to name the file in messages (defaults to the path as given).
+
+    Returns:
+        The data (dicts, lists, scalars) and its :class:`SourceMap`.
+
+    Raises:
+        ConfigError: The file is missing, unreadable, not valid YAML, or has duplicate keys.
+    """
+    name = display or str(path)
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("file not found", file=name)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read file ({exc.__class__.__name__}: {exc})", file=name) from None
+    return parse_yaml(text, name)
+
+
+def parse_yaml(text: str, name: str) -> tuple[Any, SourceMap]:
+    """Parse YAML text; see :func:`load_yaml`."""
+    smap = SourceMap()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ConfigError(f"not valid YAML: {exc.problem or exc}", file=name, line=line) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", file=name) from None
+    if node is None:
+        raise ConfigError("the file is empty", file=name)
+    try:
+        data = _construct(node, name, (), smap, yaml.SafeLoader(""))
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        raise ConfigError(
+            f"cannot read value: {exc.problem}", file=name, line=mark.line + 1 if mark else None
+        ) from None
+    return data, smap
