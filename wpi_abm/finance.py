@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from wpi_abm.numerics import clip, ratio
+
 if TYPE_CHECKING:
     from wpi_abm.model import WPIModel
 
@@ -128,11 +130,9 @@ class CentreFinances:
         promise = np.where(
             self.absorption_open, self.absorption_left, self.host_absorption[year] * soft_payroll
         )
-        uncovered = w - np.clip(secured - year + 1, 0, w)
+        uncovered = w - clip(secured - year + 1, 0, w)
         seen += belief * promise * uncovered
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gap = np.where(need > 0, 1.0 - seen / need, 0.0)
-        self.insecurity = np.clip(gap, 0.0, 1.0)
+        self.insecurity = clip(1.0 - ratio(seen, need, 1.0), 0.0, 1.0)
         return self.insecurity
 
     # -- the year's money -----------------------------------------------------------------------
@@ -228,7 +228,7 @@ class CentreFinances:
         self.national_support_last = drawn + b.income_host
         parts = np.column_stack((b.company, b.endowment, b.personnel_grants, b.host_cash))
         before = np.cumsum(parts, axis=1) - parts
-        taken = np.clip(use_nonprog[:, None] - before, 0.0, parts)
+        taken = np.minimum(np.maximum(use_nonprog[:, None] - before, 0.0), parts)
         return np.column_stack((drawn, taken, use_reserves))
 
     # -- hiring ---------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from wpi_abm.agents.host import HostInstitution
 from wpi_abm.cohort import Cohort
 from wpi_abm.finance import CentreFinances
 from wpi_abm.parameters import Parameters
+from wpi_abm.numerics import clip, ratio
 from wpi_abm.policy import PolicyDesign
 from wpi_abm.programme import SCORE_KEYS, Programme
 from wpi_abm.recorder import Recorder
@@ -161,6 +162,7 @@ class WPIModel(mesa.Model):
         self.foundations = [Foundation(self, s, params.foundation) for s in cohort.foundations]
         self.market_return = 0.0
         self.deals: dict[int, list] = {}
+        self.salary_bands = np.zeros((n, 6))
         self._max_partnerships = max((c.max_partnerships for c in cohort.companies), default=0)
         self._max_endowments = max((f.max_endowments for f in cohort.foundations), default=0)
         # What hosts give each centre, by year: (years, n_centres).
@@ -247,7 +249,7 @@ class WPIModel(mesa.Model):
         # Founding contracts were signed over the years before: stagger their ends.
         ends = np.minimum(ends, rng.integers(1, self._contract_years[rank] + 1))
         ends = np.where(host, PERMANENT, ends)
-        self.population.add(centre, rank, foreign, productivity, host, ends, 1)
+        self.population.add(centre, rank, foreign, productivity, host, ends)
 
     def _draw_productivity(
         self, rng: np.random.Generator, centre: np.ndarray, foreign: np.ndarray
@@ -286,21 +288,22 @@ class WPIModel(mesa.Model):
         # 3. Foreseen insecurity; voluntary departures.
         soft_pay = pop.per_centre(pop.salary * ~pop.host)
         insecurity = fin.foresee(t, soft_pay, self.track_score)
-        left = self._departures(t, insecurity)
+        leaving = self._departures(t, insecurity)
+        stay = ~leaving
+        left = pop.per_centre(leaving)
 
         # 4. Grants; books; absorption, renewals, cuts.
-        grants = self._grants_won()
-        soft_pay = pop.per_centre(pop.salary * ~pop.host)
+        grants = self._grants_won(stay)
+        soft_pay = pop.per_centre(pop.salary * (stay & ~pop.host))
         money = fin.open_books(
             t, grants, soft_pay, self.company_income, self.endowment_income, self.gifts
         )
-        absorbed, not_renewed, laid_off = self._staffing(t, money)
+        absorbed, not_renewed, laid_off = self._staffing(t, money, stay)
 
         # 5. Pay and close the books.
         soft_pay = pop.per_centre(pop.salary * ~pop.host)
         host_pay = pop.per_centre(pop.salary * pop.host)
-        bands = fin.settle(t, soft_pay, host_pay)
-        pop.label_sources(bands)
+        self.salary_bands = fin.settle(t, soft_pay, host_pay)
 
         # 6. Output.
         counts = pop.counts()
@@ -309,16 +312,17 @@ class WPIModel(mesa.Model):
         papers, top10, intl = self._output(counts, researchers, foreign, fin.books.research)
 
         # 7. The committee's view, evaluations, reputation.
-        safe = np.maximum(researchers, 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            top10_share = np.where(papers > 0, top10 / papers, 0.0)
-            intl_share = np.where(papers > 0, intl / papers, 0.0)
         self._track[(t - 1) % 3] = np.column_stack(
-            (top10_share, foreign / safe, intl_share, researchers / self._planned_researchers)
+            (
+                ratio(top10, papers),
+                ratio(foreign, researchers),
+                ratio(intl, papers),
+                researchers / self._planned_researchers,
+            )
         )
         self.track_score = prog.score(self._track.sum(axis=0) / min(t, 3))
         passed = prog.evaluate(t, self.track_score)
-        quality = np.where(researchers > 0, top10 / safe, 0.0) / p.reputation.top10_per_researcher_ref
+        quality = ratio(top10, researchers) / p.reputation.top10_per_researcher_ref
         self.reputation += (quality - self.reputation) / p.reputation.lag_years
         np.maximum(self.reputation, 0.05, out=self.reputation)
 
@@ -380,7 +384,8 @@ class WPIModel(mesa.Model):
         return pop.per_centre(chosen)
 
     def _departures(self, t: int, insecurity: np.ndarray) -> np.ndarray:
-        """Voluntary departures, driven by foreseen insecurity and outside options."""
+        """Who leaves voluntarily this year (a mask), driven by foreseen insecurity and outside
+        options. They are removed with the year's other leavers in :meth:`_staffing`."""
         pop = self.population
         r = self.params.researchers
         u = self.streams.departures.random(len(pop))
@@ -391,24 +396,28 @@ class WPIModel(mesa.Model):
         rep = self.reputation[pop.centre]
         logit = pop.leave_logit + r.insecurity_sensitivity * felt - r.reputation_retention * (rep - 1.0)
         leave = u < 1.0 / (1.0 + np.exp(-logit))
-        counts = pop.per_centre(leave)
-        pop.keep(~leave)
-        return counts
+        return leave
 
-    def _grants_won(self) -> np.ndarray:
+    def _grants_won(self, present: np.ndarray) -> np.ndarray:
         """Competitive grants won this year by the people present (M yen per centre)."""
         pop = self.population
         g = self.params.grants
-        rep = self.reputation
-        return pop.per_centre(pop.grant_rate) * rep**g.reputation_elasticity
+        return pop.per_centre(pop.grant_rate * present) * self.reputation**g.reputation_elasticity
 
-    def _staffing(self, t: int, money: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _staffing(
+        self, t: int, money: np.ndarray, stay: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Absorb, renew, cut: bring soft payroll within the money available.
+
+        Args:
+            t: The year.
+            money: Money each centre has for soft-money salaries.
+            stay: People who have not decided to leave this year; the others are removed here.
 
         Returns per-centre counts of absorbed, not renewed and laid-off people.
         """
         pop = self.population
-        soft = ~pop.host
+        soft = ~pop.host & stay
         expired = soft & (pop.contract_end < t)
         cont_pay = pop.per_centre(pop.salary * (soft & ~expired))
         cand_pay = pop.per_centre(pop.salary * expired)
@@ -419,7 +428,7 @@ class WPIModel(mesa.Model):
         allowance = np.where(fin.absorption_open, fin.absorption_left, 0.0)
         if (allowance > 0).any() and (shortfall > 0).any():
             room = self._host_room[t]
-            posts_left = np.maximum(0.0, np.floor(room - pop.per_centre(pop.host)))
+            posts_left = np.maximum(0.0, np.floor(room - pop.per_centre(pop.host & stay)))
             order = pop.priority_order(soft & (pop.rank != POSTDOC))
             absorbed = pop.prefix_covering(order, shortfall, cap=allowance)
             absorbed &= pop.first_k(order, posts_left)
@@ -427,12 +436,12 @@ class WPIModel(mesa.Model):
             pop.host[absorbed] = True
             pop.contract_end[absorbed] = PERMANENT
             expired &= ~absorbed
-            cont_pay = pop.per_centre(pop.salary * (~pop.host & ~expired))
+            cont_pay = pop.per_centre(pop.salary * (~pop.host & stay & ~expired))
 
         renewed = pop.prefix_within(pop.priority_order(expired), money - cont_pay)
         not_renewed = expired & ~renewed
         over = np.maximum(0.0, cont_pay - money)
-        continuing = ~pop.host & ~expired
+        continuing = ~pop.host & stay & ~expired
         laid_off = np.zeros(len(pop), dtype=bool)
         if (over > 0).any():
             laid_off = pop.prefix_covering(pop.priority_order(continuing, reverse=True), over)
@@ -444,7 +453,7 @@ class WPIModel(mesa.Model):
             pop.per_centre(not_renewed),
             pop.per_centre(laid_off),
         )
-        pop.keep(~(not_renewed | laid_off))
+        pop.keep(stay & ~(not_renewed | laid_off))
         return counts
 
     def _output(
@@ -460,13 +469,10 @@ class WPIModel(mesa.Model):
         rng = self.streams.output
         capacity = pop.per_centre(pop.effort)
         norm = self.params.money.research_norm_per_researcher
-        with np.errstate(divide="ignore", invalid="ignore"):
-            resources = np.where(researchers > 0, research / (researchers * norm), 1.0)
-            support = np.where(
-                researchers > 0, counts[:, STAFF] / (o.staff_ratio * researchers), 1.0
-            )
-        resource_f = np.clip(resources, 0.2, 3.0) ** o.resource_elasticity
-        support_f = np.clip(support, 0.05, 1.0) ** o.staff_elasticity
+        resources = ratio(research, researchers * norm, 1.0)
+        support = ratio(counts[:, STAFF], o.staff_ratio * researchers, 1.0)
+        resource_f = clip(resources, 0.2, 3.0) ** o.resource_elasticity
+        support_f = clip(support, 0.05, 1.0) ** o.staff_elasticity
         effective = capacity * resource_f * support_f
         expected = o.publication_lag_weight * self._effort_last + (
             1 - o.publication_lag_weight
@@ -475,12 +481,11 @@ class WPIModel(mesa.Model):
             expected = effective
         self._effort_last = effective
         papers = rng.poisson(expected).astype(float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            q = np.where(capacity > 0, pop.per_centre(pop.effort * pop.top10_q) / capacity, 0.0)
-            foreign_share = np.where(researchers > 0, foreign / researchers, 0.0)
-        top10 = rng.binomial(papers.astype(np.int64), np.clip(q, 0, 1)).astype(float)
-        p_intl = np.clip(o.intl_base + o.intl_per_foreign_share * foreign_share, 0.0, 1.0)
-        intl = rng.binomial(papers.astype(np.int64), p_intl).astype(float)
+        q = clip(ratio(pop.per_centre(pop.effort * pop.top10_q), capacity), 0.0, 1.0)
+        p_intl = clip(o.intl_base + o.intl_per_foreign_share * ratio(foreign, researchers), 0.0, 1.0)
+        n_papers = papers.astype(np.int64)
+        top10 = rng.binomial(n_papers, q).astype(float)
+        intl = rng.binomial(n_papers, p_intl).astype(float)
         return papers, top10, intl
 
     def _recruit(
@@ -499,14 +504,14 @@ class WPIModel(mesa.Model):
         budget = self.finances.hiring_budget(t, soft_pay, host_pay)
         openings = self._openings(budget, counts, soft_pay + host_pay)
         fill = rc.fill_rate * (1.0 - rc.fill_insecurity_sensitivity * insecurity)
-        hired = rng.binomial(openings, np.clip(fill, 0.0, 1.0)[:, None])
+        hired = rng.binomial(openings, clip(fill, 0.0, 1.0)[:, None])
         total = hired.sum(axis=1).astype(float)
         if t >= self.horizon or not hired.any():
             return total
         centre = np.repeat(np.repeat(np.arange(n), N_RANKS), hired.ravel()).astype(np.int32)
         rank = np.repeat(np.tile(np.arange(N_RANKS), n), hired.ravel()).astype(np.int8)
         rep = self.reputation
-        p_foreign = np.clip(
+        p_foreign = clip(
             rc.foreign_hire_base + rc.foreign_hire_reputation_slope * (rep - 1.0),
             rc.foreign_hire_min,
             rc.foreign_hire_max,
@@ -514,32 +519,22 @@ class WPIModel(mesa.Model):
         foreign = (rng.random(len(centre)) < p_foreign[centre]) & (rank != STAFF)
         productivity = self._draw_productivity(rng, centre, foreign)
         ends = self._contract_ends(centre, rank, t + 1)
-        self.population.add(
-            centre, rank, foreign, productivity, np.zeros(len(centre), bool), ends, t + 1
-        )
+        self.population.add(centre, rank, foreign, productivity, np.zeros(len(centre), bool), ends)
         return total
 
     def _openings(self, budget: np.ndarray, counts: np.ndarray, payroll: np.ndarray) -> np.ndarray:
         """Posts to open per centre and rank within each centre's hiring budget.
 
-        Each centre aims at its planned composition scaled to the payroll it can afford and fills
-        the ranks furthest below that composition first, as far as the budget goes.
+        Each centre aims at its planned composition scaled to the payroll it can afford; when the
+        posts it wants cost more than its budget, it opens the same share of each rank.
         """
         salary = self.population.salary_by_rank
         budget = np.maximum(budget, 0.0)
         scale = (payroll + budget) / self._planned_payroll
         wanted = np.maximum(0.0, np.floor(self._planned * scale[:, None] - counts))
-        gap_share = wanted / np.maximum(self._planned, 1.0)
-        order = np.argsort(-gap_share, axis=1, kind="stable")
-        rows = np.arange(len(budget))
-        out = np.zeros_like(wanted)
-        left = budget.copy()
-        for k in range(N_RANKS):
-            r = order[:, k]
-            take = np.minimum(wanted[rows, r], np.floor(left / salary[r]))
-            out[rows, r] = take
-            left -= take * salary[r]
-        return out.astype(np.int64)
+        cost = wanted @ salary
+        share = np.minimum(1.0, ratio(budget, cost, 0.0))
+        return np.floor(wanted * share[:, None]).astype(np.int64)
 
     def run(self) -> Recorder:
         """Simulate every year up to the horizon and return the recorded indicators."""

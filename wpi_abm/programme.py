@@ -137,12 +137,16 @@ class Programme:
         out = {}
         sd = max(self.params.assessment_noise_sd, 1e-6)
         for gate, state in self.gate_state.items():
-            if year >= self._foresight_from:
+            undecided = np.isnan(state)
+            if not undecided.any():
+                out[gate] = state
+            elif year >= self._foresight_from:
                 bar = self.schedule.evaluations[gate].pass_score
-                pending = ndtr((np.nan_to_num(score_now, nan=bar) - bar) / sd)
+                # Before any score exists (year 1) the follow-up says nothing: 50/50.
+                z = np.where(np.isnan(score_now), 0.0, score_now - bar) / sd
+                out[gate] = np.where(undecided, ndtr(z), state)
             else:
-                pending = np.full(self.n, self.params.prior_gate_belief)
-            out[gate] = np.where(np.isnan(state), pending, state)
+                out[gate] = np.where(undecided, self.params.prior_gate_belief, state)
         return out
 
     def expected(

@@ -52,9 +52,9 @@ def grouped_cumsum(group: np.ndarray, weight: np.ndarray) -> np.ndarray:
 class Population:
     """Columnar store of the people of all centres in one run.
 
-    Rows are always sorted by centre, then by the order in which the centre keeps people when money
-    is short (:data:`RANK_PRIORITY`, then productivity, highest first). Selections in priority
-    order are then plain index lists, and reverse priority is the same list read backwards.
+    Rows are kept sorted by centre, then by the order in which the centre keeps people when money
+    is short (:data:`RANK_PRIORITY`, then productivity, highest first). Selections in priority order
+    are then plain index lists, and reverse priority is the same list read backwards.
 
     Attributes:
         centre: Index of the person's centre.
@@ -64,8 +64,6 @@ class Population:
         host: Whether the post is on the host's permanent budget.
         contract_end: Last year of the current contract (PERMANENT for host posts).
         salary: Yearly cost (M yen).
-        source: Which money paid the person this year (index into SOURCES).
-        since: Year the person joined the centre.
         effort: Papers a year the person writes at full resources (papers_per_year × productivity).
         top10_q: Probability that one of the person's papers is in the world top 10%.
         grant_rate: Grants the person wins a year at reputation 1 (M yen).
@@ -73,9 +71,10 @@ class Population:
             centre's reputation (rank base rate, foreign and talent outside options).
     """
 
-    _INTS = ("centre", "rank", "contract_end", "source", "since")
-    _FLAGS = ("foreign", "host")
-    _FLOATS = ("productivity", "salary", "effort", "top10_q", "grant_rate", "leave_logit")
+    _COLUMNS = (
+        "centre", "rank", "contract_end", "foreign", "host", "productivity", "salary", "effort",
+        "top10_q", "grant_rate", "leave_logit",
+    )  # fmt: skip
 
     def __init__(self, n_centres: int, params: Parameters) -> None:
         self.n_centres = n_centres
@@ -87,28 +86,20 @@ class Population:
         self._leave_base = np.log(base / (1 - base))
         o = params.output
         self._top10_a = math.log(o.top10_base / (1 - o.top10_base))
-        # Columns are stored as rows of three blocks (one per dtype), so that adding and removing
-        # people is one operation per block; each named column is a contiguous row.
-        self._i = np.empty((len(self._INTS), 0), dtype=np.int32)
-        self._b = np.empty((len(self._FLAGS), 0), dtype=bool)
-        self._f = np.empty((len(self._FLOATS), 0), dtype=float)
-
-    centre = property(lambda self: self._i[0], doc="Index of the person's centre.")
-    rank = property(lambda self: self._i[1], doc="PI, RESEARCHER, POSTDOC or STAFF.")
-    contract_end = property(lambda self: self._i[2], doc="Last year of the current contract.")
-    source = property(lambda self: self._i[3], doc="Which money paid the person this year.")
-    since = property(lambda self: self._i[4], doc="Year the person joined the centre.")
-    foreign = property(lambda self: self._b[0], doc="Whether a foreign researcher.")
-    host = property(lambda self: self._b[1], doc="Whether on the host's permanent budget.")
-    productivity = property(lambda self: self._f[0], doc="Individual productivity.")
-    salary = property(lambda self: self._f[1], doc="Yearly cost (M yen).")
-    effort = property(lambda self: self._f[2], doc="Papers a year at full resources.")
-    top10_q = property(lambda self: self._f[3], doc="Probability a paper is top 10%.")
-    grant_rate = property(lambda self: self._f[4], doc="Grants a year at reputation 1.")
-    leave_logit = property(lambda self: self._f[5], doc="Base log-odds of leaving.")
+        self.centre = np.empty(0, dtype=np.int32)
+        self.rank = np.empty(0, dtype=np.int8)
+        self.contract_end = np.empty(0, dtype=np.int32)
+        self.foreign = np.empty(0, dtype=bool)
+        self.host = np.empty(0, dtype=bool)
+        self.productivity = np.empty(0, dtype=float)
+        self.salary = np.empty(0, dtype=float)
+        self.effort = np.empty(0, dtype=float)
+        self.top10_q = np.empty(0, dtype=float)
+        self.grant_rate = np.empty(0, dtype=float)
+        self.leave_logit = np.empty(0, dtype=float)
 
     def __len__(self) -> int:
-        return self._i.shape[1]
+        return len(self.centre)
 
     def add(
         self,
@@ -118,54 +109,45 @@ class Population:
         productivity: np.ndarray,
         host: np.ndarray,
         contract_end: np.ndarray,
-        year: int,
     ) -> None:
         """Append new people (arrays of equal length) and restore the priority order."""
         n = len(centre)
         if n == 0:
             return
-        rank = np.asarray(rank, dtype=np.int32)
+        rank = np.asarray(rank, dtype=np.int8)
         foreign = np.asarray(foreign, dtype=bool)
         host = np.asarray(host, dtype=bool)
         productivity = np.asarray(productivity, dtype=float)
         log_prod = np.log(productivity)
         r = self.params.researchers
-        ints = np.stack(
-            (
-                np.asarray(centre, dtype=np.int32),
-                rank,
-                np.asarray(contract_end, dtype=np.int32),
-                np.where(host, HOST, SUBSIDY),
-                np.full(n, year, dtype=np.int32),
-            )
-        ).astype(np.int32)
-        floats = np.stack(
-            (
-                productivity,
-                self.salary_by_rank[rank],
-                self._papers[rank] * productivity,
-                1.0 / (1.0 + np.exp(-(self._top10_a + self.params.output.top10_talent_slope * log_prod))),
-                self._grants[rank] * productivity,
-                self._leave_base[rank]
-                + r.foreign_outside_option * foreign
-                + r.talent_outside_option * log_prod,
-            )
+        slope = self.params.output.top10_talent_slope
+        new = (
+            np.asarray(centre, dtype=np.int32),
+            rank,
+            np.asarray(contract_end, dtype=np.int32),
+            foreign,
+            host,
+            productivity,
+            self.salary_by_rank[rank],
+            self._papers[rank] * productivity,
+            1.0 / (1.0 + np.exp(-(self._top10_a + slope * log_prod))),
+            self._grants[rank] * productivity,
+            self._leave_base[rank]
+            + r.foreign_outside_option * foreign
+            + r.talent_outside_option * log_prod,
         )
-        self._i = np.concatenate((self._i, ints), axis=1)
-        self._b = np.concatenate((self._b, np.stack((foreign, host))), axis=1)
-        self._f = np.concatenate((self._f, floats), axis=1)
-        # One float key: centre, then rank priority, then productivity (highest first).
-        key = self.centre * 1e7 + RANK_PRIORITY[self.rank] * 1e5 - np.minimum(self.productivity, 9e4)
+        columns = [np.concatenate((getattr(self, k), v)) for k, v in zip(self._COLUMNS, new)]
+        # One float key: centre, then rank priority, then productivity (highest first). The old
+        # rows are sorted already, so a stable sort of old + new runs in about linear time.
+        key = columns[0] * 1e7 + RANK_PRIORITY[columns[1]] * 1e5 - np.minimum(columns[5], 9e4)
         order = np.argsort(key, kind="stable")
-        self._i = self._i[:, order]
-        self._b = self._b[:, order]
-        self._f = self._f[:, order]
+        for name, col in zip(self._COLUMNS, columns):
+            setattr(self, name, col[order])
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the rows where ``mask`` is true (everyone else has left)."""
-        self._i = self._i[:, mask]
-        self._b = self._b[:, mask]
-        self._f = self._f[:, mask]
+        for name in self._COLUMNS:
+            setattr(self, name, getattr(self, name)[mask])
 
     def per_centre(self, weights: np.ndarray | None = None) -> np.ndarray:
         """Sum of ``weights`` (or a head count; booleans count the true rows) per centre."""
@@ -233,20 +215,28 @@ class Population:
         out[order[position <= k[c]]] = True
         return out
 
-    def label_sources(self, bands: np.ndarray) -> None:
-        """Record which money paid each soft-money person this year.
+    def salary_sources(self, bands: np.ndarray) -> np.ndarray:
+        """Which money pays each person, given a year's split of soft money by source.
+
+        Host posts are paid by the host. Soft money pays the others in :data:`SOURCES` order
+        (programme money first), people taken in priority order within each centre. This is an
+        accounting allocation, computed on demand: the dynamics only distinguish host posts from
+        soft-money posts.
 
         Args:
-            bands: (n_centres, 6) money per soft source in SOURCES order from SUBSIDY to RESERVES;
-                people are filled in priority order, programme money first.
+            bands: (n_centres, 6) money per soft source, SUBSIDY to RESERVES (see
+                :meth:`wpi_abm.finance.CentreFinances.settle`).
+
+        Returns:
+            Index into :data:`SOURCES` per person.
         """
-        soft = ~self.host
-        self.source[~soft] = HOST
-        order = self.priority_order(soft)
+        out = np.full(len(self), HOST, dtype=np.int8)
+        order = self.priority_order(~self.host)
         if len(order) == 0:
-            return
+            return out
         c = self.centre[order]
         running = grouped_cumsum(c, self.salary[order]) - 1e-9
         edges = np.cumsum(bands, axis=1)[c]
         band = (running[:, None] > edges).sum(axis=1)
-        self.source[order] = (SUBSIDY + np.minimum(band, bands.shape[1] - 1)).astype(np.int8)
+        out[order] = SUBSIDY + np.minimum(band, bands.shape[1] - 1)
+        return out
