@@ -1,19 +1,24 @@
-"""WPIModel: a cohort of research centres under one funding-policy design, year by year.
+"""WPIModel: cohorts of research centres under one funding-policy design, year by year.
 
-A run is a pure function of (cohort, parameters, policy, horizon, seed): everything random is drawn
-from named streams spawned from the run's seed, one per mechanism, so that two policies run with
-the same seed see the same draws for everything their difference does not touch (common random
+A run is a pure function of (cohort, parameters, policy, horizon, seed). Everything random in a run
+is drawn from named streams spawned from the run's seed, one per mechanism, so that two policies run
+with the same seed see the same draws for everything their difference does not touch (common random
 numbers).
+
+One model may simulate several runs at once, as independent *worlds*: each world is a full copy of
+the cohort with its own hosts, companies, foundations, market and random streams, and nothing passes
+between worlds. Running worlds together only shares the cost of each numpy call; a world's results
+are identical whether it runs alone or with others (tested).
 
 The year (one step = one fiscal year; ``year`` 1 is every centre's first supported year):
 
-1. Centres decide whether to seek private money; foundations grow funds, pay out and may endow;
-   companies renew, offer and pay partnerships.
+1. Centres near the end of their secured support seek private money; foundations grow funds, pay
+   out and may endow; companies renew, offer and pay partnerships.
 2. Hosts move centre posts onto their permanent budget (while support runs).
 3. Researchers see the funding of their posts over the foresight window; some leave.
-4. Researchers' grants for the year are won; centres open their books: posts whose contracts ran
-   out are renewed as far as money allows (after the host absorbs posts at the end of support);
-   if money is still short, posts are cut.
+4. Researchers' grants for the year are won; centres open their books: the host absorbs posts at
+   the end of support; posts whose contracts ran out are renewed as far as money allows; if money
+   is still short, posts are cut.
 5. Salaries are paid, books closed (programme money first; carry-over where flexible).
 6. Output: papers, top-10% papers, international co-authored papers.
 7. The committee reviews every centre (evaluations in their years); reputation follows output.
@@ -22,30 +27,26 @@ The year (one step = one fiscal year; ``year`` 1 is every centre's first support
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import mesa
 import numpy as np
 
+from scipy.special import ndtri
+
 from wpi_abm.agents.centre import Centre
 from wpi_abm.agents.company import Company
 from wpi_abm.agents.foundation import Foundation
-from wpi_abm.agents.host import HostInstitution
+from wpi_abm.agents.host import HostInstitution, HostTerms
 from wpi_abm.cohort import Cohort
 from wpi_abm.finance import CentreFinances
-from wpi_abm.parameters import Parameters
 from wpi_abm.numerics import clip, ratio
+from wpi_abm.parameters import Parameters
 from wpi_abm.policy import PolicyDesign
 from wpi_abm.programme import SCORE_KEYS, Programme
 from wpi_abm.recorder import Recorder
-from wpi_abm.researchers import (
-    N_RANKS,
-    PERMANENT,
-    PI,
-    POSTDOC,
-    STAFF,
-    Population,
-)
+from wpi_abm.researchers import N_RANKS, PERMANENT, PI, POSTDOC, STAFF, Population
 
 STREAMS = (
     "mesa",
@@ -64,7 +65,7 @@ STREAMS = (
 
 @dataclass(frozen=True)
 class Streams:
-    """Independent generators, one per mechanism, all derived from the run's seed."""
+    """Independent generators, one per mechanism, all derived from one run's seed."""
 
     mesa: np.random.Generator
     population: np.random.Generator
@@ -92,23 +93,27 @@ class Streams:
 
 
 class WPIModel(mesa.Model):
-    """A cohort of centres under one policy design.
+    """Cohorts of centres under one policy design, one cohort per run ("world").
 
     Args:
-        cohort: Centres, hosts, companies and foundations.
+        cohort: Centres, hosts, companies and foundations of one world.
         params: Behavioural parameters.
         policy: The funding-policy design.
         horizon: Years to simulate.
-        seed: The run's seed sequence.
+        seeds: One seed sequence per world (a single seed: one world).
 
     Attributes:
         year: The support year just simulated (0 before the first step).
-        centres: Centre agents, in cohort order.
-        hosts: Host institutions (co-hosts included).
-        companies: Companies.
-        foundations: Foundations.
-        population: Every researcher and staff member.
+        n_worlds: Number of worlds.
+        n_centres: Centres per world.
+        centres: Centre agents, world by world, in cohort order; centre ``w * n_centres + c`` is
+            cohort centre ``c`` of world ``w``.
+        hosts: Host institutions (co-hosts included) of all worlds.
+        companies: Companies of all worlds.
+        foundations: Foundations of all worlds.
+        population: Every researcher and staff member of all worlds.
         programme: The programme applying ``policy``.
+        finances: The centres' books.
         recorder: Indicators per centre and year.
     """
 
@@ -118,64 +123,117 @@ class WPIModel(mesa.Model):
         params: Parameters,
         policy: PolicyDesign,
         horizon: int,
-        seed: np.random.SeedSequence,
+        seeds: np.random.SeedSequence | Sequence[np.random.SeedSequence],
     ) -> None:
-        streams = Streams.from_seed(seed)
-        super().__init__(rng=streams.mesa)
+        seeds = [seeds] if isinstance(seeds, np.random.SeedSequence) else list(seeds)
+        streams = [Streams.from_seed(s) for s in seeds]
+        super().__init__(rng=streams[0].mesa)
         self.streams = streams
         self.cohort = cohort
         self.params = params
         self.policy = policy
         self.horizon = horizon
         self.year = 0
-        n = len(cohort.centres)
-        self.population = Population(n, params)
+        self.n_worlds = nw = len(seeds)
+        self.n_centres = n = len(cohort.centres)
+        total = nw * n
+        self._slices = [slice(w * n, (w + 1) * n) for w in range(nw)]
+        self.population = Population(total, params)
         self.programme = Programme(
-            policy,
-            horizon,
-            params.researchers.foresight_window + 2,
-            params.programme,
-            n,
-            streams.evaluation,
+            policy, horizon, params.researchers.foresight_window + 2, params.programme, total
         )
-        host_specs = {h.name: h for h in cohort.hosts}
-        hosts = {name: HostInstitution(self, spec, params.host) for name, spec in host_specs.items()}
-        self.hosts: list[HostInstitution] = list(hosts.values())
         # Per-centre state read by vectorised steps (exposed on Centre agents as properties).
-        self.reputation = np.array([c.reputation for c in cohort.centres], dtype=float)
-        self.company_income = np.zeros(n)
-        self.endowment_income = np.zeros(n)
-        self.gifts = np.zeros(n)
-        self.track_score = np.full(n, np.nan)
-        self._track = np.zeros((3, n, len(SCORE_KEYS)))
-        self._seeking = np.zeros(n, dtype=bool)
+        self.reputation = np.tile([c.reputation for c in cohort.centres], nw).astype(float)
+        self.company_income = np.zeros(total)
+        self.endowment_income = np.zeros(total)
+        self.gifts = np.zeros(total)
+        self.track_score = np.full(total, np.nan)
+        self._track = np.zeros((3, total, len(SCORE_KEYS)))
+        self._seeking = np.zeros(total, dtype=bool)
         self._push = 1.0
-        self.centres: list[Centre] = []
-        for i, spec in enumerate(cohort.centres):
-            own = [hosts[spec.host]]
-            for k in range(1, policy.hosts_per_centre):
-                co = HostInstitution(self, host_specs[spec.host], params.host, f"{spec.host}+{k}")
-                self.hosts.append(co)
-                own.append(co)
-            self.centres.append(Centre(self, i, spec, own))
-        self.companies = [Company(self, s, params.company) for s in cohort.companies]
-        self.foundations = [Foundation(self, s, params.foundation) for s in cohort.foundations]
-        self.market_return = 0.0
+        self.market_return = np.zeros(nw)
         self.deals: dict[int, list] = {}
-        self.salary_bands = np.zeros((n, 6))
+        self.salary_bands = np.zeros((total, 6))
+
+        host_specs = {h.name: h for h in cohort.hosts}
+        self.hosts: list[HostInstitution] = []
+        self.centres: list[Centre] = []
+        self.companies: list[Company] = []
+        self.foundations: list[Foundation] = []
+        last_year = horizon + params.researchers.foresight_window + 2
+        terms_cache: dict[str, HostTerms] = {}
+        for w in range(nw):
+            hosts = {
+                name: HostInstitution(self, spec, params.host, world=w)
+                for name, spec in host_specs.items()
+            }
+            self.hosts.extend(hosts.values())
+            for i, spec in enumerate(cohort.centres):
+                own = [hosts[spec.host]]
+                for k in range(1, policy.hosts_per_centre):
+                    co = HostInstitution(
+                        self, host_specs[spec.host], params.host, f"{spec.host}+{k}", world=w
+                    )
+                    self.hosts.append(co)
+                    own.append(co)
+                # Host terms depend only on the hosts' specs and the policy: shared by worlds.
+                terms = terms_cache.get(spec.name) or terms_cache.setdefault(
+                    spec.name, HostTerms(own, last_year)
+                )
+                self.centres.append(Centre(self, w * n + i, spec, own, terms))
+            self.companies.extend(Company(self, s, params.company, w) for s in cohort.companies)
+            self.foundations.extend(
+                Foundation(self, s, params.foundation, w) for s in cohort.foundations
+            )
+        nc, nf = len(cohort.companies), len(cohort.foundations)
+        self._companies_by_world = [self.companies[w * nc : (w + 1) * nc] for w in range(nw)]
+        self._foundations_by_world = [self.foundations[w * nf : (w + 1) * nf] for w in range(nw)]
+        self._company_fit = np.array([c.fit for c in self.companies[: len(cohort.companies)]])
+        self._foundation_fit = np.array(
+            [f.fit for f in self.foundations[: len(cohort.foundations)]]
+        )
         self._max_partnerships = max((c.max_partnerships for c in cohort.companies), default=0)
         self._max_endowments = max((f.max_endowments for f in cohort.foundations), default=0)
         # What hosts give each centre, by year: (years, n_centres).
         self._host_room = np.array([c.host_terms.capacity for c in self.centres]).T
         self._host_conversion = np.array([c.host_terms.conversion for c in self.centres]).T
         self.finances = CentreFinances(self)
-        self.recorder = Recorder(horizon, n)
-        self._effort_last = np.zeros(n)
+        self.recorder = Recorder(horizon, total)
+        self._effort_last = np.zeros(total)
         self._contract_years = np.asarray(params.researchers.contract_years.as_tuple())
         self._planned = np.stack([c.planned for c in self.centres])
         self._planned_payroll = np.array([c.planned_payroll for c in self.centres])
         self._planned_researchers = self._planned[:, :STAFF].sum(axis=1)
         self._populate()
+
+    # -- random draws, world by world -------------------------------------------------------------
+    def _gens(self, mechanism: str) -> list[np.random.Generator]:
+        return [getattr(s, mechanism) for s in self.streams]
+
+    def _rows_per_world(self) -> np.ndarray:
+        """Population rows per world (rows are sorted by centre, hence by world)."""
+        return np.bincount(self.population.centre // self.n_centres, minlength=self.n_worlds)
+
+    def _uniforms(self, mechanism: str, counts: np.ndarray, width: int = 1) -> np.ndarray:
+        """Uniform draws, ``width`` per item, ``counts[w]`` items from world ``w``'s stream.
+
+        Returns shape (width, Σ counts), worlds in order.
+        """
+        gens = self._gens(mechanism)
+        if self.n_worlds == 1:
+            return gens[0].random((width, int(counts[0])))
+        return np.concatenate(
+            [g.random((width, int(k))) for g, k in zip(gens, counts, strict=True)], axis=1
+        )
+
+    def _per_centre(self, mechanism: str, draw, *arrays: np.ndarray) -> np.ndarray:
+        """Concatenate ``draw(generator, *slices)`` over worlds (arrays sliced per world)."""
+        gens = self._gens(mechanism)
+        if self.n_worlds == 1:
+            return draw(gens[0], *arrays)
+        return np.concatenate(
+            [draw(g, *(a[s] for a in arrays)) for g, s in zip(gens, self._slices, strict=True)]
+        )
 
     # -- helpers used by agents -----------------------------------------------------------------
     def seek_array(self, multiplier: float) -> np.ndarray:
@@ -189,28 +247,43 @@ class WPIModel(mesa.Model):
         Each mechanism draws the same number of random numbers every year (common random
         numbers); agents with nothing to decide are skipped.
         """
-        n = len(self.centres)
-        seek_f = self.seek_array(self.params.foundation.seek_multiplier)
+        n, nw = self.n_centres, self.n_worlds
+        rep = self.reputation.reshape(nw, 1, n)
         if self.foundations:
-            width = self._max_endowments + 2 * n
-            u = self.streams.foundation.random((len(self.foundations), width))
-            for k, f in enumerate(self.foundations):
-                hits = u[k, :n] < f.gift_probability(self.reputation, seek_f)
-                if f.endowments or hits.any():
-                    f.step_year(t, u[k, 2 * n :], hits, u[k, n : 2 * n])
+            fp = self.params.foundation
+            seek = self.seek_array(fp.seek_multiplier).reshape(nw, 1, n)
+            prob = fp.gift_rate * self._foundation_fit * rep**fp.reputation_elasticity * seek
+            width = 2 * n + self._max_endowments
+            u = np.stack([g.random((prob.shape[1], width)) for g in self._gens("foundation")])
+            hits = u[:, :, :n] < prob
+            for w, k in zip(*np.nonzero(hits.any(axis=2) | self._has_endowment(nw)), strict=True):
+                f = self._foundations_by_world[w][k]
+                f.step_year(t, u[w, k, 2 * n :], hits[w, k], u[w, k, n : 2 * n])
         if self.companies:
-            seek_c = self.seek_array(self.params.company.seek_multiplier)
-            width = self._max_partnerships + 2 * n + 1
-            u = self.streams.company.random((len(self.companies), width))
+            cp = self.params.company
+            seek = self.seek_array(cp.seek_multiplier).reshape(nw, 1, n)
+            prob = cp.offer_rate * self._company_fit * rep**cp.reputation_elasticity * seek
+            width = 2 * n + 1 + self._max_partnerships
+            u = np.stack([g.random((prob.shape[1], width)) for g in self._gens("company")])
+            hits = u[:, :, :n] < prob
+            for w, k in zip(*np.nonzero(hits.any(axis=2) | self._has_partnership(nw)), strict=True):
+                co = self._companies_by_world[w][k]
+                co.step_year(t, u[w, k, 2 * n + 1 :], hits[w, k], u[w, k, n : 2 * n], u[w, k, 2 * n])
             deals: dict[int, list] = {}
-            for k, co in enumerate(self.companies):
-                hits = u[k, :n] < co.offer_probability(self.reputation, seek_c)
-                if co.partnerships or hits.any():
-                    co.step_year(t, u[k, 2 * n + 1 :], hits, u[k, n : 2 * n], u[k, 2 * n])
+            for co in self.companies:
                 for d in co.partnerships:
                     deals.setdefault(d.centre, []).append(d)
             self.deals = deals
 
+    def _has_endowment(self, nw: int) -> np.ndarray:
+        return np.array(
+            [[bool(f.endowments) for f in fs] for fs in self._foundations_by_world]
+        ).reshape(nw, -1)
+
+    def _has_partnership(self, nw: int) -> np.ndarray:
+        return np.array(
+            [[bool(c.partnerships) for c in cs] for cs in self._companies_by_world]
+        ).reshape(nw, -1)
 
     def _contract_ends(self, centre: np.ndarray, rank: np.ndarray, start: int) -> np.ndarray:
         """End years of new soft-money contracts starting in ``start``.
@@ -218,46 +291,45 @@ class WPIModel(mesa.Model):
         While support runs, contracts end no later than the last year of secured support
         (posts paid from the subsidy end with it); after support, they run their full length.
         """
-        secured = self.programme.secured_until(start)
+        cap = self.programme.secured_until(start)[centre]
         full = start + self._contract_years[rank] - 1
-        cap = secured[centre]
         return np.where(cap >= start, np.minimum(full, cap), full)
 
     # -- initialisation -------------------------------------------------------------------------
     def _populate(self) -> None:
         """The first people of each centre: PIs first, then a share of the planned posts."""
-        rng = self.streams.population
         p = self.params
         perm_share = np.asarray(p.host.initial_permanent_share.as_tuple())
-        centre_idx, ranks = [], []
-        foreign_share = []
+        centre_idx, ranks, shares = [], [], []
         for c in self.centres:
             fill = np.full(N_RANKS, c.spec.initial_fill)
             fill[PI] = min(1.0, c.spec.initial_fill + 0.25)
-            n = np.rint(c.planned * fill).astype(int)
-            for r in range(N_RANKS):
-                centre_idx.append(np.full(n[r], c.idx))
-                ranks.append(np.full(n[r], r))
-            foreign_share.append(c.spec.foreign_share)
+            k = np.rint(c.planned * fill).astype(int)
+            centre_idx.append(np.repeat(c.idx, k.sum()))
+            ranks.append(np.repeat(np.arange(N_RANKS), k))
+            shares.append(c.spec.foreign_share)
         centre = np.concatenate(centre_idx).astype(np.int32)
         rank = np.concatenate(ranks).astype(np.int8)
-        m = len(centre)
-        foreign = (rng.random(m) < np.asarray(foreign_share)[centre]) & (rank != STAFF)
-        host = rng.random(m) < perm_share[rank]
-        productivity = self._draw_productivity(rng, centre, foreign)
+        counts = np.bincount(centre // self.n_centres, minlength=self.n_worlds)
+        years = self._contract_years[rank]
+        u = self._uniforms("population", counts, width=4)
+        foreign = (u[0] < np.asarray(shares)[centre]) & (rank != STAFF)
+        host = u[1] < perm_share[rank]
+        productivity = self._productivity(u[2], centre, foreign)
         ends = self._contract_ends(centre, rank, 1)
         # Founding contracts were signed over the years before: stagger their ends.
-        ends = np.minimum(ends, rng.integers(1, self._contract_years[rank] + 1))
+        ends = np.minimum(ends, 1 + np.floor(u[3] * years).astype(int))
         ends = np.where(host, PERMANENT, ends)
         self.population.add(centre, rank, foreign, productivity, host, ends)
 
-    def _draw_productivity(
-        self, rng: np.random.Generator, centre: np.ndarray, foreign: np.ndarray
-    ) -> np.ndarray:
+    def _productivity(self, u: np.ndarray, centre: np.ndarray, foreign: np.ndarray) -> np.ndarray:
+        """Productivity of new people from uniform draws ``u`` (lognormal; better at reputable
+        centres; foreign researchers carry a premium)."""
         r = self.params.researchers
         rep = self.reputation[centre]
         mu = -0.5 * r.productivity_sigma**2 + r.reputation_talent * np.log(rep)
-        prod = np.exp(mu + r.productivity_sigma * rng.standard_normal(len(centre)))
+        z = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+        prod = np.exp(mu + r.productivity_sigma * z)
         return prod * np.where(foreign, r.foreign_productivity_premium, 1.0)
 
     # -- the year -------------------------------------------------------------------------------
@@ -277,8 +349,9 @@ class WPIModel(mesa.Model):
         self.company_income[:] = 0.0
         self.endowment_income[:] = 0.0
         self.gifts[:] = 0.0
-        self.market_return = self.streams.market.normal(
-            p.foundation.return_mean, p.foundation.return_sd
+        fp = p.foundation
+        self.market_return = np.array(
+            [g.normal(fp.return_mean, fp.return_sd) for g in self._gens("market")]
         )
         self._funders_act(t)
 
@@ -321,7 +394,9 @@ class WPIModel(mesa.Model):
             )
         )
         self.track_score = prog.score(self._track.sum(axis=0) / min(t, 3))
-        passed = prog.evaluate(t, self.track_score)
+        sd = p.programme.assessment_noise_sd
+        noise = self._per_centre("evaluation", lambda g: g.normal(0.0, sd, self.n_centres))
+        passed = prog.evaluate(t, self.track_score, noise)
         quality = ratio(top10, researchers) / p.reputation.top10_per_researcher_ref
         self.reputation += (quality - self.reputation) / p.reputation.lag_years
         np.maximum(self.reputation, 0.05, out=self.reputation)
@@ -331,52 +406,51 @@ class WPIModel(mesa.Model):
 
         # Record.
         b = fin.books
-        rec = self.recorder
-        rec.put(t, "researchers", researchers)
-        rec.put(t, "pis", counts[:, PI])
-        rec.put(t, "postdocs", counts[:, POSTDOC])
-        rec.put(t, "staff", counts[:, STAFF])
-        rec.put(t, "foreign", foreign)
-        rec.put(t, "host_posts", pop.per_centre(pop.host))
-        rec.put(t, "personnel_cost", soft_pay + host_pay)
-        rec.put(t, "papers", papers)
-        rec.put(t, "top10_papers", top10)
-        rec.put(t, "intl_papers", intl)
-        rec.put(t, "reputation", self.reputation)
-        rec.put(t, "income_subsidy", b.income_subsidy)
-        rec.put(t, "income_matching", b.income_matching)
-        rec.put(t, "income_host", b.income_host)
-        rec.put(t, "income_grants", b.grants)
-        rec.put(t, "income_company", b.company)
-        rec.put(t, "income_endowment", b.endowment)
-        rec.put(t, "research", b.research)
-        rec.put(t, "reserves", b.reserves)
-        rec.put(t, "deferred", b.deferred)
-        rec.put(t, "income", b.income)
-        rec.put(t, "spending", b.spending)
-        rec.put(t, "reserves_change", b.reserves_change)
-        rec.put(t, "subsidy_owed", b.owed)
-        rec.put(t, "insecurity", insecurity)
-        rec.put(t, "left", left)
-        rec.put(t, "not_renewed", not_renewed)
-        rec.put(t, "laid_off", laid_off)
-        rec.put(t, "absorbed", absorbed)
-        rec.put(t, "converted", converted)
-        rec.put(t, "hired", hired)
-        rec.put(t, "score", np.where(np.isnan(passed), np.nan, prog.last_score))
-        rec.put(t, "passed", passed)
+        self.recorder.put_many(
+            t,
+            researchers=researchers,
+            pis=counts[:, PI],
+            postdocs=counts[:, POSTDOC],
+            staff=counts[:, STAFF],
+            foreign=foreign,
+            host_posts=pop.per_centre(pop.host),
+            personnel_cost=soft_pay + host_pay,
+            papers=papers,
+            top10_papers=top10,
+            intl_papers=intl,
+            reputation=self.reputation,
+            income_subsidy=b.income_subsidy,
+            income_matching=b.income_matching,
+            income_host=b.income_host,
+            income_grants=b.grants,
+            income_company=b.company,
+            income_endowment=b.endowment,
+            research=b.research,
+            reserves=b.reserves,
+            deferred=b.deferred,
+            income=b.income,
+            spending=b.spending,
+            reserves_change=b.reserves_change,
+            subsidy_owed=b.owed,
+            insecurity=insecurity,
+            left=left,
+            not_renewed=not_renewed,
+            laid_off=laid_off,
+            absorbed=absorbed,
+            converted=converted,
+            hired=hired,
+            score=np.where(np.isnan(passed), np.nan, prog.last_score),
+            passed=passed,
+        )
 
     def _convert(self, t: int) -> np.ndarray:
         """Hosts move soft posts (not postdocs) onto their permanent budget while support runs."""
         pop = self.population
-        rng = self.streams.host
-        n = len(self.centres)
-        draws = rng.poisson(self._host_conversion[t] * self.programme.in_support(t))
-        room = self._host_room[t]
-        host_posts = pop.per_centre(pop.host)
-        k = np.minimum(draws, np.maximum(0, np.floor(room - host_posts)))
+        means = self._host_conversion[t] * self.programme.in_support(t)
+        draws = self._per_centre("host", lambda g, m: g.poisson(m), means)
+        k = np.minimum(draws, np.maximum(0, np.floor(self._host_room[t] - pop.per_centre(pop.host))))
         if not k.any():
-            return np.zeros(n)
+            return np.zeros(len(k))
         order = pop.priority_order(~pop.host & (pop.rank != POSTDOC))
         chosen = pop.first_k(order, k)
         pop.host[chosen] = True
@@ -388,15 +462,17 @@ class WPIModel(mesa.Model):
         options. They are removed with the year's other leavers in :meth:`_staffing`."""
         pop = self.population
         r = self.params.researchers
-        u = self.streams.departures.random(len(pop))
-        w = r.foresight_window
-        soft = ~pop.host
-        exposure = np.where(pop.contract_end < t + w - 1, 1.0, r.secure_contract_exposure)
-        felt = np.where(soft, insecurity[pop.centre] * exposure, 0.0)
-        rep = self.reputation[pop.centre]
-        logit = pop.leave_logit + r.insecurity_sensitivity * felt - r.reputation_retention * (rep - 1.0)
-        leave = u < 1.0 / (1.0 + np.exp(-logit))
-        return leave
+        u = self._uniforms("departures", self._rows_per_world())[0]
+        exposure = np.where(
+            pop.contract_end < t + r.foresight_window - 1, 1.0, r.secure_contract_exposure
+        )
+        felt = np.where(pop.host, 0.0, insecurity[pop.centre] * exposure)
+        logit = (
+            pop.leave_logit
+            + r.insecurity_sensitivity * felt
+            - r.reputation_retention * (self.reputation[pop.centre] - 1.0)
+        )
+        return u < 1.0 / (1.0 + np.exp(-logit))
 
     def _grants_won(self, present: np.ndarray) -> np.ndarray:
         """Competitive grants won this year by the people present (M yen per centre)."""
@@ -417,6 +493,7 @@ class WPIModel(mesa.Model):
         Returns per-centre counts of absorbed, not renewed and laid-off people.
         """
         pop = self.population
+        fin = self.finances
         soft = ~pop.host & stay
         expired = soft & (pop.contract_end < t)
         cont_pay = pop.per_centre(pop.salary * (soft & ~expired))
@@ -424,11 +501,9 @@ class WPIModel(mesa.Model):
         shortfall = np.maximum(0.0, cont_pay + cand_pay - money)
 
         absorbed = np.zeros(len(pop), dtype=bool)
-        fin = self.finances
         allowance = np.where(fin.absorption_open, fin.absorption_left, 0.0)
-        if (allowance > 0).any() and (shortfall > 0).any():
-            room = self._host_room[t]
-            posts_left = np.maximum(0.0, np.floor(room - pop.per_centre(pop.host & stay)))
+        if ((allowance > 0) & (shortfall > 0)).any():
+            posts_left = np.maximum(0.0, np.floor(self._host_room[t] - pop.per_centre(pop.host & stay)))
             order = pop.priority_order(soft & (pop.rank != POSTDOC))
             absorbed = pop.prefix_covering(order, shortfall, cap=allowance)
             absorbed &= pop.first_k(order, posts_left)
@@ -441,18 +516,14 @@ class WPIModel(mesa.Model):
         renewed = pop.prefix_within(pop.priority_order(expired), money - cont_pay)
         not_renewed = expired & ~renewed
         over = np.maximum(0.0, cont_pay - money)
-        continuing = ~pop.host & stay & ~expired
         laid_off = np.zeros(len(pop), dtype=bool)
         if (over > 0).any():
+            continuing = ~pop.host & stay & ~expired
             laid_off = pop.prefix_covering(pop.priority_order(continuing, reverse=True), over)
         if renewed.any():
             idx = np.flatnonzero(renewed)
             pop.contract_end[idx] = self._contract_ends(pop.centre[idx], pop.rank[idx], t)
-        counts = (
-            pop.per_centre(absorbed),
-            pop.per_centre(not_renewed),
-            pop.per_centre(laid_off),
-        )
+        counts = (pop.per_centre(absorbed), pop.per_centre(not_renewed), pop.per_centre(laid_off))
         pop.keep(stay & ~(not_renewed | laid_off))
         return counts
 
@@ -463,30 +534,31 @@ class WPIModel(mesa.Model):
         foreign: np.ndarray,
         research: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Papers, top-10% papers and internationally co-authored papers of the year."""
+        """Papers, top-10% papers and internationally co-authored papers of the year.
+
+        Expected papers combine the effort of the people present, their research money and the
+        support of specialist staff, half from last year's work (publication lag); top-10% and
+        international shares are paper-weighted over authors.
+        """
         pop = self.population
         o = self.params.output
-        rng = self.streams.output
         capacity = pop.per_centre(pop.effort)
         norm = self.params.money.research_norm_per_researcher
-        resources = ratio(research, researchers * norm, 1.0)
+        resource_f = clip(ratio(research, researchers * norm, 1.0), 0.2, 3.0) ** o.resource_elasticity
         support = ratio(counts[:, STAFF], o.staff_ratio * researchers, 1.0)
-        resource_f = clip(resources, 0.2, 3.0) ** o.resource_elasticity
-        support_f = clip(support, 0.05, 1.0) ** o.staff_elasticity
-        effective = capacity * resource_f * support_f
-        expected = o.publication_lag_weight * self._effort_last + (
-            1 - o.publication_lag_weight
-        ) * effective
-        if self.year == 1:
-            expected = effective
+        effective = capacity * clip(support, 0.05, 1.0) ** o.staff_elasticity * resource_f
+        lag = o.publication_lag_weight if self.year > 1 else 0.0
+        expected = lag * self._effort_last + (1 - lag) * effective
         self._effort_last = effective
-        papers = rng.poisson(expected).astype(float)
         q = clip(ratio(pop.per_centre(pop.effort * pop.top10_q), capacity), 0.0, 1.0)
         p_intl = clip(o.intl_base + o.intl_per_foreign_share * ratio(foreign, researchers), 0.0, 1.0)
-        n_papers = papers.astype(np.int64)
-        top10 = rng.binomial(n_papers, q).astype(float)
-        intl = rng.binomial(n_papers, p_intl).astype(float)
-        return papers, top10, intl
+
+        def draw(g: np.random.Generator, lam: np.ndarray, q_: np.ndarray, pi: np.ndarray):
+            papers = g.poisson(lam)
+            return np.stack((papers, g.binomial(papers, q_), g.binomial(papers, pi)), axis=1)
+
+        out = self._per_centre("output", draw, expected, q, p_intl).astype(float)
+        return out[:, 0], out[:, 1], out[:, 2]
 
     def _recruit(
         self,
@@ -498,26 +570,27 @@ class WPIModel(mesa.Model):
     ) -> np.ndarray:
         """Open posts for next year; candidates accept with a probability that falls with
         the centre's insecurity. Hires arrive at the start of next year."""
-        rng = self.streams.recruitment
         rc = self.params.recruitment
-        n = len(self.centres)
         budget = self.finances.hiring_budget(t, soft_pay, host_pay)
         openings = self._openings(budget, counts, soft_pay + host_pay)
-        fill = rc.fill_rate * (1.0 - rc.fill_insecurity_sensitivity * insecurity)
-        hired = rng.binomial(openings, clip(fill, 0.0, 1.0)[:, None])
+        fill = clip(rc.fill_rate * (1.0 - rc.fill_insecurity_sensitivity * insecurity), 0.0, 1.0)
+        hired = self._per_centre("recruitment", lambda g, o, f: g.binomial(o, f[:, None]), openings, fill)
         total = hired.sum(axis=1).astype(float)
         if t >= self.horizon or not hired.any():
             return total
-        centre = np.repeat(np.repeat(np.arange(n), N_RANKS), hired.ravel()).astype(np.int32)
-        rank = np.repeat(np.tile(np.arange(N_RANKS), n), hired.ravel()).astype(np.int8)
-        rep = self.reputation
+        per_centre = hired.ravel()
+        centre = np.repeat(np.repeat(np.arange(len(hired)), N_RANKS), per_centre).astype(np.int32)
+        rank = np.repeat(np.tile(np.arange(N_RANKS), len(hired)), per_centre).astype(np.int8)
+        u = self._uniforms(
+            "recruitment", np.bincount(centre // self.n_centres, minlength=self.n_worlds), 2
+        )
         p_foreign = clip(
-            rc.foreign_hire_base + rc.foreign_hire_reputation_slope * (rep - 1.0),
+            rc.foreign_hire_base + rc.foreign_hire_reputation_slope * (self.reputation - 1.0),
             rc.foreign_hire_min,
             rc.foreign_hire_max,
         )
-        foreign = (rng.random(len(centre)) < p_foreign[centre]) & (rank != STAFF)
-        productivity = self._draw_productivity(rng, centre, foreign)
+        foreign = (u[0] < p_foreign[centre]) & (rank != STAFF)
+        productivity = self._productivity(u[1], centre, foreign)
         ends = self._contract_ends(centre, rank, t + 1)
         self.population.add(centre, rank, foreign, productivity, np.zeros(len(centre), bool), ends)
         return total
@@ -532,8 +605,7 @@ class WPIModel(mesa.Model):
         budget = np.maximum(budget, 0.0)
         scale = (payroll + budget) / self._planned_payroll
         wanted = np.maximum(0.0, np.floor(self._planned * scale[:, None] - counts))
-        cost = wanted @ salary
-        share = np.minimum(1.0, ratio(budget, cost, 0.0))
+        share = np.minimum(1.0, ratio(budget, wanted @ salary, 0.0))
         return np.floor(wanted * share[:, None]).astype(np.int64)
 
     def run(self) -> Recorder:

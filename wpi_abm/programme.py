@@ -29,7 +29,6 @@ class Programme:
         lookahead: Extra years compiled for foresight beyond the horizon.
         params: The programme's behavioural parameters.
         n_centres: Number of centres.
-        rng: The evaluation stream (assessment noise).
 
     Attributes:
         records: Each centre's evaluation record.
@@ -47,12 +46,10 @@ class Programme:
         lookahead: int,
         params: ProgrammeParams,
         n_centres: int,
-        rng: np.random.Generator,
     ) -> None:
         self.policy = policy
         self.schedule: Schedule = policy.compile(horizon, lookahead)
         self.params = params
-        self.rng = rng
         self.n = n_centres
         size = self.schedule.length + 1
         self.records = [GateRecord({}) for _ in range(n_centres)]
@@ -174,16 +171,18 @@ class Programme:
         """
         return indicators @ self._score_vector
 
-    def evaluate(self, year: int, true_scores: np.ndarray) -> np.ndarray:
+    def evaluate(self, year: int, true_scores: np.ndarray, noise: np.ndarray) -> np.ndarray:
         """Run the evaluation due at the end of ``year`` for every centre, if any.
 
-        Assessment noise is drawn every year whether or not an evaluation is due, so that the
-        stream's use does not depend on the design (common random numbers).
+        Args:
+            year: The year.
+            true_scores: The committee's view of each centre (see :meth:`score`).
+            noise: Assessment noise per centre. The model draws it every year whether or not an
+                evaluation is due, so that the stream's use does not depend on the design.
 
         Returns:
             1.0 / 0.0 per centre for pass / fail, NaN where no evaluation took place.
         """
-        noise = self.rng.normal(0.0, self.params.assessment_noise_sd, self.n)
         outcome = np.full(self.n, np.nan)
         ev = self.schedule.eval_years.get(year)
         if ev is None:

@@ -40,12 +40,27 @@ class Recorder:
         """Store this year's values of indicator ``name`` (one per centre)."""
         self.data[name][year - 1] = values
 
+    def put_many(self, year: int, **values: np.ndarray) -> None:
+        """Store this year's values of several indicators."""
+        row = year - 1
+        for name, v in values.items():
+            self.data[name][row] = v
+
     def __getitem__(self, name: str) -> np.ndarray:
         return self.data[name]
 
-    def table(self, centre_names: list[str], fields: list[str]) -> pa.Table:
-        """The panel of one run: one row per centre × year, ordered by centre then year."""
-        h, n = self.horizon, self.n_centres
+    def table(
+        self, centre_names: list[str], fields: list[str], centres: slice = slice(None)
+    ) -> pa.Table:
+        """The panel of one run: one row per centre × year, ordered by centre then year.
+
+        Args:
+            centre_names: Names of the run's centres.
+            fields: Their fields.
+            centres: Which columns of the arrays belong to the run (one world of a model).
+        """
+        h, n = self.horizon, len(centre_names)
+        data = {k: v[:, centres] for k, v in self.data.items()}
         cols: dict[str, pa.Array] = {
             "centre": pa.DictionaryArray.from_arrays(
                 pa.array(np.repeat(np.arange(n, dtype=np.int32), h)), pa.array(centre_names)
@@ -56,7 +71,7 @@ class Recorder:
             "year": pa.array(np.tile(np.arange(1, h + 1, dtype=np.int16), n)),
         }
         for name in COUNT_COLUMNS:
-            cols[name] = pa.array(self.data[name].T.ravel().astype(np.int32))
+            cols[name] = pa.array(data[name].T.ravel().astype(np.int32))
         for name in MONEY_COLUMNS + OTHER_COLUMNS:
-            cols[name] = pa.array(self.data[name].T.ravel().astype(np.float64))
+            cols[name] = pa.array(data[name].T.ravel().astype(np.float64))
         return pa.table(cols)

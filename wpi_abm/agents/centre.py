@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from wpi_abm.agents.host import HostTerms
 from wpi_abm.cohort import CentreSpec
 
 if TYPE_CHECKING:
-    from wpi_abm.agents.host import HostInstitution
+    from wpi_abm.agents.host import HostInstitution, HostTerms
     from wpi_abm.model import WPIModel
 
 
@@ -26,7 +25,8 @@ class Centre(mesa.Agent):
     (:mod:`wpi_abm.researchers`). The properties below are this centre's slice of that state.
 
     Attributes:
-        idx: Position of the centre in the run's arrays.
+        idx: Position of the centre in the model's arrays.
+        world: The run (world) it belongs to.
         spec: Its cohort entry.
         field: Research field.
         hosts: Its host institutions (several under a Multiple-Host design).
@@ -36,16 +36,22 @@ class Centre(mesa.Agent):
     """
 
     def __init__(
-        self, model: WPIModel, idx: int, spec: CentreSpec, hosts: list[HostInstitution]
+        self,
+        model: WPIModel,
+        idx: int,
+        spec: CentreSpec,
+        hosts: list[HostInstitution],
+        host_terms: HostTerms,
     ) -> None:
         super().__init__(model)
         self.idx = idx
+        self.world = idx // model.n_centres
         self.spec = spec
         self.field = spec.field
         self.hosts = hosts
         for h in hosts:
             h.centres.append(self)
-        self.host_terms = HostTerms(hosts, model.horizon + model.params.researchers.foresight_window + 2)
+        self.host_terms = host_terms
         self.planned = np.array(spec.planned.as_tuple(), dtype=float)
         self.planned_payroll = float(self.planned @ model.population.salary_by_rank)
 

@@ -36,13 +36,19 @@ class Company(mesa.Agent):
 
     Attributes:
         name: Identifier.
+        world: The run (world) it belongs to.
         fields: Fields it funds.
+        fit: Interest in each centre of the cohort by field (1, or ``off_field_fit``).
         max_annual: Largest yearly payment of one partnership.
         partnerships: Running partnerships.
     """
 
-    def __init__(self, model: WPIModel, spec: CompanySpec, params: CompanyParams) -> None:
+    def __init__(
+        self, model: WPIModel, spec: CompanySpec, params: CompanyParams, world: int = 0
+    ) -> None:
         super().__init__(model)
+        self.world = world
+        self._offset = world * model.n_centres
         self.name = spec.name
         self.fields = set(spec.fields)
         self.max_annual = spec.max_annual
@@ -66,7 +72,8 @@ class Company(mesa.Agent):
         Args:
             year: The year.
             u_renew: Uniform draws for renewal decisions (one per possible partnership).
-            hits: Centres whose draw fell under this company's offer probability this year.
+            hits: Centres of its world (by cohort position) whose draw fell under this company's
+                offer probability this year.
             order_keys: Random keys: among several hits, the smallest key gets the offer.
             u_amount: Uniform draw for the size of a new partnership.
         """
@@ -85,9 +92,9 @@ class Company(mesa.Agent):
 
         if len(self.partnerships) < self.max_partnerships and hits.any():
             for d in self.partnerships:
-                hits[d.centre] = False
+                hits[d.centre - self._offset] = False
             if hits.any():
-                c = int(np.flatnonzero(hits)[np.argmin(order_keys[hits])])
+                c = self._offset + int(np.flatnonzero(hits)[np.argmin(order_keys[hits])])
                 share = p.min_share_of_max + (1.0 - p.min_share_of_max) * u_amount
                 amount = share * self.max_annual * min(1.0, model.reputation[c])
                 self.partnerships.append(Partnership(c, amount, year + p.duration_years - 1))
@@ -96,7 +103,3 @@ class Company(mesa.Agent):
         for deal in self.partnerships:
             income[deal.centre] += deal.amount
 
-    def offer_probability(self, reputation: np.ndarray, seek: np.ndarray) -> np.ndarray:
-        """Probability this year that the company offers a partnership to each centre."""
-        p = self.params
-        return p.offer_rate * self.fit * reputation**p.reputation_elasticity * seek

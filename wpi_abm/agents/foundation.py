@@ -36,13 +36,18 @@ class Foundation(mesa.Agent):
 
     Attributes:
         name: Identifier.
-        fields: Fields it funds.
+        world: The run (world) it belongs to.
+        fit: Interest in each centre of the cohort by field (1, or ``off_field_fit``).
         gift: Size of a founding gift.
         endowments: Funds it manages, one per endowed centre.
     """
 
-    def __init__(self, model: WPIModel, spec: FoundationSpec, params: FoundationParams) -> None:
+    def __init__(
+        self, model: WPIModel, spec: FoundationSpec, params: FoundationParams, world: int = 0
+    ) -> None:
         super().__init__(model)
+        self.world = world
+        self._offset = world * model.n_centres
         self.name = spec.name
         self.gift = spec.gift
         self.max_endowments = spec.max_endowments
@@ -61,12 +66,13 @@ class Foundation(mesa.Agent):
         Args:
             year: The year.
             u_topup: Uniform draws for top-ups (one per possible endowment).
-            hits: Centres whose draw fell under this foundation's gift probability this year.
+            hits: Centres of its world (by cohort position) whose draw fell under this
+                foundation's gift probability this year.
             order_keys: Random keys: among several hits, the smallest key gets the gift.
         """
         p = self.params
         model = self.model
-        growth = 1.0 + model.market_return
+        growth = 1.0 + model.market_return[self.world]
         support = model.finances.national_support_last
         for i, fund in enumerate(self.endowments):
             fund.value *= growth
@@ -84,13 +90,9 @@ class Foundation(mesa.Agent):
 
         if len(self.endowments) < self.max_endowments and hits.any():
             for e in self.endowments:
-                hits[e.centre] = False
+                hits[e.centre - self._offset] = False
             if hits.any():
-                c = int(np.flatnonzero(hits)[np.argmin(order_keys[hits])])
+                c = self._offset + int(np.flatnonzero(hits)[np.argmin(order_keys[hits])])
                 self.endowments.append(Endowment(c, self.gift))
                 model.gifts[c] += self.gift
 
-    def gift_probability(self, reputation: np.ndarray, seek: np.ndarray) -> np.ndarray:
-        """Probability this year that the foundation endows each centre."""
-        p = self.params
-        return p.gift_rate * self.fit * reputation**p.reputation_elasticity * seek

@@ -25,14 +25,21 @@ class HostInstitution(mesa.Agent):
         name: Identifier.
         strength: Size of its permanent budget relative to a large national university.
         commitment: How far it carries its centres after support (0–1).
+        world: The run (world) it belongs to.
         centres: The centres it hosts.
     """
 
     def __init__(
-        self, model: WPIModel, spec: HostSpec, params: HostParams, name: str | None = None
+        self,
+        model: WPIModel,
+        spec: HostSpec,
+        params: HostParams,
+        name: str | None = None,
+        world: int = 0,
     ) -> None:
         super().__init__(model)
         self.name = name or spec.name
+        self.world = world
         self.strength = spec.strength
         self.commitment = spec.commitment
         self.params = params
