@@ -56,14 +56,14 @@ class DeclineSpec(Strict):
     theta: Annotated[float, Field(gt=0, lt=1)] = 0.10
     reference_year: Year = 10
     test_years: list[Year] = Field(default=[11, 12], min_length=1)
-    aggregate: Literal["min", "mean"] = "min"
+    aggregate: Literal["min", "mean"] = "mean"
     baseline_years: tuple[Year, Year] = (3, 10)
     weights: dict[str, NonNegative] = {
-        "researchers": 0.20,
-        "foreign": 0.15,
-        "staff": 0.10,
-        "papers": 0.20,
-        "top10_papers": 0.25,
+        "researchers": 0.25,
+        "foreign": 0.20,
+        "staff": 0.15,
+        "papers": 0.15,
+        "top10_papers": 0.15,
         "intl_papers": 0.10,
     }
 

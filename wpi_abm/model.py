@@ -46,7 +46,7 @@ from wpi_abm.parameters import Parameters
 from wpi_abm.policy import PolicyDesign
 from wpi_abm.programme import SCORE_KEYS, Programme
 from wpi_abm.recorder import Recorder
-from wpi_abm.researchers import N_RANKS, PERMANENT, PI, POSTDOC, STAFF, Population
+from wpi_abm.researchers import N_RANKS, PERMANENT, PI, POSTDOC, RESEARCHER, STAFF, Population
 
 STREAMS = (
     "mesa",
@@ -205,6 +205,9 @@ class WPIModel(mesa.Model):
         self._planned_payroll = np.array([c.planned_payroll for c in self.centres])
         self._planned_researchers = self._planned[:, :STAFF].sum(axis=1)
         self._populate()
+        # Permanent posts each host funds for each centre, by rank: posts outlive the people in
+        # them (a vacated post is refilled) while the host's shrinking capacity allows.
+        self.host_posts = self.population.counts(self.population.host).astype(float)
 
     # -- random draws, world by world -------------------------------------------------------------
     def _gens(self, mechanism: str) -> list[np.random.Generator]:
@@ -448,13 +451,14 @@ class WPIModel(mesa.Model):
         pop = self.population
         means = self._host_conversion[t] * self.programme.in_support(t)
         draws = self._per_centre("host", lambda g, m: g.poisson(m), means)
-        k = np.minimum(draws, np.maximum(0, np.floor(self._host_room[t] - pop.per_centre(pop.host))))
+        k = np.minimum(draws, np.maximum(0, np.floor(self._host_room[t] - self.host_posts.sum(1))))
         if not k.any():
             return np.zeros(len(k))
         order = pop.priority_order(~pop.host & (pop.rank != POSTDOC))
         chosen = pop.first_k(order, k)
         pop.host[chosen] = True
         pop.contract_end[chosen] = PERMANENT
+        self.host_posts += pop.counts(chosen)
         return pop.per_centre(chosen)
 
     def _departures(self, t: int, insecurity: np.ndarray) -> np.ndarray:
@@ -503,13 +507,14 @@ class WPIModel(mesa.Model):
         absorbed = np.zeros(len(pop), dtype=bool)
         allowance = np.where(fin.absorption_open, fin.absorption_left, 0.0)
         if ((allowance > 0) & (shortfall > 0)).any():
-            posts_left = np.maximum(0.0, np.floor(self._host_room[t] - pop.per_centre(pop.host & stay)))
+            posts_left = np.maximum(0.0, np.floor(self._host_room[t] - self.host_posts.sum(1)))
             order = pop.priority_order(soft & (pop.rank != POSTDOC))
             absorbed = pop.prefix_covering(order, shortfall, cap=allowance)
             absorbed &= pop.first_k(order, posts_left)
             fin.absorption_left = fin.absorption_left - pop.per_centre(pop.salary * absorbed)
             pop.host[absorbed] = True
             pop.contract_end[absorbed] = PERMANENT
+            self.host_posts += pop.counts(absorbed)
             expired &= ~absorbed
             cont_pay = pop.per_centre(pop.salary * (~pop.host & stay & ~expired))
 
@@ -573,8 +578,17 @@ class WPIModel(mesa.Model):
         rc = self.params.recruitment
         budget = self.finances.hiring_budget(t, soft_pay, host_pay)
         openings = self._openings(budget, counts, soft_pay + host_pay)
+        vacancies = self._host_vacancies(t + 1)
         fill = clip(rc.fill_rate * (1.0 - rc.fill_insecurity_sensitivity * insecurity), 0.0, 1.0)
-        hired = self._per_centre("recruitment", lambda g, o, f: g.binomial(o, f[:, None]), openings, fill)
+
+        def draw(g: np.random.Generator, o: np.ndarray, v: np.ndarray, f: np.ndarray):
+            return np.concatenate(
+                (g.binomial(o, f[:, None]), g.binomial(v, rc.fill_rate)), axis=1
+            )
+
+        both = self._per_centre("recruitment", draw, openings, vacancies, fill)
+        hired_soft, hired_host = both[:, :N_RANKS], both[:, N_RANKS:]
+        hired = hired_soft + hired_host
         total = hired.sum(axis=1).astype(float)
         if t >= self.horizon or not hired.any():
             return total
@@ -591,9 +605,26 @@ class WPIModel(mesa.Model):
         )
         foreign = (u[0] < p_foreign[centre]) & (rank != STAFF)
         productivity = self._productivity(u[1], centre, foreign)
-        ends = self._contract_ends(centre, rank, t + 1)
-        self.population.add(centre, rank, foreign, productivity, np.zeros(len(centre), bool), ends)
+        # Within each centre and rank, the first hires fill the host's vacant permanent posts.
+        cell = centre.astype(np.int64) * N_RANKS + rank
+        first = np.searchsorted(cell, cell, side="left")
+        host = (np.arange(len(cell)) - first) < hired_host.ravel()[cell]
+        ends = np.where(host, PERMANENT, self._contract_ends(centre, rank, t + 1))
+        self.population.add(centre, rank, foreign, productivity, host, ends)
         return total
+
+    def _host_vacancies(self, year: int) -> np.ndarray:
+        """Vacant permanent posts by centre and rank, after trimming posts the host can no longer
+        fund in ``year`` (vacant posts go first; nobody is dismissed)."""
+        occupied = self.population.counts(self.population.host).astype(float)
+        vacant = np.maximum(0.0, self.host_posts - occupied)
+        excess = np.maximum(0.0, self.host_posts.sum(1) - np.floor(self._host_room[year]))
+        for r in (STAFF, POSTDOC, RESEARCHER, PI):
+            cut = np.minimum(excess, vacant[:, r])
+            vacant[:, r] -= cut
+            excess -= cut
+        self.host_posts = occupied + vacant
+        return vacant.astype(np.int64)
 
     def _openings(self, budget: np.ndarray, counts: np.ndarray, payroll: np.ndarray) -> np.ndarray:
         """Posts to open per centre and rank within each centre's hiring budget.

@@ -49,29 +49,11 @@ class Recorder:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.data[name]
 
-    def table(
-        self, centre_names: list[str], fields: list[str], centres: slice = slice(None)
-    ) -> pa.Table:
-        """The panel of one run: one row per centre × year, ordered by centre then year.
-
-        Args:
-            centre_names: Names of the run's centres.
-            fields: Their fields.
-            centres: Which columns of the arrays belong to the run (one world of a model).
-        """
-        h, n = self.horizon, len(centre_names)
-        data = {k: v[:, centres] for k, v in self.data.items()}
-        cols: dict[str, pa.Array] = {
-            "centre": pa.DictionaryArray.from_arrays(
-                pa.array(np.repeat(np.arange(n, dtype=np.int32), h)), pa.array(centre_names)
-            ),
-            "field": pa.DictionaryArray.from_arrays(
-                pa.array(np.repeat(np.arange(n, dtype=np.int32), h)), pa.array(fields)
-            ),
-            "year": pa.array(np.tile(np.arange(1, h + 1, dtype=np.int16), n)),
-        }
+    def table(self) -> pa.Table:
+        """Every indicator as a column, one row per centre × year (centre-major, then year)."""
+        cols: dict[str, pa.Array] = {}
         for name in COUNT_COLUMNS:
-            cols[name] = pa.array(data[name].T.ravel().astype(np.int32))
+            cols[name] = pa.array(self.data[name].T.ravel().astype(np.int32))
         for name in MONEY_COLUMNS + OTHER_COLUMNS:
-            cols[name] = pa.array(data[name].T.ravel().astype(np.float64))
+            cols[name] = pa.array(self.data[name].T.ravel())
         return pa.table(cols)

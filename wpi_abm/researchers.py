@@ -155,11 +155,12 @@ class Population:
             return np.bincount(self.centre[weights], minlength=self.n_centres).astype(float)
         return np.bincount(self.centre, weights=weights, minlength=self.n_centres)
 
-    def counts(self) -> np.ndarray:
-        """Head count per centre and rank, shape (n_centres, 4)."""
-        flat = np.bincount(
-            self.centre * N_RANKS + self.rank, minlength=self.n_centres * N_RANKS
-        )
+    def counts(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """Head count per centre and rank, shape (n_centres, 4), of everyone or of ``mask``."""
+        key = self.centre * N_RANKS + self.rank
+        if mask is not None:
+            key = key[mask]
+        flat = np.bincount(key, minlength=self.n_centres * N_RANKS)
         return flat.reshape(self.n_centres, N_RANKS)
 
     def is_researcher(self) -> np.ndarray:

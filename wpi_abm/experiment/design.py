@@ -1,0 +1,81 @@
+"""From an experiment to runs: points, replicates, seeds and chunks.
+
+A *run* is one simulation of the whole cohort under one policy at one parameter point with one
+replicate seed. Seeds come from the experiment's root seed and depend only on (point, replicate) —
+the same for every policy, so that policies are compared on common random numbers. Runs are grouped
+into *chunks* (one policy, one point, consecutive replicates): the unit of work, of storage and of
+resume. Chunking depends only on the experiment, never on the executor or the number of workers,
+which is why results are identical however they are executed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Point:
+    """A parameter point: dotted keys into the resolved experiment and their values.
+
+    Attributes:
+        index: Position of the point in the experiment.
+        values: dotted key → value (empty for a plain policy comparison).
+    """
+
+    index: int
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Consecutive replicates of one policy at one point.
+
+    Attributes:
+        index: Chunk number (names its files).
+        policy: Policy name.
+        policy_index: Position of the policy in the experiment.
+        point: Point index.
+        first: First replicate.
+        stop: One past the last replicate.
+    """
+
+    index: int
+    policy: str
+    policy_index: int
+    point: int
+    first: int
+    stop: int
+
+    @property
+    def replicates(self) -> range:
+        """The replicates of this chunk."""
+        return range(self.first, self.stop)
+
+    def __len__(self) -> int:
+        return self.stop - self.first
+
+
+def run_id(point: int, policy_index: int, replicate: int, n_policies: int, replicates: int) -> int:
+    """A run's number: unique within an experiment, ordered by point, policy, replicate."""
+    return (point * n_policies + policy_index) * replicates + replicate
+
+
+def run_seed(root: int, point: int, replicate: int) -> np.random.SeedSequence:
+    """The seed of every run at (point, replicate), whatever its policy (common random numbers)."""
+    return np.random.SeedSequence(root, spawn_key=(point, replicate))
+
+
+def plan_chunks(
+    policies: list[str], n_points: int, replicates: int, chunk_runs: int
+) -> list[Chunk]:
+    """Every chunk of an experiment, in a fixed order (point, policy, replicate)."""
+    chunks = []
+    for point in range(n_points):
+        for k, policy in enumerate(policies):
+            for first in range(0, replicates, chunk_runs):
+                stop = min(first + chunk_runs, replicates)
+                chunks.append(Chunk(len(chunks), policy, k, point, first, stop))
+    return chunks

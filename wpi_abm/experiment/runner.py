@@ -1,0 +1,187 @@
+"""Simulating one chunk of runs: a pure function of (job, chunk).
+
+Executors call :func:`simulate_chunk` in whatever process they like; it returns Arrow tables (the
+centre × year panel if requested, and the centre-level outcomes) and touches nothing else. Runs of
+a chunk are simulated together as worlds of one model (:class:`~wpi_abm.model.WPIModel`), which
+changes nothing in their results and shares the cost of each numpy call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from pydantic import ValidationError
+
+from wpi_abm.config import Experiment, apply_set, parse_set
+from wpi_abm.errors import ConfigError
+from wpi_abm.experiment.design import Chunk, Point, run_id, run_seed
+from wpi_abm.metrics import OUTCOME_COLUMNS, outcomes, value_index
+from wpi_abm.model import WPIModel
+from wpi_abm.recorder import Recorder
+from wpi_abm.yamlio import SourceMap
+
+BATCH_WORLDS = 25
+"""Runs simulated together in one model (beyond ~25 the gain is nil and memory grows)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs: the resolved experiment, its points, and what to store.
+
+    Attributes:
+        experiment: The validated experiment.
+        points: Parameter points (one empty point for a plain comparison).
+        panel: Whether to return the centre × year panel.
+        key: Identifies the job in worker caches.
+    """
+
+    experiment: Experiment
+    points: tuple[Point, ...]
+    panel: bool
+    key: str
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk produced.
+
+    Attributes:
+        chunk: The chunk.
+        outcomes: One row per centre-run (see :data:`wpi_abm.metrics.OUTCOME_COLUMNS`).
+        panel: One row per centre-run-year, or None when the panel is not stored.
+        error: Why the chunk failed (its runs are then missing), or None.
+    """
+
+    chunk: Chunk
+    outcomes: pa.Table | None
+    panel: pa.Table | None
+    error: str | None = None
+
+
+_CACHE: dict[tuple[str, int], Experiment] = {}
+
+
+def experiment_at(job: Job, point: int) -> Experiment:
+    """The experiment with a point's values applied (validated, cached per worker process)."""
+    key = (job.key, point)
+    if key not in _CACHE:
+        values = job.points[point].values
+        if not values:
+            _CACHE[key] = job.experiment
+        else:
+            tree = job.experiment.model_dump()
+            smap = SourceMap()
+            for k, v in values.items():
+                path, _ = parse_set(f"{k}=")
+                apply_set(tree, path, v, smap, f"point {point}")
+            try:
+                _CACHE[key] = Experiment.model_validate(tree)
+            except ValidationError as exc:
+                raise ConfigError(
+                    f"point {point} ({values}) gives an invalid configuration: "
+                    + "; ".join(e["msg"] for e in exc.errors(include_url=False))
+                ) from None
+        if len(_CACHE) > 64:
+            _CACHE.pop(next(iter(_CACHE)))
+    return _CACHE[key]
+
+
+def simulate_chunk(job: Job, chunk: Chunk) -> ChunkResult:
+    """Simulate every run of ``chunk``; errors are returned, not raised (the rest goes on)."""
+    try:
+        return _simulate(job, chunk)
+    except Exception as exc:  # noqa: BLE001 - one bad corner must not stop the experiment
+        return ChunkResult(chunk, None, None, error=f"{type(exc).__name__}: {exc}")
+
+
+def _simulate(job: Job, chunk: Chunk) -> ChunkResult:
+    exp = experiment_at(job, chunk.point)
+    policy = exp.policies[chunk.policy]
+    cohort = exp.cohort
+    names = [c.name for c in cohort.centres]
+    fields = [c.field for c in cohort.centres]
+    n_pol = len(exp.policies)
+    outs, panels = [], []
+    reps = list(chunk.replicates)
+    for start in range(0, len(reps), BATCH_WORLDS):
+        batch = reps[start : start + BATCH_WORLDS]
+        seeds = [run_seed(exp.seed, chunk.point, r) for r in batch]
+        model = WPIModel(cohort, exp.parameters, policy, exp.horizon, seeds)
+        rec = model.run()
+        ids = np.array(
+            [run_id(chunk.point, chunk.policy_index, r, n_pol, exp.replicates) for r in batch]
+        )
+        keys = _keys(chunk, ids, np.array(batch), len(names))
+        keys["policy"] = _dictionary(np.zeros(len(keys["run_id"])), [chunk.policy])
+        res = outcomes(rec.data, exp.decline)
+        outs.append(_outcome_table(keys, names, fields, res))
+        if job.panel:
+            v = value_index(rec.data, exp.decline.weights, exp.decline.baseline_years)
+            panels.append(_panel_table(keys, names, fields, rec, v))
+    outcome_table = pa.concat_tables(outs)
+    panel_table = pa.concat_tables(panels) if panels else None
+    return ChunkResult(chunk, outcome_table, panel_table)
+
+
+def _keys(chunk: Chunk, ids: np.ndarray, reps: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Run keys for every centre-run of a batch (world-major, then centre)."""
+    return {
+        "run_id": np.repeat(ids, n).astype(np.int64),
+        "point": np.full(len(ids) * n, chunk.point, dtype=np.int32),
+        "replicate": np.repeat(reps, n).astype(np.int32),
+    }
+
+
+def _dictionary(indices: np.ndarray, values: list[str]) -> pa.DictionaryArray:
+    """Strings ``values[indices]`` as a dictionary array (values may repeat)."""
+    unique = sorted(set(values))
+    code = np.array([unique.index(v) for v in values], dtype=np.int32)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(code[indices.astype(np.int64)]), pa.array(unique)
+    )
+
+
+def _outcome_table(
+    keys: dict[str, np.ndarray], names: list[str], fields: list[str], res: dict[str, np.ndarray]
+) -> pa.Table:
+    rows = len(keys["run_id"])
+    n = len(names)
+    centre = np.tile(np.arange(n), rows // n)
+    cols: dict[str, Any] = {
+        "run_id": keys["run_id"],
+        "policy": keys["policy"],
+        "point": keys["point"],
+        "replicate": keys["replicate"],
+        "centre": _dictionary(centre, names),
+        "field": _dictionary(centre, fields),
+    }
+    for name in OUTCOME_COLUMNS:
+        cols[name] = pa.array(res[name])
+    return pa.table(cols)
+
+
+def _panel_table(
+    keys: dict[str, np.ndarray],
+    names: list[str],
+    fields: list[str],
+    rec: Recorder,
+    v: np.ndarray,
+) -> pa.Table:
+    h = rec.horizon
+    centre_runs = len(keys["run_id"])
+    n = len(names)
+    centre = np.repeat(np.tile(np.arange(n), centre_runs // n), h)
+    cols: dict[str, Any] = {k: np.repeat(a, h) for k, a in keys.items() if k != "policy"}
+    cols["policy"] = _dictionary(np.zeros(centre_runs * h), [keys["policy"].dictionary[0].as_py()])
+    cols["centre"] = _dictionary(centre, names)
+    cols["field"] = _dictionary(centre, fields)
+    cols["year"] = np.tile(np.arange(1, h + 1, dtype=np.int16), centre_runs)
+    table = rec.table()
+    for name in table.column_names:
+        cols[name] = table.column(name)
+    cols["value_index"] = pa.array(v.T.ravel())
+    return pa.table(cols)

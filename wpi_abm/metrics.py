@@ -1,0 +1,179 @@
+"""Value index and decline detection.
+
+The default decline test mirrors the seed's own measurement (MEXT measured personnel cost and paper
+count in the 1st and 2nd year after support ended, relative to the last supported year): a centre
+*declines* when its value index in the test years (default 11 and 12) falls more than θ (default
+10%) below its value in the reference year (default 10). The same test is applied separately to
+personnel cost and papers, and again at the end of all support (the last year the programme paid
+the centre), which differs from year 10 under designs that pay longer.
+
+All functions take arrays of shape (years, centres) — year ``y`` in row ``y - 1`` — so one call
+handles every centre of a run, or of many runs stacked side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from wpi_abm.config import INDICATORS, DeclineSpec
+
+OUTCOME_COLUMNS = (
+    "decline", "ratio_min", "depth", "years_below", "recovered",
+    "decline_personnel", "personnel_ratio", "decline_papers", "papers_ratio",
+    "end_year", "decline_end", "depth_end", "cost",
+)  # fmt: skip
+"""Per centre-run outcomes (see :func:`outcomes`)."""
+
+
+def value_index(
+    indicators: Mapping[str, np.ndarray], weights: Mapping[str, float], baseline: tuple[int, int]
+) -> np.ndarray:
+    """The value index of every centre in every year.
+
+    Each indicator is divided by its mean over the centre's baseline years, so that the index is
+    about 1.0 while the centre is funded; the index is the weighted mean of these ratios. An
+    indicator that is zero over a centre's baseline is left out for that centre (its weight is
+    shared among the others).
+
+    Args:
+        indicators: name → (years, centres) array, for every name in ``weights``.
+        weights: Indicator weights (any positive scale).
+        baseline: First and last baseline year (inclusive).
+
+    Returns:
+        (years, centres) value index.
+    """
+    lo, hi = baseline[0] - 1, baseline[1]
+    total = None
+    wsum = None
+    for name, w in weights.items():
+        if w <= 0:
+            continue
+        x = np.asarray(indicators[name], dtype=float)
+        base = x[lo:hi].mean(axis=0)
+        usable = base > 0
+        scaled = np.divide(x, base, out=np.zeros_like(x), where=usable[None, :])
+        part = w * scaled
+        wpart = np.where(usable, w, 0.0)
+        total = part if total is None else total + part
+        wsum = wpart if wsum is None else wsum + wpart
+    if total is None:
+        raise ValueError(f"no positive weight among {list(weights)}; allowed: {list(INDICATORS)}")
+    return np.divide(total, wsum, out=np.full_like(total, np.nan), where=wsum[None, :] > 0)
+
+
+def relative(series: np.ndarray, reference: np.ndarray | int) -> np.ndarray:
+    """Each year's value relative to the reference year (one reference year per centre allowed).
+
+    Args:
+        series: (years, centres).
+        reference: A year, or one year per centre (0 or less: no reference → NaN).
+    """
+    years, n = series.shape
+    ref = np.broadcast_to(np.asarray(reference), (n,))
+    valid = (ref >= 1) & (ref <= years)
+    base = series[np.clip(ref, 1, years) - 1, np.arange(n)]
+    ok = valid & (base > 0)
+    out = np.full_like(series, np.nan, dtype=float)
+    np.divide(series, base[None, :], out=out, where=ok[None, :])
+    return out
+
+
+def _test(rel: np.ndarray, years: np.ndarray, aggregate: str) -> np.ndarray:
+    """Aggregate relative values over test years (rows ``years - 1``; out-of-range → NaN)."""
+    h = rel.shape[0]
+    cols = np.arange(rel.shape[1])
+    yrs = np.atleast_2d(years)
+    vals = np.full(yrs.shape, np.nan)
+    inside = (yrs >= 1) & (yrs <= h)
+    vals[inside] = rel[np.clip(yrs, 1, h)[inside] - 1, np.broadcast_to(cols, yrs.shape)[inside]]
+    if aggregate == "min":
+        return np.min(vals, axis=0)
+    return np.mean(vals, axis=0)
+
+
+def last_supported_year(programme_money: np.ndarray) -> np.ndarray:
+    """The last year each centre received programme money (0 if never).
+
+    Args:
+        programme_money: (years, centres) subsidy + matching received.
+    """
+    paid = programme_money > 0
+    years = paid.shape[0]
+    last = years - np.argmax(paid[::-1], axis=0)
+    return np.where(paid.any(axis=0), last, 0)
+
+
+def outcomes(panel: Mapping[str, np.ndarray], spec: DeclineSpec) -> dict[str, np.ndarray]:
+    """Decline outcomes of every centre.
+
+    Args:
+        panel: (years, centres) arrays: the value-index indicators, ``personnel_cost``,
+            ``papers``, ``income_subsidy`` and ``income_matching``.
+        spec: The decline definition.
+
+    Returns:
+        name → per-centre array, for each of :data:`OUTCOME_COLUMNS`:
+
+        - ``decline``: the value index in the test years (aggregated by ``spec.aggregate``) is
+          more than θ below the reference year.
+        - ``ratio_min``: the aggregated test-year value index relative to the reference year.
+        - ``depth``: the largest drop below the reference year in any later year (0 if none).
+        - ``years_below``: later years more than θ below the reference year.
+        - ``recovered``: declined, and back within θ of the reference year at the horizon.
+        - ``decline_personnel`` / ``personnel_ratio``, ``decline_papers`` / ``papers_ratio``: the
+          same test on personnel cost and on papers (the seed's two measures).
+        - ``end_year``: last year of programme money; NaN where support outlasts the horizon minus
+          the test window.
+        - ``decline_end`` / ``depth_end``: the test (1.0 / 0.0) and the depth relative to
+          ``end_year``; NaN where not applicable.
+        - ``cost``: total programme money (subsidy + matching) the centre received, M yen.
+    """
+    theta = spec.theta
+    v = value_index(panel, spec.weights, spec.baseline_years)
+    years = v.shape[0]
+    n = v.shape[1]
+    ref = spec.reference_year
+    offsets = np.asarray(spec.test_years) - ref
+    test_years = np.repeat(np.asarray(spec.test_years)[:, None], n, axis=1)
+
+    rel = relative(v, ref)
+    ratio_test = _test(rel, test_years, spec.aggregate)
+    later = rel[ref:]
+    lowest = np.nanmin(np.where(np.isnan(later), np.inf, later), axis=0) if len(later) else ratio_test
+    depth = np.maximum(0.0, 1.0 - lowest)
+    below = (later < 1.0 - theta).sum(axis=0) if len(later) else np.zeros(n)
+    decline = ratio_test < 1.0 - theta
+    recovered = decline & (rel[-1] >= 1.0 - theta)
+
+    personnel = _test(relative(panel["personnel_cost"], ref), test_years, spec.aggregate)
+    papers = _test(relative(panel["papers"], ref), test_years, spec.aggregate)
+
+    money = np.asarray(panel["income_subsidy"]) + np.asarray(panel["income_matching"])
+    end = last_supported_year(money).astype(float)
+    applicable = (end >= 1) & (end + offsets.max() <= years)
+    end_ref = np.where(applicable, end, 0).astype(int)
+    rel_end = relative(v, end_ref)
+    end_tests = end_ref[None, :] + offsets[:, None]
+    ratio_end = _test(rel_end, end_tests, spec.aggregate)
+    rows = np.arange(years)[:, None] + 1
+    after = np.where(rows > end_ref[None, :], rel_end, np.inf)
+    depth_end = np.where(applicable, np.maximum(0.0, 1.0 - np.min(after, axis=0)), np.nan)
+
+    return {
+        "decline": decline,
+        "ratio_min": ratio_test,
+        "depth": depth,
+        "years_below": below.astype(float),
+        "recovered": recovered,
+        "decline_personnel": personnel < 1.0 - theta,
+        "personnel_ratio": personnel,
+        "decline_papers": papers < 1.0 - theta,
+        "papers_ratio": papers,
+        "end_year": np.where(applicable, end, np.nan),
+        "decline_end": np.where(applicable, (ratio_end < 1.0 - theta).astype(float), np.nan),
+        "depth_end": depth_end,
+        "cost": money.sum(axis=0),
+    }
