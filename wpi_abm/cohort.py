@@ -6,11 +6,10 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from wpi_abm.parameters import ByRank
+from wpi_abm.parameters import RankHeadcount
 from wpi_abm.schema import Money, Positive, Probability, Strict
 
 Name = Annotated[str, Field(min_length=1, max_length=60)]
-Headcount = Annotated[int, Field(ge=0, le=2000)]
 
 
 class HostSpec(Strict):
@@ -43,7 +42,7 @@ class CentreSpec(Strict):
     name: Name
     field: Name
     host: Name
-    planned: ByRank[Headcount]
+    planned: RankHeadcount
     initial_fill: Probability
     reputation: Positive
     foreign_share: Probability

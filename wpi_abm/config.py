@@ -176,8 +176,9 @@ def _ref_path(value: str, kind: str, base: Path, file: str, line: int | None, fi
     known = builtin(kind)
     if value in known:
         return known[value]
+    noun = {"policies": "policy", "cohorts": "cohort", "parameters": "parameter set"}.get(kind, kind)
     raise ConfigError(
-        f"unknown {kind[:-1] if kind != 'parameters' else 'parameter set'} '{value}'; built-in: "
+        f"unknown {noun} '{value}'; built-in: "
         f"{', '.join(known) or 'none'} — or give a path to a YAML file",
         file=file,
         line=line,
@@ -422,19 +423,36 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | N
     return None
 
 
+_TYPE_TAG = re.compile(r"^(function-\w+|[a-z]+(-[a-z]+)+|.*\[.*|int|float|str|bool|list|dict)$")
+
+
+def _data_path(tree: Any, loc: tuple[Any, ...]) -> list[str | int]:
+    """The part of a pydantic error location that names keys of the data (not type tags)."""
+    path: list[str | int] = []
+    node = tree
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            path.append(part)
+        elif i == len(loc) - 1 and isinstance(part, str) and not _TYPE_TAG.match(part):
+            path.append(part)  # a missing key
+    return path
+
+
 def validation_errors(
-    exc: ValidationError, smap: SourceMap, model: type[BaseModel], prefix: Path_ = ()
+    exc: ValidationError,
+    smap: SourceMap,
+    model: type[BaseModel],
+    tree: Any,
+    prefix: Path_ = (),
 ) -> ConfigErrors:
     """Turn a pydantic error into messages that name file, line, field and what is allowed."""
     out: list[ConfigError] = []
     for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        # pydantic adds the union member or generic tag to the location; drop what isn't a key.
-        clean: list[str | int] = []
-        for p in loc:
-            if isinstance(p, str) and ("[" in p or p in {"str", "list[...]", "dict[str,...]"}):
-                continue
-            clean.append(p)
+        clean = _data_path(tree, err["loc"])
         path = prefix + tuple(clean)
         file, line = smap.locate(path)
         msg = err["msg"].removeprefix("Value error, ")
@@ -476,7 +494,7 @@ def load_experiment(
     try:
         exp = Experiment.model_validate(tree)
     except ValidationError as exc:
-        raise validation_errors(exc, smap, Experiment) from None
+        raise validation_errors(exc, smap, Experiment, tree) from None
     return exp, tree
 
 
@@ -499,7 +517,7 @@ def validate_block[M: BaseModel](raw: Any, smap: SourceMap, model: type[M]) -> M
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise validation_errors(exc, smap, model) from None
+        raise validation_errors(exc, smap, model, raw) from None
 
 
 def guess_kind(raw: Any) -> str:

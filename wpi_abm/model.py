@@ -404,7 +404,8 @@ class WPIModel(mesa.Model):
         self.reputation += (quality - self.reputation) / p.reputation.lag_years
         np.maximum(self.reputation, 0.05, out=self.reputation)
 
-        # 8. Hiring for next year.
+        # 8. Hiring for next year (recruits join the population now, but count from next year).
+        host_posts = pop.per_centre(pop.host)
         hired = self._recruit(t, counts, soft_pay, host_pay, insecurity)
 
         # Record.
@@ -416,7 +417,7 @@ class WPIModel(mesa.Model):
             postdocs=counts[:, POSTDOC],
             staff=counts[:, STAFF],
             foreign=foreign,
-            host_posts=pop.per_centre(pop.host),
+            host_posts=host_posts,
             personnel_cost=soft_pay + host_pay,
             papers=papers,
             top10_papers=top10,

@@ -6,32 +6,49 @@ sources are written down (docs/ODD.md lists them too). Money in million yen (M y
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, create_model, model_validator
 
 from wpi_abm.schema import Money, NonNegative, Positive, Probability, Real, Strict
 
 Share = Probability
 
 
-class ByRank[T](Strict):
-    """One value per researcher rank."""
+class ByRank(Strict):
+    """One value per researcher rank (concrete subclasses fix the value type)."""
 
-    pi: T
-    researcher: T
-    postdoc: T
-    staff: T
-
-    def as_tuple(self) -> tuple[T, T, T, T]:
+    def as_tuple(self) -> tuple[Any, Any, Any, Any]:
         """Values in rank order (PI, researcher, postdoc, specialist staff)."""
-        return (self.pi, self.researcher, self.postdoc, self.staff)
+        return (self.pi, self.researcher, self.postdoc, self.staff)  # type: ignore[attr-defined]
+
+
+def _by_rank(name: str, value: Any) -> type[ByRank]:
+    # Named module-level classes (not ByRank[T]) so that configurations pickle to workers.
+    cls = create_model(
+        name,
+        __base__=ByRank,
+        __module__=__name__,
+        pi=(value, ...),
+        researcher=(value, ...),
+        postdoc=(value, ...),
+        staff=(value, ...),
+    )
+    cls.__doc__ = f"One {name.removeprefix('Rank').lower()} value per researcher rank."
+    return cls
+
+
+RankMoney = _by_rank("RankMoney", Money)
+RankProbability = _by_rank("RankProbability", Probability)
+RankNonNegative = _by_rank("RankNonNegative", NonNegative)
+RankYears = _by_rank("RankYears", Annotated[int, Field(ge=1, le=20)])
+RankHeadcount = _by_rank("RankHeadcount", Annotated[int, Field(ge=0, le=2000)])
 
 
 class Money_(Strict):
     """Pay and research money."""
 
-    salary: ByRank[Money]
+    salary: RankMoney
     research_norm_per_researcher: Positive
     reserve_cap: NonNegative
 
@@ -39,7 +56,7 @@ class Money_(Strict):
 class Grants(Strict):
     """Researchers' own competitive grants (national money: never eligible for matching)."""
 
-    per_head: ByRank[Money]
+    per_head: RankMoney
     personnel_share: Share
     reputation_elasticity: NonNegative
 
@@ -47,14 +64,14 @@ class Grants(Strict):
 class Researchers(Strict):
     """Stay/leave behaviour, contracts and talent."""
 
-    base_leave: ByRank[Probability]
+    base_leave: RankProbability
     insecurity_sensitivity: NonNegative
     foreign_outside_option: NonNegative
     talent_outside_option: NonNegative
     reputation_retention: NonNegative
     secure_contract_exposure: Share
     foresight_window: Annotated[int, Field(ge=1, le=10)]
-    contract_years: ByRank[Annotated[int, Field(ge=1, le=20)]]
+    contract_years: RankYears
     productivity_sigma: NonNegative
     foreign_productivity_premium: Positive
     reputation_talent: NonNegative
@@ -81,7 +98,7 @@ class Recruitment(Strict):
 class Output(Strict):
     """Papers, top-10% papers, international co-authorship."""
 
-    papers_per_year: ByRank[NonNegative]
+    papers_per_year: RankNonNegative
     publication_lag_weight: Share
     top10_base: Probability
     top10_talent_slope: NonNegative
@@ -102,7 +119,7 @@ class Reputation(Strict):
 class Host(Strict):
     """Host institutions: permanent posts, conversion, absorption, cash."""
 
-    initial_permanent_share: ByRank[Probability]
+    initial_permanent_share: RankProbability
     capacity_posts: NonNegative
     conversion_rate: NonNegative
     absorption_share: NonNegative

@@ -86,7 +86,8 @@ class Programme:
     def owed(self, year: int) -> np.ndarray:
         """Subsidy owed to each centre in ``year`` (before matching and carry-over)."""
         col = self._col(year)
-        return self.amounts[:, col] if col is not None else np.zeros(self.n)
+        # A copy: evaluations rewrite the schedule rows later in the year.
+        return self.amounts[:, col].copy() if col is not None else np.zeros(self.n)
 
     def matching(self, year: int, eligible: np.ndarray) -> np.ndarray:
         """Matching owed in ``year`` on each centre's ``eligible`` private funds."""
@@ -115,7 +116,7 @@ class Programme:
         col = self._col(year)
         if col is None:
             return np.full(self.n, year - 1)
-        return self.secured[:, col]
+        return self.secured[:, col].copy()
 
     def in_support(self, year: int) -> np.ndarray:
         """Whether the programme pays each centre anything in ``year``."""

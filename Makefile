@@ -1,0 +1,55 @@
+# wpi-abm — every set-up step is here; see README.md.
+# `make run` and `make test` create the virtual environment (.venv) on first use.
+
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+ARGS   ?=
+
+.PHONY: run test test-all test-slow bench lint format clean help
+
+help:
+	@echo "make run        run the default experiment (every built-in policy, 1,000 replicates)"
+	@echo "                extra options: make run ARGS='--replicates 200 --workers 4'"
+	@echo "make test       fast test suite"
+	@echo "make test-all   every test, slow ones included"
+	@echo "make bench      speed and memory benchmark (writes bench/benchmark.json)"
+	@echo "make lint       ruff"
+
+$(BIN)/python:
+	@py=$$(PYTHON="$(PYTHON)" sh tools/find_python.sh) || exit 1; \
+	echo "creating $(VENV) with $$py ($$($$py --version))"; \
+	"$$py" -m venv $(VENV)
+
+$(STAMP): $(BIN)/python requirements.lock pyproject.toml
+	@echo "installing pinned dependencies (requirements.lock) into $(VENV)"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/wpi-abm run $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" $(ARGS)
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow $(ARGS)
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m wpi_abm.bench $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check wpi_abm tests
+
+format: $(STAMP)
+	$(BIN)/ruff format wpi_abm tests
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,25 @@
+"""Shared fixtures: the packaged default experiment, loaded once."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from wpi_abm.config import Experiment, load_experiment  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def default_experiment() -> Experiment:
+    """The packaged default experiment."""
+    exp, _ = load_experiment()
+    return exp
+
+
+@pytest.fixture(scope="session")
+def small_experiment() -> Experiment:
+    """The default experiment with few replicates and small chunks (fast end-to-end tests)."""
+    exp, _ = load_experiment(sets=["replicates=6", "output.chunk_runs=3"])
+    return exp

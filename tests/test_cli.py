@@ -1,0 +1,85 @@
+"""The wpi-abm command: exit codes, messages, the default experiment from any directory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from wpi_abm.cli import main
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_policies_lists_every_builtin(capsys):
+    assert main(["policies"]) == 0
+    out = capsys.readouterr().out
+    for name in ("legacy", "reform_2024", "taper", "wpi_core", "multiple_host", "flat_forever"):
+        assert name in out
+
+
+def test_validate_good_files(capsys):
+    assert main(["validate", str(ROOT / "experiments" / "policy_comparison.yaml")]) == 0
+    assert main(["validate", str(ROOT / "configs" / "policies" / "reform_2024.yaml")]) == 0
+    assert main(["validate", str(ROOT / "configs" / "cohorts" / "default.yaml")]) == 0
+    assert main(["validate", str(ROOT / "configs" / "parameters" / "default.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "valid experiment 'policy_comparison': 9 policies" in out
+    assert "valid policy 'reform_2024'" in out and "12 centres" in out
+
+
+def test_bad_input_exits_2_with_one_paragraph_and_writes_nothing(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: t\nseed: 1\nreplicates: 0\npolicies: [legacy]\n")
+    out = tmp_path / "out"
+    assert main(["run", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {bad}, line 3, field 'replicates'")
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_unknown_set_key_is_rejected(capsys):
+    assert main(["run", "--set", "parameters.researchers.no_such=1", "--replicates", "1"]) == 2
+    assert "unknown key 'no_such'" in capsys.readouterr().err
+
+
+def test_existing_results_folder_is_not_overwritten(tmp_path, capsys):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "something").write_text("keep me")
+    code = main(["run", "--replicates", "1", "--out", str(tmp_path / "x"), "--quiet"])
+    assert code == 2 and "not empty" in capsys.readouterr().err
+    assert (tmp_path / "x" / "something").read_text() == "keep me"
+
+
+def test_run_smoke_prints_the_table_and_the_folder(tmp_path, capsys):
+    out = tmp_path / "smoke"
+    code = main(
+        ["run", "--replicates", "3", "--out", str(out), "--quiet", "--executor", "serial",
+         "--set", "output.chunk_runs=3"]
+    )  # fmt: skip
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "P(decline) % [95% CI]" in text and "vs legacy" in text
+    assert "Reform 2024" in text and f"results: {out}" in text
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 9 and (summary["n"] == 36).all()
+    assert {"p_decline.pdf", "p_decline.png", "value_index.pdf"} <= {
+        p.name for p in (out / "figures").iterdir()
+    }
+    assert main(["plot", str(out)]) == 0
+
+
+@pytest.mark.slow
+def test_installed_command_runs_from_any_directory(tmp_path):
+    exe = Path(sys.executable).with_name("wpi-abm")
+    proc = subprocess.run(
+        [str(exe), "run", "--replicates", "2", "--out", "r", "--quiet", "--no-figures",
+         "--set", "policies=[legacy,flat_forever]"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "r" / "summary.csv").is_file()

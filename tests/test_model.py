@@ -1,0 +1,212 @@
+"""The model: conservation of money and people, determinism, streams, calibration targets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wpi_abm.config import load_experiment
+from wpi_abm.model import WPIModel
+from wpi_abm.researchers import N_RANKS
+
+POLICIES = [
+    "legacy", "legacy_2007", "legacy_extension_taper", "reform_2024", "taper", "wpi_core",
+    "multiple_host", "flat_15", "flat_forever",
+]  # fmt: skip
+
+
+def simulate(exp, policy: str, seeds, horizon: int | None = None) -> WPIModel:
+    model = WPIModel(exp.cohort, exp.parameters, exp.policies[policy], horizon or exp.horizon, seeds)
+    model.run()
+    return model
+
+
+def seeds(n: int, point: int = 0, root: int = 11) -> list[np.random.SeedSequence]:
+    return [np.random.SeedSequence(root, spawn_key=(point, i)) for i in range(n)]
+
+
+@st.composite
+def scenarios(draw):
+    sets = [
+        f"parameters.researchers.insecurity_sensitivity={draw(st.floats(0, 6))}",
+        f"parameters.host.absorption_share={draw(st.floats(0, 1.5))}",
+        f"parameters.money.reserve_cap={draw(st.floats(0, 1))}",
+        f"parameters.recruitment.fill_rate={draw(st.floats(0.05, 1))}",
+        f"parameters.recruitment.max_size_factor={draw(st.floats(0.6, 2.5))}",
+        f"parameters.grants.personnel_share={draw(st.floats(0, 1))}",
+        f"parameters.company.offer_rate={draw(st.floats(0, 0.2))}",
+        f"parameters.foundation.gift_rate={draw(st.floats(0, 0.2))}",
+        f"parameters.foundation.return_sd={draw(st.floats(0, 0.4))}",
+        f"cohort.centres[0].initial_fill={draw(st.floats(0.05, 1))}",
+        f"horizon={draw(st.integers(16, 30))}",
+    ]
+    policy = draw(st.sampled_from(POLICIES))
+    exp, _ = load_experiment(sets=sets)
+    return exp, policy, draw(st.integers(0, 2**32 - 1))
+
+
+PROPERTY = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@PROPERTY
+@given(scenarios())
+def test_money_is_conserved(scenario):
+    exp, policy, seed = scenario
+    rec = simulate(exp, policy, [np.random.SeedSequence(seed)]).recorder
+    parts = sum(
+        rec[k]
+        for k in (
+            "income_subsidy", "income_matching", "income_host", "income_grants",
+            "income_company", "income_endowment",
+        )
+    )  # fmt: skip
+    np.testing.assert_allclose(rec["income"], parts, rtol=0, atol=1e-6)
+    # income = spending + change in reserves, every centre, every year
+    np.testing.assert_allclose(
+        rec["income"], rec["spending"] + rec["reserves_change"], rtol=0, atol=1e-6
+    )
+    np.testing.assert_allclose(np.diff(rec["reserves"], axis=0), rec["reserves_change"][1:], atol=1e-6)
+    assert (rec["reserves"] >= -1e-9).all() and (rec["deferred"] >= -1e-9).all()
+    assert (rec["personnel_cost"] <= rec["spending"] + 1e-9).all()
+    for k in rec.data:
+        if k not in ("score", "passed"):
+            assert np.isfinite(rec[k]).all(), k
+
+
+@PROPERTY
+@given(scenarios())
+def test_people_are_conserved(scenario):
+    exp, policy, seed = scenario
+    model = simulate(exp, policy, [np.random.SeedSequence(seed)])
+    rec = model.recorder
+    heads = rec["researchers"] + rec["staff"]
+    arrived = rec["hired"][:-1]
+    gone = rec["left"][1:] + rec["not_renewed"][1:] + rec["laid_off"][1:]
+    np.testing.assert_array_equal(heads[1:], heads[:-1] + arrived - gone)
+    assert (rec["foreign"] <= rec["researchers"]).all()
+    assert (rec["host_posts"] <= heads).all()
+    assert (rec["top10_papers"] <= rec["papers"]).all() and (rec["intl_papers"] <= rec["papers"]).all()
+    pop = model.population
+    assert len(pop) == int(heads[-1].sum())
+    assert model.population.counts().sum() == len(pop)
+    # the population stays sorted by centre, then priority
+    assert (np.diff(pop.centre) >= 0).all()
+
+
+@PROPERTY
+@given(scenarios())
+def test_programme_pays_no_more_than_the_design(scenario):
+    exp, policy, seed = scenario
+    rec = simulate(exp, policy, [np.random.SeedSequence(seed)]).recorder
+    design = exp.policies[policy]
+    years = np.arange(1, exp.horizon + 1)
+    cap = design.matching.cap if design.matching else 0.0
+    owed_total = rec["subsidy_owed"].sum(axis=0)
+    paid = (rec["income_subsidy"] + rec["income_matching"]).sum(axis=0)
+    assert (paid <= owed_total + cap * len(years) + 1e-6).all()
+    assert (rec["income_matching"] <= cap + 1e-9).all()
+
+
+def test_same_seed_same_results(default_experiment):
+    a = simulate(default_experiment, "reform_2024", seeds(3)).recorder
+    b = simulate(default_experiment, "reform_2024", seeds(3)).recorder
+    for k in a.data:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_other_seed_other_results(default_experiment):
+    a = simulate(default_experiment, "legacy", seeds(1, root=1)).recorder
+    b = simulate(default_experiment, "legacy", seeds(1, root=2)).recorder
+    assert not np.array_equal(a["papers"], b["papers"])
+
+
+@pytest.mark.parametrize("policy", ["legacy", "reform_2024", "multiple_host"])
+def test_a_run_is_the_same_alone_or_in_a_batch(default_experiment, policy):
+    batch = simulate(default_experiment, policy, seeds(4)).recorder
+    n = len(default_experiment.cohort.centres)
+    for i in (0, 3):
+        alone = simulate(default_experiment, policy, seeds(4)[i : i + 1]).recorder
+        for k in alone.data:
+            np.testing.assert_array_equal(alone[k], batch[k][:, i * n : (i + 1) * n], err_msg=k)
+
+
+def test_horizon_does_not_change_the_years_it_shares(default_experiment):
+    long = simulate(default_experiment, "legacy", seeds(2), horizon=25).recorder
+    short = simulate(default_experiment, "legacy", seeds(2), horizon=15).recorder
+    for k in short.data:
+        np.testing.assert_array_equal(short[k][:14], long[k][:14], err_msg=k)
+
+
+def test_mechanism_streams_are_separate(default_experiment):
+    # Host absorption only matters once support may end within the foresight window (year 8):
+    # every draw before then is the same.
+    exp = default_experiment
+    a = simulate(exp, "legacy", seeds(3)).recorder
+    exp2, _ = load_experiment(sets=["parameters.host.absorption_share=0.1"])
+    b = simulate(exp2, "legacy", seeds(3)).recorder
+    for k in a.data:
+        np.testing.assert_array_equal(a[k][:7], b[k][:7], err_msg=k)
+    assert not np.array_equal(a["researchers"][11:], b["researchers"][11:])
+
+
+def test_policies_share_seeds_common_random_numbers(default_experiment):
+    # Year 1 is decided before any design difference can act on people: identical draws.
+    a = simulate(default_experiment, "legacy", seeds(2)).recorder
+    b = simulate(default_experiment, "reform_2024", seeds(2)).recorder
+    for k in ("researchers", "foreign", "papers", "left"):
+        np.testing.assert_array_equal(a[k][0], b[k][0])
+
+
+def test_headcount_by_rank_matches_planned_composition_at_start(default_experiment):
+    model = WPIModel(
+        default_experiment.cohort, default_experiment.parameters,
+        default_experiment.policies["legacy"], 25, seeds(1),
+    )  # fmt: skip
+    counts = model.population.counts()
+    first = default_experiment.cohort.centres[0]
+    planned = np.array(first.planned.as_tuple())
+    fill = np.full(N_RANKS, first.initial_fill)
+    fill[0] = min(1.0, first.initial_fill + 0.25)
+    np.testing.assert_array_equal(counts[0], np.rint(planned * fill))
+
+
+@pytest.fixture(scope="module")
+def legacy_runs(default_experiment):
+    model = simulate(default_experiment, "legacy", seeds(50, root=2023))
+    return model.recorder
+
+
+def test_calibration_targets_while_funded(legacy_runs):
+    """facts §6: the legacy design in years 3-10 (50 runs × 12 centres, seed 2023)."""
+    rec = legacy_runs
+    sl = slice(2, 10)
+
+    def mean(x):
+        return float(np.mean(x[sl]))
+
+    assert 130 <= mean(rec["researchers"]) <= 150
+    assert 17 <= mean(rec["pis"]) <= 23
+    assert 0.39 <= mean(rec["foreign"] / rec["researchers"]) <= 0.45
+    assert 0.18 <= mean(rec["top10_papers"] / rec["papers"]) <= 0.20
+    assert 0.45 <= mean(rec["intl_papers"] / rec["papers"]) <= 0.55
+    assert 0.45 <= mean(rec["income_subsidy"] / rec["spending"]) <= 0.50
+
+
+def test_legacy_shows_a_clear_drop_after_year_10(legacy_runs):
+    """facts §6 item 5: personnel cost and papers drop in years 11-12 relative to year 10."""
+    rec = legacy_runs
+    for k in ("personnel_cost", "papers"):
+        ratio = rec[k][10:12].mean(axis=0) / rec[k][9]
+        assert np.mean(ratio) < 0.9, k
+
+
+def test_null_model_rarely_declines(default_experiment):
+    from wpi_abm.metrics import outcomes
+
+    rec = simulate(default_experiment, "flat_forever", seeds(50, root=7)).recorder
+    rate = outcomes(rec.data, default_experiment.decline)["decline"].mean()
+    assert rate < 0.03

@@ -1,0 +1,275 @@
+"""The ``wpi-abm`` command.
+
+Exit codes: 0 success; 1 some runs failed (the rest are stored); 2 bad input or unusable results
+folder (a one-paragraph message, no traceback); 3 internal error; 130 interrupted (resumable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import traceback
+from pathlib import Path
+
+from wpi_abm.errors import ConfigError, ResultsError, WpiError
+
+EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be in 0..2^63-1 (got {value})")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and documentation)."""
+    parser = argparse.ArgumentParser(
+        prog="wpi-abm",
+        description="How often does a research centre's value decline after its founding grant "
+        "ends, under each funding-policy design? (Agent-based model of Japan's WPI programme.)",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run an experiment (default: every built-in policy on the default cohort)",
+        description="Run an experiment and write a results folder (manifest.json, runs/, "
+        "outcomes/, summary.csv, figures/). Without EXPERIMENT, runs the packaged default "
+        "(experiments/policy_comparison.yaml).",
+    )
+    run.add_argument("experiment", nargs="?", help="experiment YAML (default: packaged default)")
+    run.add_argument("--replicates", type=_positive_int, help="Monte Carlo runs per policy")
+    run.add_argument("--seed", type=_seed, help="root seed (overrides the experiment's)")
+    run.add_argument(
+        "--executor", choices=("serial", "processes", "dask"), help="where runs execute"
+    )
+    run.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
+    run.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://HOST:PORT)")
+    run.add_argument("--out", type=Path, help="results folder (default: results/NAME-TIMESTAMP)")
+    run.add_argument("--resume", type=Path, metavar="DIR", help="continue an interrupted run in DIR")
+    run.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+        help="override any field, e.g. --set parameters.researchers.foresight_window=2 "
+        "(repeatable)",
+    )  # fmt: skip
+    run.add_argument("--no-figures", action="store_true", help="do not draw figures")
+    run.add_argument("--no-panel", action="store_true", help="store outcomes only, not the panel")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    val = sub.add_parser(
+        "validate",
+        help="check a YAML file (experiment, policy, cohort or parameters)",
+        description="Check a configuration file; prints what it holds or every problem found.",
+    )
+    val.add_argument("file", type=Path)
+    val.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+
+    sub.add_parser("policies", help="list the built-in policy designs")
+
+    plot = sub.add_parser("plot", help="draw the figures of a results folder (no re-running)")
+    plot.add_argument("results", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``wpi-abm`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: finished chunks are saved; continue with "
+            "`wpi-abm run ... --resume <results folder>`",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except (ConfigError, ResultsError, WpiError) as exc:
+        text = exc.render() if isinstance(exc, ConfigError) else str(exc)
+        print(f"error: {text}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(
+                f"internal error: {type(exc).__name__}: {exc}\n(run again with --debug for the "
+                "traceback, and report it)",
+                file=sys.stderr,
+            )
+        return EXIT_INTERNAL
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return cmd_run(args)
+    if args.command == "validate":
+        return cmd_validate(args)
+    if args.command == "policies":
+        return cmd_policies()
+    if args.command == "plot":
+        return cmd_plot(args)
+    raise AssertionError(args.command)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``wpi-abm run``."""
+    from wpi_abm.config import load_experiment
+    from wpi_abm.experiment.driver import default_out, run_experiment
+    from wpi_abm.experiment.executors import make_executor
+
+    sets = list(args.sets)
+    if args.replicates is not None:
+        sets.append(f"replicates={args.replicates}")
+    if args.seed is not None:
+        sets.append(f"seed={args.seed}")
+    if args.no_panel:
+        sets.append("output.panel=false")
+    exp, tree = load_experiment(args.experiment, sets)
+    kind = args.executor or exp.execution.executor
+    workers = args.workers or exp.execution.workers
+    scheduler = args.scheduler or exp.execution.scheduler
+    if scheduler and kind != "dask":
+        kind = "dask"
+    if args.resume and args.out and args.resume.resolve() != args.out.resolve():
+        raise ConfigError(
+            "--out and --resume name different folders; give only --resume DIR", field="--resume"
+        )
+    out = args.resume or args.out or default_out(exp.name)
+    with make_executor(kind, workers, scheduler) as executor:
+        report = run_experiment(
+            exp,
+            tree,
+            executor,
+            out,
+            resume=args.resume is not None,
+            progress=not args.quiet,
+            figures=False if args.no_figures else None,
+        )
+    print(format_summary(report.summary, exp.policies, exp.baseline_policy))
+    runs = report.runs_total
+    print(
+        f"\n{runs} runs × {len(exp.cohort.centres)} centres; decline = value index in years "
+        f"{exp.decline.test_years} more than {exp.decline.theta:.0%} below year "
+        f"{exp.decline.reference_year}; 95% intervals clustered by run."
+    )
+    print(f"results: {report.out}")
+    if report.failures:
+        n = sum(len(f["replicates"]) for f in report.failures)
+        print(
+            f"error: {n} of {runs} runs failed (see {report.out / 'failures.csv'}); "
+            "the others are stored and summarised",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED_RUNS
+    return 0
+
+
+def _pct(x: float) -> str:
+    return "  n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:5.1f}"
+
+
+def format_summary(summary, policies, baseline: str | None) -> str:
+    """The table printed at the end of a run (one row per policy)."""
+    diff = f"diff_vs_{baseline}" if baseline else None
+    has_diff = diff is not None and diff in summary
+    head = f"{'policy':<40} {'P(decline) % [95% CI]':>23}"
+    if has_diff:
+        head += f" {'vs ' + baseline + ' (pp) [95% CI]':>27}"
+    head += f" {'depth %':>8} {'cost/centre M¥':>15} {'P(end) %':>9}"
+    lines = [head, "-" * len(head)]
+    for _, r in summary.iterrows():
+        label = policies[r["policy"]].display if r["policy"] in policies else r["policy"]
+        if "point" in summary.columns:
+            label = f"[{r['point']}] {label}"
+        line = f"{label[:40]:<40} {_pct(r['p_decline'])} [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]"
+        if has_diff:
+            if r["policy"] == baseline:
+                line += f" {'—':>27}"
+            else:
+                d = f"{100 * r[diff]:+6.1f} [{100 * r['diff_ci_low']:+6.1f}, {100 * r['diff_ci_high']:+6.1f}]"
+                line += f" {d:>27}"
+        line += f" {_pct(r['mean_depth']):>8} {r['cost_per_centre']:>15,.0f} {_pct(r['p_decline_end']):>9}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``wpi-abm validate FILE``."""
+    from wpi_abm.cohort import Cohort
+    from wpi_abm.config import guess_kind, load_experiment, validate_block
+    from wpi_abm.parameters import Parameters
+    from wpi_abm.policy import PolicyDesign
+    from wpi_abm.yamlio import load_yaml
+
+    raw, smap = load_yaml(args.file)
+    kind = guess_kind(raw)
+    if kind == "experiment":
+        exp, _ = load_experiment(args.file, args.sets)
+        print(
+            f"{args.file}: valid experiment '{exp.name}': {len(exp.policies)} policies "
+            f"({', '.join(exp.policies)}), cohort '{exp.cohort.name}' with "
+            f"{len(exp.cohort.centres)} centres, {exp.replicates} replicates, horizon "
+            f"{exp.horizon}, seed {exp.seed}"
+        )
+    elif kind == "policy":
+        p = validate_block(raw, smap, PolicyDesign)
+        print(f"{args.file}: valid policy '{p.name}' ({p.display}), pays in years 1..{p.last_year() or '∞'}")
+    elif kind == "cohort":
+        c = validate_block(raw, smap, Cohort)
+        print(f"{args.file}: valid cohort '{c.name}': {len(c.centres)} centres, {len(c.hosts)} hosts")
+    elif kind == "parameters":
+        validate_block(raw, smap, Parameters)
+        print(f"{args.file}: valid parameter set")
+    else:
+        raise ConfigError(
+            "cannot tell what kind of file this is; an experiment has 'policies'/'replicates', a "
+            "policy 'segments', a cohort 'centres', a parameter set 'researchers' and 'money'",
+            file=str(args.file),
+        )
+    return 0
+
+
+def cmd_policies() -> int:
+    """``wpi-abm policies``."""
+    from wpi_abm.config import builtin, load_policy
+
+    for name in builtin("policies"):
+        p = load_policy(name)
+        years = p.last_year()
+        print(f"{name:<24} {p.display}")
+        print(f"{'':<24} pays years 1..{years if years else 'forever'}; {p.description.strip()}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """``wpi-abm plot RESULTS``."""
+    from wpi_abm.plots.summary import plot_results
+
+    made, skipped = plot_results(args.results)
+    for name in made:
+        print(f"wrote {args.results / 'figures' / name}")
+    for name, why in skipped:
+        print(f"skipped {name}: {why}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,238 @@
+"""Running an experiment into a results folder: plan, execute, stream to disk, summarise.
+
+The driver keeps only per-run sums in memory (a few numbers per run); everything else goes to disk
+chunk by chunk as workers finish. Interrupted runs resume from the chunks already on disk, and a
+chunk that raised is recorded (point, policy, replicates, seeds, error) without stopping the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm import tqdm
+
+from wpi_abm.config import Experiment
+from wpi_abm.errors import ResultsError
+from wpi_abm.experiment.analysis import run_sums, summarise
+from wpi_abm.experiment.design import Chunk, Point, plan_chunks, run_seed
+from wpi_abm.experiment.executors import Executor
+from wpi_abm.experiment.runner import Job
+from wpi_abm.experiment.store import ResultStore, git_commit, now, versions, write_atomic
+
+
+@dataclass
+class Report:
+    """What an experiment produced.
+
+    Attributes:
+        out: The results folder.
+        summary: The summary table.
+        failures: Chunks that raised (one dict each).
+        runs_done: Runs simulated in this invocation.
+        runs_total: Runs in the experiment.
+        seconds: Wall time of this invocation.
+    """
+
+    out: Path
+    summary: pd.DataFrame
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    runs_done: int = 0
+    runs_total: int = 0
+    seconds: float = 0.0
+
+
+def config_hash(tree: dict[str, Any], points: tuple[Point, ...]) -> str:
+    """A fingerprint of what is simulated (to refuse resuming into a different experiment)."""
+    payload = {"config": tree, "points": [p.values for p in points]}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def default_out(name: str) -> Path:
+    """``results/<name>-<UTC timestamp>`` under the current directory."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    return Path("results") / f"{name}-{stamp}"
+
+
+def run_experiment(
+    exp: Experiment,
+    tree: dict[str, Any],
+    executor: Executor,
+    out: Path,
+    *,
+    points: tuple[Point, ...] = (Point(0),),
+    point_columns: pd.DataFrame | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    figures: bool | None = None,
+    kind: str = "run",
+) -> Report:
+    """Run every chunk of ``exp`` not yet on disk into ``out`` and write the summary.
+
+    Args:
+        exp: The validated experiment.
+        tree: The resolved configuration (recorded in the manifest).
+        executor: Where chunks run (entered by the caller).
+        out: The results folder.
+        points: Parameter points (sweeps); a plain run has one empty point.
+        point_columns: Parameter values per point, for the summary.
+        resume: Continue an interrupted experiment in ``out``.
+        progress: Show a progress bar on standard error.
+        figures: Draw figures at the end (default: the experiment's ``output.figures``).
+        kind: ``run``, ``sweep`` or ``sensitivity`` (recorded in the manifest).
+
+    Raises:
+        ResultsError: ``out`` cannot be used (see :class:`ResultStore`), or holds another
+            experiment.
+        KeyboardInterrupt: Interrupted; what was finished is on disk and resumable.
+    """
+    started = time.perf_counter()
+    fingerprint = config_hash(tree, points)
+    chunks = plan_chunks(exp.policy_names, len(points), exp.replicates, exp.output.chunk_runs)
+    n_centres = len(exp.cohort.centres)
+    total = len(points) * len(exp.policies) * exp.replicates
+    store = ResultStore(out)
+    store.open(resume=resume)
+    try:
+        manifest = _start_manifest(store, exp, tree, fingerprint, executor, total, kind, resume)
+        if resume:
+            store.clean_temporaries()
+        done, parts = _finished(store, chunks, n_centres, exp)
+        todo = [c for c in chunks if c.index not in done]
+        failures: list[dict[str, Any]] = []
+        job = Job(exp, points, exp.output.panel, fingerprint[:16])
+        runs_done = 0
+        bar = tqdm(
+            total=total,
+            initial=total - sum(len(c) for c in todo),
+            unit="run",
+            desc=exp.name,
+            disable=not progress or None,
+            delay=2.0,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+        with bar:
+            for res in executor.results(job, todo):
+                if res.error is not None:
+                    failures.append(_failure(res.chunk, exp, res.error))
+                else:
+                    store.write_chunk(res.chunk.index, res.outcomes, res.panel)
+                    parts.append(run_sums(res.outcomes))
+                    runs_done += len(res.chunk)
+                bar.update(len(res.chunk))
+        summary = summarise(parts, exp.policy_names, exp.baseline_policy, point_columns)
+        write_atomic(out / "summary.csv", summary.to_csv(index=False).encode())
+        if failures:
+            pd.DataFrame(failures).to_csv(out / "failures.csv", index=False)
+        draw = exp.output.figures if figures is None else figures
+        figures_made: list[str] = []
+        if draw and not summary.empty:
+            from wpi_abm.plots.summary import draw_run_figures
+
+            figures_made = draw_run_figures(out, summary, exp)
+        manifest.update(
+            status="complete" if not failures else "failed",
+            ended=now(),
+            runs_completed=total - sum(len(f["replicates"]) for f in failures),
+            failures=failures,
+            figures=figures_made,
+        )
+        store.write_manifest(manifest)
+    except KeyboardInterrupt:
+        _mark(store, "interrupted")
+        raise
+    except BaseException:
+        _mark(store, "failed")
+        raise
+    finally:
+        store.close()
+    return Report(out, summary, failures, runs_done, total, time.perf_counter() - started)
+
+
+def _mark(store: ResultStore, status: str) -> None:
+    try:
+        manifest = store.read_manifest()
+    except ResultsError:
+        return
+    manifest.update(status=status, ended=now())
+    store.write_manifest(manifest)
+
+
+def _start_manifest(
+    store: ResultStore,
+    exp: Experiment,
+    tree: dict[str, Any],
+    fingerprint: str,
+    executor: Executor,
+    total: int,
+    kind: str,
+    resume: bool,
+) -> dict[str, Any]:
+    if resume:
+        old = store.read_manifest()
+        if old.get("config_hash") != fingerprint:
+            raise ResultsError(
+                f"{store.root}: holds a different experiment (its configuration differs from the "
+                "one given now); resume with the same experiment file and options, or choose "
+                "another --out"
+            )
+        manifest = old
+        manifest.setdefault("resumed", []).append(now())
+    else:
+        manifest = {
+            "experiment": exp.name,
+            "kind": kind,
+            "status": "running",
+            "started": now(),
+            "root_seed": exp.seed,
+            "replicates": exp.replicates,
+            "horizon": exp.horizon,
+            "policies": exp.policy_names,
+            "runs_total": total,
+            "centres_per_run": len(exp.cohort.centres),
+            "chunk_runs": exp.output.chunk_runs,
+            "panel_stored": exp.output.panel,
+            "config_hash": fingerprint,
+            "versions": versions(),
+            "git_commit": git_commit(),
+            "config": tree,
+        }
+    manifest.update(status="running", execution=executor.describe())
+    store.write_manifest(manifest)
+    return manifest
+
+
+def _finished(
+    store: ResultStore, chunks: list[Chunk], n_centres: int, exp: Experiment
+) -> tuple[set[int], list[pd.DataFrame]]:
+    """Chunks already complete on disk, and their per-run sums."""
+    done: set[int] = set()
+    parts: list[pd.DataFrame] = []
+    for c in chunks:
+        rows = len(c) * n_centres
+        panel_rows = rows * exp.horizon if exp.output.panel else None
+        if store.chunk_done(c.index, rows, panel_rows):
+            done.add(c.index)
+            parts.append(run_sums(store.read_outcomes(c.index)))
+    return done, parts
+
+
+def _failure(chunk: Chunk, exp: Experiment, error: str) -> dict[str, Any]:
+    return {
+        "chunk": chunk.index,
+        "policy": chunk.policy,
+        "point": chunk.point,
+        "replicates": list(chunk.replicates),
+        "seeds": [
+            {"entropy": exp.seed, "spawn_key": list(run_seed(exp.seed, chunk.point, r).spawn_key)}
+            for r in chunk.replicates
+        ],
+        "error": error,
+    }

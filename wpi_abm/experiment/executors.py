@@ -1,0 +1,131 @@
+"""Where chunks run: interchangeable back-ends behind one interface, used as context managers.
+
+Every executor maps :func:`~wpi_abm.experiment.runner.simulate_chunk` over chunks and yields
+results as they finish, keeping only a bounded number in flight so the driver's memory does not
+grow with the number of runs. Because a chunk's result is a pure function of (job, chunk) and is
+stored under the chunk's own name, the stored results do not depend on the executor, the number of
+workers or the order in which chunks finish.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Protocol
+
+from wpi_abm.experiment.design import Chunk
+from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
+
+
+class Executor(Protocol):
+    """What the experiment driver needs from a back-end."""
+
+    name: str
+    workers: int
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def results(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
+        """Run ``chunks`` and yield their results as they finish."""
+        ...
+
+    def describe(self) -> dict[str, object]:
+        """What to record in the manifest about this back-end."""
+        ...
+
+
+class SerialExecutor:
+    """Runs chunks one after another in this process."""
+
+    name = "serial"
+
+    def __init__(self) -> None:
+        self.workers = 1
+
+    def __enter__(self) -> SerialExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def results(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
+        """Run ``chunks`` in order."""
+        for chunk in chunks:
+            yield simulate_chunk(job, chunk)
+
+    def describe(self) -> dict[str, object]:
+        """Name and worker count."""
+        return {"executor": self.name, "workers": 1}
+
+
+def _worker_init() -> None:
+    # Workers are processes of their own; keep BLAS single-threaded so N workers use N cores.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+class ProcessExecutor:
+    """Runs chunks in a pool of local worker processes.
+
+    Args:
+        workers: Number of processes (default: all cores).
+    """
+
+    name = "processes"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> ProcessExecutor:
+        # forkserver: workers are forked from a clean server that has imported the model once,
+        # never from the driver (which may hold threads, e.g. a progress bar's).
+        methods = mp.get_all_start_methods()
+        ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if ctx.get_start_method() == "forkserver":
+            ctx.set_forkserver_preload(["wpi_abm.experiment.runner"])
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=ctx, initializer=_worker_init
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def results(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
+        """Run ``chunks`` on the pool, at most two per worker in flight."""
+        assert self._pool is not None, "use the executor as a context manager"
+        pending: set[Future[ChunkResult]] = set()
+        limit = 2 * self.workers
+        for chunk in chunks:
+            pending.add(self._pool.submit(simulate_chunk, job, chunk))
+            if len(pending) >= limit:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    yield f.result()
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                yield f.result()
+
+    def describe(self) -> dict[str, object]:
+        """Name and worker count."""
+        return {"executor": self.name, "workers": self.workers}
+
+
+def make_executor(kind: str, workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """The executor called ``kind`` (``serial``, ``processes`` or ``dask``)."""
+    if kind == "serial":
+        return SerialExecutor()
+    if kind == "processes":
+        return ProcessExecutor(workers)
+    if kind == "dask":
+        from wpi_abm.experiment.dask_executor import DaskExecutor
+
+        return DaskExecutor(workers=workers, scheduler=scheduler)
+    raise ValueError(f"unknown executor '{kind}'; allowed: serial, processes, dask")
