@@ -8,7 +8,7 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from wpi_abm.config import Experiment, load_experiment  # noqa: E402
+from wpi_abm.config import Experiment, load_experiment
 
 
 @pytest.fixture(scope="session")

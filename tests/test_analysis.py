@@ -50,7 +50,7 @@ def test_cluster_mean_interval():
 
 
 def test_paired_difference_uses_a_t_interval():
-    mean, low, high = paired_difference(np.array([0.1, 0.2, 0.3]))
+    mean, _, high = paired_difference(np.array([0.1, 0.2, 0.3]))
     assert mean == pytest.approx(0.2)
     assert high - mean == pytest.approx(4.302653 * 0.1 / math.sqrt(3), rel=1e-6)
 

@@ -89,7 +89,9 @@ def test_negative_money_in_a_user_policy_points_into_the_policy_file(tmp_path):
 def test_probability_out_of_range_in_overrides(tmp_path):
     p = write(tmp_path, MINIMAL + "overrides:\n  parameters.recruitment.fill_rate: 1.5\n")
     err = error_for(p)
-    assert err.field == "parameters.recruitment.fill_rate" and "less than or equal to 1" in err.message
+    assert (
+        err.field == "parameters.recruitment.fill_rate" and "less than or equal to 1" in err.message
+    )
     assert "overrides" in err.file and "line 6" in err.file
 
 
@@ -153,7 +155,13 @@ def test_cohort_reference_errors(tmp_path):
         name: c
         hosts: [{name: h, strength: 1, commitment: 0.5}]
         centres:
-          - {name: A, field: physics, host: nowhere, planned: {pi: 10, researcher: 20, postdoc: 30, staff: 5}, initial_fill: 0.5, reputation: 1, foreign_share: 0.3}
+          - name: A
+            field: physics
+            host: nowhere
+            planned: {pi: 10, researcher: 20, postdoc: 30, staff: 5}
+            initial_fill: 0.5
+            reputation: 1
+            foreign_share: 0.3
         """,
         "c.yaml",
     )

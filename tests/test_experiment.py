@@ -56,7 +56,7 @@ def serial_run(tmp_path_factory):
 
 
 def test_results_folder_follows_the_contract(serial_run):
-    out, report = serial_run
+    out, _ = serial_run
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["root_seed"] == 20231128
     assert manifest["runs_total"] == 18 and manifest["execution"]["executor"] == "serial"
@@ -104,7 +104,9 @@ def test_resume_runs_only_missing_chunks_and_redoes_corrupt_ones(serial_run, tmp
         (part / "outcomes" / name).unlink()
     data = (part / "runs" / "chunk-000003.parquet").read_bytes()
     (part / "runs" / "chunk-000003.parquet").write_bytes(data[: len(data) // 2])
-    (part / ".lock").write_text("pid 999999999 on " + __import__("socket").gethostname() + " since x")
+    (part / ".lock").write_text(
+        "pid 999999999 on " + __import__("socket").gethostname() + " since x"
+    )
     with SerialExecutor() as ex:
         report = run_experiment(exp, tree, ex, part, resume=True, progress=False, figures=False)
     assert report.runs_done == 6  # three chunks of two runs
@@ -133,7 +135,7 @@ def test_two_experiments_cannot_write_into_one_folder(tmp_path):
 
 
 def test_a_failing_run_is_recorded_and_the_rest_finishes(tmp_path, monkeypatch):
-    import wpi_abm.experiment.runner as runner
+    from wpi_abm.experiment import runner
 
     real = runner._simulate
 

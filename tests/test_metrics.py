@@ -17,8 +17,12 @@ def panel(level: np.ndarray, money_years: int | list[int] = 10) -> dict[str, np.
     if level.ndim == 1:
         level = level[:, None]
     n = level.shape[1]
-    data = {k: 100.0 * level for k in ("researchers", "foreign", "staff", "papers",
-                                       "top10_papers", "intl_papers", "personnel_cost")}  # fmt: skip
+    names = (
+        "researchers", "foreign", "staff", "papers", "top10_papers", "intl_papers",
+        "personnel_cost",
+    )  # fmt: skip
+    # One array per indicator (tests change some in place).
+    data = {name: 100.0 * level.copy() for name in names}
     ends = np.broadcast_to(np.asarray(money_years), (n,))
     years = np.arange(1, YEARS + 1)[:, None]
     data["income_subsidy"] = np.where(years <= ends[None, :], 700.0, 0.0)
@@ -27,7 +31,9 @@ def panel(level: np.ndarray, money_years: int | list[int] = 10) -> dict[str, np.
 
 
 def flat(values_after_10: list[float]) -> np.ndarray:
-    return np.array([1.0] * 10 + values_after_10 + [values_after_10[-1]] * (YEARS - 10 - len(values_after_10)))
+    return np.array(
+        [1.0] * 10 + values_after_10 + [values_after_10[-1]] * (YEARS - 10 - len(values_after_10))
+    )
 
 
 SPEC = DeclineSpec()  # theta 0.1, years 11-12 vs 10, mean

@@ -18,7 +18,9 @@ POLICIES = [
 
 
 def simulate(exp, policy: str, seeds, horizon: int | None = None) -> WPIModel:
-    model = WPIModel(exp.cohort, exp.parameters, exp.policies[policy], horizon or exp.horizon, seeds)
+    model = WPIModel(
+        exp.cohort, exp.parameters, exp.policies[policy], horizon or exp.horizon, seeds
+    )
     model.run()
     return model
 
@@ -47,9 +49,7 @@ def scenarios(draw):
     return exp, policy, draw(st.integers(0, 2**32 - 1))
 
 
-PROPERTY = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY
@@ -69,7 +69,9 @@ def test_money_is_conserved(scenario):
     np.testing.assert_allclose(
         rec["income"], rec["spending"] + rec["reserves_change"], rtol=0, atol=1e-6
     )
-    np.testing.assert_allclose(np.diff(rec["reserves"], axis=0), rec["reserves_change"][1:], atol=1e-6)
+    np.testing.assert_allclose(
+        np.diff(rec["reserves"], axis=0), rec["reserves_change"][1:], atol=1e-6
+    )
     assert (rec["reserves"] >= -1e-9).all() and (rec["deferred"] >= -1e-9).all()
     assert (rec["personnel_cost"] <= rec["spending"] + 1e-9).all()
     for k in rec.data:
@@ -89,7 +91,9 @@ def test_people_are_conserved(scenario):
     np.testing.assert_array_equal(heads[1:], heads[:-1] + arrived - gone)
     assert (rec["foreign"] <= rec["researchers"]).all()
     assert (rec["host_posts"] <= heads).all()
-    assert (rec["top10_papers"] <= rec["papers"]).all() and (rec["intl_papers"] <= rec["papers"]).all()
+    assert (rec["top10_papers"] <= rec["papers"]).all() and (
+        rec["intl_papers"] <= rec["papers"]
+    ).all()
     pop = model.population
     assert len(pop) == int(heads[-1].sum())
     assert model.population.counts().sum() == len(pop)

@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
     run.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://HOST:PORT)")
     run.add_argument("--out", type=Path, help="results folder (default: results/NAME-TIMESTAMP)")
-    run.add_argument("--resume", type=Path, metavar="DIR", help="continue an interrupted run in DIR")
+    run.add_argument(
+        "--resume", type=Path, metavar="DIR", help="continue an interrupted run in DIR"
+    )
     run.add_argument(
         "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
         help="override any field, e.g. --set parameters.researchers.foresight_window=2 "
@@ -199,14 +201,18 @@ def format_summary(summary, policies, baseline: str | None) -> str:
         label = policies[r["policy"]].display if r["policy"] in policies else r["policy"]
         if "point" in summary.columns:
             label = f"[{r['point']}] {label}"
-        line = f"{label[:40]:<40} {_pct(r['p_decline'])} [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]"
+        line = (
+            f"{label[:40]:<40} {_pct(r['p_decline'])} [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]"
+        )
         if has_diff:
             if r["policy"] == baseline:
                 line += f" {'—':>27}"
             else:
-                d = f"{100 * r[diff]:+6.1f} [{100 * r['diff_ci_low']:+6.1f}, {100 * r['diff_ci_high']:+6.1f}]"
+                low, high = 100 * r["diff_ci_low"], 100 * r["diff_ci_high"]
+                d = f"{100 * r[diff]:+6.1f} [{low:+6.1f}, {high:+6.1f}]"
                 line += f" {d:>27}"
-        line += f" {_pct(r['mean_depth']):>8} {r['cost_per_centre']:>15,.0f} {_pct(r['p_decline_end']):>9}"
+        depth, cost, end = _pct(r["mean_depth"]), r["cost_per_centre"], _pct(r["p_decline_end"])
+        line += f" {depth:>8} {cost:>15,.0f} {end:>9}"
         lines.append(line)
     return "\n".join(lines)
 
@@ -231,10 +237,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
     elif kind == "policy":
         p = validate_block(raw, smap, PolicyDesign)
-        print(f"{args.file}: valid policy '{p.name}' ({p.display}), pays in years 1..{p.last_year() or '∞'}")
+        print(
+            f"{args.file}: valid policy '{p.name}' ({p.display}), "
+            f"pays in years 1..{p.last_year() or 'forever'}"
+        )
     elif kind == "cohort":
         c = validate_block(raw, smap, Cohort)
-        print(f"{args.file}: valid cohort '{c.name}': {len(c.centres)} centres, {len(c.hosts)} hosts")
+        print(
+            f"{args.file}: valid cohort '{c.name}': {len(c.centres)} centres, {len(c.hosts)} hosts"
+        )
     elif kind == "parameters":
         validate_block(raw, smap, Parameters)
         print(f"{args.file}: valid parameter set")

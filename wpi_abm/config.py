@@ -2,9 +2,9 @@
 
 An experiment file names its building blocks — policies, a cohort, behavioural parameters — either
 by built-in name (packaged under ``wpi_abm/data/configs``) or by a path relative to the experiment
-file, or inline. Resolution builds one tree; ``overrides:`` in the file and ``--set dotted.key=value``
-on the command line are applied to that tree; pydantic then validates it. Every value remembers its
-file and line so that an error points at what to fix.
+file, or inline. Resolution builds one tree; ``overrides:`` in the file and
+``--set dotted.key=value`` on the command line are applied to that tree; pydantic then validates
+it. Every value remembers its file and line so that an error points at what to fix.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def data_dir() -> Path:
 
 
 def builtin(kind: str) -> dict[str, Path]:
-    """Built-in YAML files of one kind (``policies``, ``cohorts``, ``parameters``, ``experiments``)."""
+    """Built-in YAML files of a kind: ``policies``, ``cohorts``, ``parameters``, ``experiments``."""
     folder = data_dir() / ("experiments" if kind == "experiments" else f"configs/{kind}")
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
 
@@ -176,7 +176,9 @@ def _ref_path(value: str, kind: str, base: Path, file: str, line: int | None, fi
     known = builtin(kind)
     if value in known:
         return known[value]
-    noun = {"policies": "policy", "cohorts": "cohort", "parameters": "parameter set"}.get(kind, kind)
+    noun = {"policies": "policy", "cohorts": "cohort", "parameters": "parameter set"}.get(
+        kind, kind
+    )
     raise ConfigError(
         f"unknown {noun} '{value}'; built-in: "
         f"{', '.join(known) or 'none'} — or give a path to a YAML file",
@@ -220,9 +222,7 @@ def _display(path: Path) -> str:
 def parse_set(item: str) -> tuple[Path_, Any]:
     """Parse ``dotted.key[0].x=value``; the value is read as YAML (numbers, lists, true/false)."""
     if "=" not in item:
-        raise ConfigError(
-            f"'{item}' is not of the form dotted.key=value", file="--set", field=item
-        )
+        raise ConfigError(f"'{item}' is not of the form dotted.key=value", file="--set", field=item)
     key, raw = item.split("=", 1)
     key = key.strip()
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*((\.[A-Za-z0-9_]+)|(\[\d+\]))*", key):
@@ -247,7 +247,7 @@ def parse_set(item: str) -> tuple[Path_, Any]:
 
 
 def apply_set(tree: dict[str, Any], path: Path_, value: Any, smap: SourceMap, origin: str) -> None:
-    """Set ``path`` in ``tree`` to ``value``, recording ``origin`` (e.g. ``--set``) as its source."""
+    """Set ``path`` in ``tree`` to ``value``; ``origin`` (e.g. ``--set``) becomes its source."""
     node: Any = tree
     for i, part in enumerate(path[:-1]):
         nxt = path[i + 1]
@@ -291,7 +291,7 @@ def resolve_tree(
     raw: dict[str, Any], smap: SourceMap, base: Path, sets: list[str] | None = None
 ) -> dict[str, Any]:
     """Replace references by their content and apply overrides; returns the tree to validate."""
-    file, line = smap.locate(())
+    file, _ = smap.locate(())
     if not isinstance(raw, dict):
         raise ConfigError("an experiment file must be a mapping of keys to values", file=file)
     tree = dict(raw)
@@ -337,7 +337,7 @@ def resolve_tree(
     for i, item in enumerate(policies):
         data, sub = _load_ref(item, "policies", base, smap, ("policies", i))
         if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-            f, ln = (sub.locate(()) if sub else smap.locate(("policies", i)))
+            f, ln = sub.locate(()) if sub else smap.locate(("policies", i))
             raise ConfigError(
                 "a policy must be a mapping with a 'name'", file=f, line=ln, field=f"policies[{i}]"
             )
@@ -390,7 +390,7 @@ def _field_annotation(model: type[BaseModel], loc: tuple[Any, ...]) -> Any:
             elif origin is dict and isinstance(part, str):
                 ann = get_args(ann)[1]
                 break
-            elif origin is not None and str(origin).endswith("UnionType") or str(origin) == (
+            elif (origin is not None and str(origin).endswith("UnionType")) or str(origin) == (
                 "typing.Union"
             ):
                 models = [a for a in get_args(ann) if isinstance(a, type)]
@@ -431,10 +431,9 @@ def _data_path(tree: Any, loc: tuple[Any, ...]) -> list[str | int]:
     path: list[str | int] = []
     node = tree
     for i, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             node = node[part]
             path.append(part)
         elif i == len(loc) - 1 and isinstance(part, str) and not _TYPE_TAG.match(part):

@@ -161,7 +161,9 @@ class CentreFinances:
         matching = prog.matching(year, eligible)
         carry = prog.carry_over(year)
         now = owed + matching
-        cliff = ~self.absorption_open & (self.programme_last > 0) & (now < 0.5 * self.programme_last)
+        cliff = (
+            ~self.absorption_open & (self.programme_last > 0) & (now < 0.5 * self.programme_last)
+        )
         self.absorption_left = np.where(
             cliff, self.host_absorption[year] * soft_payroll, self.absorption_left
         )

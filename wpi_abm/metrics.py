@@ -142,7 +142,9 @@ def outcomes(panel: Mapping[str, np.ndarray], spec: DeclineSpec) -> dict[str, np
     rel = relative(v, ref)
     ratio_test = _test(rel, test_years, spec.aggregate)
     later = rel[ref:]
-    lowest = np.nanmin(np.where(np.isnan(later), np.inf, later), axis=0) if len(later) else ratio_test
+    lowest = (
+        np.nanmin(np.where(np.isnan(later), np.inf, later), axis=0) if len(later) else ratio_test
+    )
     depth = np.maximum(0.0, 1.0 - lowest)
     below = (later < 1.0 - theta).sum(axis=0) if len(later) else np.zeros(n)
     decline = ratio_test < 1.0 - theta

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import mesa
 import numpy as np
-
 from scipy.special import ndtri
 
 from wpi_abm.agents.centre import Centre
@@ -240,8 +239,10 @@ class WPIModel(mesa.Model):
 
     # -- helpers used by agents -----------------------------------------------------------------
     def seek_array(self, multiplier: float) -> np.ndarray:
-        """Each centre's factor on a funder's interest: ``multiplier`` where the centre seeks
-        private money, times a growth plan's push."""
+        """Each centre's factor on a funder's interest.
+
+        ``multiplier`` where the centre seeks private money, times a growth plan's push.
+        """
         return self._push * np.where(self._seeking, multiplier, 1.0)
 
     def _funders_act(self, t: int) -> None:
@@ -271,7 +272,9 @@ class WPIModel(mesa.Model):
             hits = u[:, :, :n] < prob
             for w, k in zip(*np.nonzero(hits.any(axis=2) | self._has_partnership(nw)), strict=True):
                 co = self._companies_by_world[w][k]
-                co.step_year(t, u[w, k, 2 * n + 1 :], hits[w, k], u[w, k, n : 2 * n], u[w, k, 2 * n])
+                co.step_year(
+                    t, u[w, k, 2 * n + 1 :], hits[w, k], u[w, k, n : 2 * n], u[w, k, 2 * n]
+                )
             deals: dict[int, list] = {}
             for co in self.companies:
                 for d in co.partnerships:
@@ -326,8 +329,10 @@ class WPIModel(mesa.Model):
         self.population.add(centre, rank, foreign, productivity, host, ends)
 
     def _productivity(self, u: np.ndarray, centre: np.ndarray, foreign: np.ndarray) -> np.ndarray:
-        """Productivity of new people from uniform draws ``u`` (lognormal; better at reputable
-        centres; foreign researchers carry a premium)."""
+        """Productivity of new people from uniform draws ``u``.
+
+        Lognormal; better at reputable centres; foreign researchers carry a premium.
+        """
         r = self.params.researchers
         rep = self.reputation[centre]
         mu = -0.5 * r.productivity_sigma**2 + r.reputation_talent * np.log(rep)
@@ -463,8 +468,11 @@ class WPIModel(mesa.Model):
         return pop.per_centre(chosen)
 
     def _departures(self, t: int, insecurity: np.ndarray) -> np.ndarray:
-        """Who leaves voluntarily this year (a mask), driven by foreseen insecurity and outside
-        options. They are removed with the year's other leavers in :meth:`_staffing`."""
+        """Who leaves voluntarily this year (a mask).
+
+        Driven by foreseen insecurity and outside options; they are removed with the year's other
+        leavers in :meth:`_staffing`.
+        """
         pop = self.population
         r = self.params.researchers
         u = self._uniforms("departures", self._rows_per_world())[0]
@@ -550,14 +558,18 @@ class WPIModel(mesa.Model):
         o = self.params.output
         capacity = pop.per_centre(pop.effort)
         norm = self.params.money.research_norm_per_researcher
-        resource_f = clip(ratio(research, researchers * norm, 1.0), 0.2, 3.0) ** o.resource_elasticity
+        resource_f = (
+            clip(ratio(research, researchers * norm, 1.0), 0.2, 3.0) ** o.resource_elasticity
+        )
         support = ratio(counts[:, STAFF], o.staff_ratio * researchers, 1.0)
         effective = capacity * clip(support, 0.05, 1.0) ** o.staff_elasticity * resource_f
         lag = o.publication_lag_weight if self.year > 1 else 0.0
         expected = lag * self._effort_last + (1 - lag) * effective
         self._effort_last = effective
         q = clip(ratio(pop.per_centre(pop.effort * pop.top10_q), capacity), 0.0, 1.0)
-        p_intl = clip(o.intl_base + o.intl_per_foreign_share * ratio(foreign, researchers), 0.0, 1.0)
+        p_intl = clip(
+            o.intl_base + o.intl_per_foreign_share * ratio(foreign, researchers), 0.0, 1.0
+        )
 
         def draw(g: np.random.Generator, lam: np.ndarray, q_: np.ndarray, pi: np.ndarray):
             papers = g.poisson(lam)
@@ -574,8 +586,11 @@ class WPIModel(mesa.Model):
         host_pay: np.ndarray,
         insecurity: np.ndarray,
     ) -> np.ndarray:
-        """Open posts for next year; candidates accept with a probability that falls with
-        the centre's insecurity. Hires arrive at the start of next year."""
+        """Open posts for next year and fill them.
+
+        Candidates accept with a probability that falls with the centre's insecurity; vacant host
+        posts are filled first. Hires arrive at the start of next year.
+        """
         rc = self.params.recruitment
         budget = self.finances.hiring_budget(t, soft_pay, host_pay)
         openings = self._openings(budget, counts, soft_pay + host_pay)
@@ -583,9 +598,7 @@ class WPIModel(mesa.Model):
         fill = clip(rc.fill_rate * (1.0 - rc.fill_insecurity_sensitivity * insecurity), 0.0, 1.0)
 
         def draw(g: np.random.Generator, o: np.ndarray, v: np.ndarray, f: np.ndarray):
-            return np.concatenate(
-                (g.binomial(o, f[:, None]), g.binomial(v, rc.fill_rate)), axis=1
-            )
+            return np.concatenate((g.binomial(o, f[:, None]), g.binomial(v, rc.fill_rate)), axis=1)
 
         both = self._per_centre("recruitment", draw, openings, vacancies, fill)
         hired_soft, hired_host = both[:, :N_RANKS], both[:, N_RANKS:]
@@ -615,8 +628,11 @@ class WPIModel(mesa.Model):
         return total
 
     def _host_vacancies(self, year: int) -> np.ndarray:
-        """Vacant permanent posts by centre and rank, after trimming posts the host can no longer
-        fund in ``year`` (vacant posts go first; nobody is dismissed)."""
+        """Vacant permanent posts by centre and rank.
+
+        Posts the host can no longer fund in ``year`` are trimmed first (vacant posts go; nobody
+        is dismissed).
+        """
         occupied = self.population.counts(self.population.host).astype(float)
         vacant = np.maximum(0.0, self.host_posts - occupied)
         excess = np.maximum(0.0, self.host_posts.sum(1) - np.floor(self._host_room[year]))

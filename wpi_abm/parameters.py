@@ -45,7 +45,7 @@ RankYears = _by_rank("RankYears", Annotated[int, Field(ge=1, le=20)])
 RankHeadcount = _by_rank("RankHeadcount", Annotated[int, Field(ge=0, le=2000)])
 
 
-class Money_(Strict):
+class MoneyParams(Strict):
     """Pay and research money."""
 
     salary: RankMoney
@@ -171,9 +171,7 @@ class Programme(Strict):
         allowed = {"top10_share", "foreign_share", "intl_share", "size"}
         bad = set(self.score_weights) - allowed
         if bad:
-            raise ValueError(
-                f"unknown score_weights {sorted(bad)}; allowed: {sorted(allowed)}"
-            )
+            raise ValueError(f"unknown score_weights {sorted(bad)}; allowed: {sorted(allowed)}")
         if sum(self.score_weights.values()) <= 0:
             raise ValueError("score_weights must not all be zero")
         return self
@@ -182,7 +180,7 @@ class Programme(Strict):
 class Parameters(Strict):
     """All behavioural parameters."""
 
-    money: Money_
+    money: MoneyParams
     grants: Grants
     researchers: Researchers
     recruitment: Recruitment

@@ -75,8 +75,10 @@ class Matching(Strict):
 
     Attributes:
         cap: Most matching per year (M yen). Reform 2024: 300 (seed).
-        ratio: Yen of matching per yen of eligible funds (assumption: 1.0; the seed gives no formula).
-        eligible: Which private sources count; national and funding-agency money never counts (seed).
+        ratio: Yen of matching per yen of eligible funds (assumption: 1.0; the seed gives no
+            formula).
+        eligible: Which private sources count; national and funding-agency money never counts
+            (seed).
     """
 
     cap: Money
@@ -116,8 +118,8 @@ class GrowthPlan(Strict):
         year: Support year in which the plan is drawn up; effects start the next year.
         host_conversion_multiplier: Factor on the host's yearly conversion of centre posts to its
             permanent budget while the plan runs (assumption).
-        host_commitment: Credibility of the host's absorption promise as centres and researchers see it
-            (0–1) once the plan is checked every year (assumption).
+        host_commitment: Credibility of the host's absorption promise as centres and researchers
+            see it (0–1) once the plan is checked every year (assumption).
         private_funding_push: Factor on the centre's search for company and foundation money
             ("diversifying income", seed) (assumption).
     """
@@ -189,7 +191,9 @@ class PolicyDesign(Strict):
                         "a gate must be evaluated before the years it gates"
                     )
             if seg.matching and self.matching is None:
-                raise ValueError(f"segments[{i}] has matching: true but the policy has no 'matching'")
+                raise ValueError(
+                    f"segments[{i}] has matching: true but the policy has no 'matching'"
+                )
         return self
 
     @property
@@ -341,7 +345,7 @@ class Schedule:
         return self.plan(record).secured_at(year)
 
     def envelope_end(self, record: GateRecord) -> int:
-        """Last year the programme may still pay, counting pending gates as passed (for carry-over)."""
+        """Last year the programme may still pay, pending gates counted as passed (carry-over)."""
         return self.plan(record).envelope_end
 
     def total(self, record: GateRecord, horizon: int) -> float:

@@ -6,7 +6,7 @@ publish — are a few numpy operations over these columns. Centres take the deci
 money (how much to renew, how many to hire); the population applies them to individuals, always in
 the same priority order.
 
-Ranks: PI, researcher, postdoc, specialist staff ("researchers" in indicators means the first three).
+Ranks: PI, researcher, postdoc, specialist staff ("researchers" in indicators: the first three).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ RANK_PRIORITY = np.array([0.0, 1.0, 3.0, 2.0])
 
 
 def grouped_cumsum(group: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Cumulative sum of ``weight`` within runs of equal ``group`` (rows already sorted by group)."""
+    """Cumulative sum of ``weight`` within runs of equal ``group`` (rows sorted by group)."""
     cs = np.cumsum(weight)
     if len(cs) == 0:
         return cs
@@ -136,12 +136,14 @@ class Population:
             + r.foreign_outside_option * foreign
             + r.talent_outside_option * log_prod,
         )
-        columns = [np.concatenate((getattr(self, k), v)) for k, v in zip(self._COLUMNS, new)]
+        columns = [
+            np.concatenate((getattr(self, k), v)) for k, v in zip(self._COLUMNS, new, strict=True)
+        ]
         # One float key: centre, then rank priority, then productivity (highest first). The old
         # rows are sorted already, so a stable sort of old + new runs in about linear time.
         key = columns[0] * 1e7 + RANK_PRIORITY[columns[1]] * 1e5 - np.minimum(columns[5], 9e4)
         order = np.argsort(key, kind="stable")
-        for name, col in zip(self._COLUMNS, columns):
+        for name, col in zip(self._COLUMNS, columns, strict=True):
             setattr(self, name, col[order])
 
     def keep(self, mask: np.ndarray) -> None:
@@ -168,8 +170,10 @@ class Population:
         return self.rank != STAFF
 
     def priority_order(self, mask: np.ndarray, reverse: bool = False) -> np.ndarray:
-        """Row indices in ``mask``, grouped by centre, in the order a centre keeps people
-        (``reverse``: the order in which it lets them go)."""
+        """Row indices in ``mask``, grouped by centre, in the order a centre keeps people.
+
+        With ``reverse``: the order in which it lets them go.
+        """
         idx = np.flatnonzero(mask)
         return idx[::-1] if reverse else idx
 

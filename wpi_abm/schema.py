@@ -20,6 +20,6 @@ Year = Annotated[int, Field(ge=1, le=200)]
 
 
 class Strict(BaseModel):
-    """Rejects unknown keys and re-validates on assignment; frozen so a run cannot alter its config."""
+    """Rejects unknown keys; frozen, so that a run cannot alter its configuration."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)

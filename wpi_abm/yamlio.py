@@ -103,7 +103,9 @@ def load_yaml(path: str | Path, *, display: str | None = None) -> tuple[Any, Sou
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read file ({exc.__class__.__name__}: {exc})", file=name) from None
+        raise ConfigError(
+            f"cannot read file ({exc.__class__.__name__}: {exc})", file=name
+        ) from None
     return parse_yaml(text, name)
 
 

@@ -85,7 +85,9 @@ class Company(mesa.Agent):
                 kept.append(deal)
                 continue
             rep = model.reputation[deal.centre]
-            if u_renew[i] < 1.0 / (1.0 + math.exp(-p.renewal_steepness * (rep - p.renewal_midpoint))):
+            if u_renew[i] < 1.0 / (
+                1.0 + math.exp(-p.renewal_steepness * (rep - p.renewal_midpoint))
+            ):
                 deal.end = year + p.duration_years - 1
                 kept.append(deal)
         self.partnerships = kept
@@ -102,4 +104,3 @@ class Company(mesa.Agent):
         income = model.company_income
         for deal in self.partnerships:
             income[deal.centre] += deal.amount
-

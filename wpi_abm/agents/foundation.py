@@ -95,4 +95,3 @@ class Foundation(mesa.Agent):
                 c = self._offset + int(np.flatnonzero(hits)[np.argmin(order_keys[hits])])
                 self.endowments.append(Endowment(c, self.gift))
                 model.gifts[c] += self.gift
-

@@ -46,6 +46,7 @@ def cluster_proportion(y: np.ndarray, m: np.ndarray, z: float = Z95) -> tuple[fl
     Args:
         y: Successes per cluster (run).
         m: Trials per cluster (centres in the run).
+        z: Normal quantile of the interval (1.96 for 95%).
 
     Returns:
         (p, ci_low, ci_high).
@@ -177,7 +178,9 @@ def summarise(
     if baseline is not None and baseline in set(out["policy"]):
         out = out.join(_paired(df, baseline), on=["point", "policy"])
     order = {p: i for i, p in enumerate(policy_order)}
-    out = out.sort_values(["point", "policy"], key=lambda s: s.map(order) if s.name == "policy" else s)
+    out = out.sort_values(
+        ["point", "policy"], key=lambda s: s.map(order) if s.name == "policy" else s
+    )
     if point_columns is not None and not point_columns.empty:
         out = out.join(point_columns, on="point")
         lead = ["point", *point_columns.columns]

@@ -24,7 +24,14 @@ from wpi_abm.experiment.analysis import run_sums, summarise
 from wpi_abm.experiment.design import Chunk, Point, plan_chunks, run_seed
 from wpi_abm.experiment.executors import Executor
 from wpi_abm.experiment.runner import Job
-from wpi_abm.experiment.store import ResultStore, git_commit, now, versions, write_atomic
+from wpi_abm.experiment.store import (
+    ResultStore,
+    git_commit,
+    machine_info,
+    now,
+    versions,
+    write_atomic,
+)
 
 
 @dataclass
@@ -201,6 +208,7 @@ def _start_manifest(
             "panel_stored": exp.output.panel,
             "config_hash": fingerprint,
             "versions": versions(),
+            "machine": machine_info(),
             "git_commit": git_commit(),
             "config": tree,
         }

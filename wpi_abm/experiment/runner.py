@@ -9,7 +9,6 @@ changes nothing in their results and shares the cost of each numpy call.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -94,7 +93,7 @@ def simulate_chunk(job: Job, chunk: Chunk) -> ChunkResult:
     """Simulate every run of ``chunk``; errors are returned, not raised (the rest goes on)."""
     try:
         return _simulate(job, chunk)
-    except Exception as exc:  # noqa: BLE001 - one bad corner must not stop the experiment
+    except Exception as exc:
         return ChunkResult(chunk, None, None, error=f"{type(exc).__name__}: {exc}")
 
 

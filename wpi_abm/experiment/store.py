@@ -2,7 +2,7 @@
 
 Layout (the contract in DESIGN.md)::
 
-    <out>/manifest.json          resolved config, seed, versions, git commit, times, counts, executor
+    <out>/manifest.json          config, seed, versions, git commit, times, counts, executor
     <out>/runs/chunk-NNNNNN.parquet      centre × year panel (when stored)
     <out>/outcomes/chunk-NNNNNN.parquet  one row per centre-run: decline outcomes
     <out>/summary.csv            one row per policy (and sweep point)
@@ -53,6 +53,21 @@ def versions() -> dict[str, str]:
         "mesa": mesa.__version__,
         "numpy": numpy.__version__,
         "pyarrow": pyarrow.__version__,
+    }
+
+
+def machine_info() -> dict[str, object]:
+    """Where something ran: host, platform, processor count, memory."""
+    import platform
+
+    import psutil
+
+    return {
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
     }
 
 

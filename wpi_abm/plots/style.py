@@ -13,8 +13,8 @@ from pathlib import Path
 import matplotlib as mpl
 
 mpl.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 SINGLE = 3.5
 """Single-column width (inches)."""
@@ -79,6 +79,8 @@ def save(fig: Figure, folder: Path, name: str, metadata: dict[str, str]) -> list
     if "keywords" in metadata:
         pdf_meta["Keywords"] = metadata["keywords"]
     fig.savefig(folder / f"{name}.pdf", metadata=pdf_meta)
-    fig.savefig(folder / f"{name}.png", metadata={"Title": pdf_meta["Title"], "Software": "wpi-abm"})
+    fig.savefig(
+        folder / f"{name}.png", metadata={"Title": pdf_meta["Title"], "Software": "wpi-abm"}
+    )
     plt.close(fig)
     return [f"{name}.pdf", f"{name}.png"]

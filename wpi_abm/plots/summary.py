@@ -69,15 +69,41 @@ def forest(summary: pd.DataFrame, exp: Experiment) -> plt.Figure:
     return fig
 
 
+def mean_by_policy_year(runs: Path, column: str, horizon: int) -> pd.DataFrame | None:
+    """Mean of a panel column per policy and year, read batch by batch (memory stays flat)."""
+    files = sorted(runs.glob("*.parquet"))
+    if not files:
+        return None
+    sums: dict[str, np.ndarray] = {}
+    counts: dict[str, np.ndarray] = {}
+    for batch in ds.dataset(files, format="parquet").to_batches(
+        columns=["policy", "year", column], batch_size=200_000
+    ):
+        policy = batch.column("policy")
+        names = policy.dictionary.to_pylist()
+        codes = policy.indices.to_numpy()
+        year = batch.column("year").to_numpy().astype(np.int64)
+        value = batch.column(column).to_numpy(zero_copy_only=False)
+        ok = ~np.isnan(value)
+        for k, name in enumerate(names):
+            sel = ok & (codes == k)
+            if not sel.any():
+                continue
+            s = sums.setdefault(name, np.zeros(horizon + 1))
+            c = counts.setdefault(name, np.zeros(horizon + 1))
+            s += np.bincount(year[sel], weights=value[sel], minlength=horizon + 1)
+            c += np.bincount(year[sel], minlength=horizon + 1)
+    years = np.arange(1, horizon + 1)
+    return pd.DataFrame(
+        {name: sums[name][1:] / np.maximum(counts[name][1:], 1) for name in sums}, index=years
+    )
+
+
 def value_trajectories(out: Path, exp: Experiment) -> plt.Figure | None:
     """Mean value index by support year per policy, from the stored panel (None if absent)."""
-    runs = out / "runs"
-    if not any(runs.glob("*.parquet")):
+    mean = mean_by_policy_year(out / "runs", "value_index", exp.horizon)
+    if mean is None:
         return None
-    table = ds.dataset(runs, format="parquet").to_table(columns=["policy", "year", "value_index"])
-    df = table.to_pandas()
-    df["policy"] = df["policy"].astype(str)
-    mean = df.groupby(["policy", "year"]).value_index.mean().unstack("policy")
     fig, ax = plt.subplots(figsize=(DOUBLE, 2.8))
     policies = [p for p in exp.policy_names if p in mean.columns]
     for p in policies:
