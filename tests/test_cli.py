@@ -83,3 +83,10 @@ def test_installed_command_runs_from_any_directory(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "r" / "summary.csv").is_file()
+
+
+def test_calibrate_prints_targets_and_model_values(capsys):
+    assert main(["calibrate", "--replicates", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "researchers per centre" in out and "Kavli IPMU ~47%" in out
+    assert "null-model false-alarm rate" in out

@@ -85,6 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("policies", help="list the built-in policy designs")
 
+    cal = sub.add_parser(
+        "calibrate",
+        help="compare the model with the public facts it is calibrated to",
+        description="Simulate the legacy design and print the funded-years indicators against "
+        "their targets (shared/reference/wpi_facts.md §6), the post-support drop, and pass rates.",
+    )
+    cal.add_argument("experiment", nargs="?", help="experiment YAML (default: packaged default)")
+    cal.add_argument("--replicates", type=_positive_int, default=200)
+    cal.add_argument("--seed", type=_seed, default=2023)
+    cal.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+
     plot = sub.add_parser("plot", help="draw the figures of a results folder (no re-running)")
     plot.add_argument("results", type=Path)
     return parser
@@ -128,6 +139,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_policies()
     if args.command == "plot":
         return cmd_plot(args)
+    if args.command == "calibrate":
+        return cmd_calibrate(args)
     raise AssertionError(args.command)
 
 
@@ -267,6 +280,20 @@ def cmd_policies() -> int:
         years = p.last_year()
         print(f"{name:<24} {p.display}")
         print(f"{'':<24} pays years 1..{years if years else 'forever'}; {p.description.strip()}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``wpi-abm calibrate``."""
+    from wpi_abm.calibration import measure, report
+    from wpi_abm.config import load_experiment
+
+    exp, _ = load_experiment(args.experiment, args.sets)
+    missing = {"legacy"} - set(exp.policies)
+    if missing:
+        raise ConfigError("calibration needs the 'legacy' policy among the experiment's policies")
+    values = measure(exp, args.replicates, args.seed)
+    print(report(values, args.replicates, len(exp.cohort.centres)))
     return 0
 
 
