@@ -155,7 +155,7 @@ def test_flexibility_keeps_unspent_money_only_from_year_6_and_within_the_envelop
 
 def test_foresight_reveals_gate_prospects_only_where_designed():
     reform, legacy_ext = make_programme("reform_2024"), make_programme("legacy_extension_taper")
-    score = np.array([1.2, 0.86, 0.5])
+    score = np.array([1.2, 0.93, 0.5])  # above, at and below the bar
     early = reform.beliefs(5, score)["certification"]
     assert early.tolist() == [0.3, 0.3, 0.3]  # prior belief before the follow-up starts
     seen = reform.beliefs(7, score)["certification"]
