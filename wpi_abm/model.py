@@ -358,8 +358,9 @@ class WPIModel(mesa.Model):
         self.endowment_income[:] = 0.0
         self.gifts[:] = 0.0
         fp = p.foundation
-        self.market_return = np.array(
-            [g.normal(fp.return_mean, fp.return_sd) for g in self._gens("market")]
+        # A fund cannot lose more than it holds: returns are floored at -95%.
+        self.market_return = np.maximum(
+            -0.95, np.array([g.normal(fp.return_mean, fp.return_sd) for g in self._gens("market")])
         )
         self._funders_act(t)
 

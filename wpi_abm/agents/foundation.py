@@ -80,7 +80,8 @@ class Foundation(mesa.Agent):
             if len(fund.history) > p.smoothing_years:
                 fund.history.popleft()
             if support[fund.centre] >= p.min_national_support:
-                payout = min(p.spending_rate * sum(fund.history) / len(fund.history), fund.value)
+                smoothed = sum(fund.history) / len(fund.history)
+                payout = max(0.0, min(p.spending_rate * smoothed, fund.value))
                 fund.value -= payout
                 model.endowment_income[fund.centre] += payout
             if u_topup[i] < p.topup_rate and model.reputation[fund.centre] >= 1.0:
