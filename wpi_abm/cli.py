@@ -96,6 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--seed", type=_seed, default=2023)
     cal.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
 
+    for name, text in (
+        ("sweep", "run a parameter sweep (grid, Latin hypercube, Sobol or Morris design)"),
+        ("sensitivity", "Sobol and Morris sensitivity indices of P(decline), depth and cost"),
+    ):
+        sp = sub.add_parser(name, help=text, description=text)
+        sp.add_argument("spec", type=Path, help="sweep / sensitivity YAML")
+        sp.add_argument("--replicates", type=_positive_int, help="runs per point and policy")
+        sp.add_argument("--executor", choices=("serial", "processes", "dask"))
+        sp.add_argument("--workers", type=_positive_int)
+        sp.add_argument("--scheduler", help="address of a running Dask scheduler")
+        sp.add_argument("--out", type=Path)
+        sp.add_argument("--resume", type=Path, metavar="DIR")
+        sp.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+        sp.add_argument("--quiet", action="store_true")
+
     plot = sub.add_parser("plot", help="draw the figures of a results folder (no re-running)")
     plot.add_argument("results", type=Path)
     return parser
@@ -141,14 +156,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_plot(args)
     if args.command == "calibrate":
         return cmd_calibrate(args)
+    if args.command in ("sweep", "sensitivity"):
+        return cmd_sweep(args, sensitivity=args.command == "sensitivity")
     raise AssertionError(args.command)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``wpi-abm run``."""
     from wpi_abm.config import load_experiment
-    from wpi_abm.experiment.driver import default_out, run_experiment
-    from wpi_abm.experiment.executors import make_executor
+    from wpi_abm.experiment.driver import run_experiment
 
     sets = list(args.sets)
     if args.replicates is not None:
@@ -158,17 +174,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.no_panel:
         sets.append("output.panel=false")
     exp, tree = load_experiment(args.experiment, sets)
-    kind = args.executor or exp.execution.executor
-    workers = args.workers or exp.execution.workers
-    scheduler = args.scheduler or exp.execution.scheduler
-    if scheduler and kind != "dask":
-        kind = "dask"
-    if args.resume and args.out and args.resume.resolve() != args.out.resolve():
-        raise ConfigError(
-            "--out and --resume name different folders; give only --resume DIR", field="--resume"
-        )
-    out = args.resume or args.out or default_out(exp.name)
-    with make_executor(kind, workers, scheduler) as executor:
+    out = _out_folder(args, exp.name)
+    with _executor(args, exp) as executor:
         report = run_experiment(
             exp,
             tree,
@@ -195,6 +202,140 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED_RUNS
     return 0
+
+
+def _out_folder(args: argparse.Namespace, name: str) -> Path:
+    from wpi_abm.experiment.driver import default_out
+
+    if args.resume and args.out and args.resume.resolve() != args.out.resolve():
+        raise ConfigError(
+            "--out and --resume name different folders; give only --resume DIR", field="--resume"
+        )
+    return args.resume or args.out or default_out(name)
+
+
+def _executor(args: argparse.Namespace, exp, cluster=None):
+    """The executor chosen on the command line, else in the experiment.
+
+    A ``cluster:`` section or a scheduler address imply Dask.
+    """
+    from wpi_abm.experiment.executors import make_executor
+
+    cluster = cluster or exp.cluster
+    scheduler = args.scheduler or exp.execution.scheduler
+    kind = args.executor or ("dask" if scheduler or cluster else exp.execution.executor)
+    if scheduler and kind != "dask":
+        raise ConfigError(
+            f"--scheduler needs the dask executor (got --executor {kind})", field="--executor"
+        )
+    return make_executor(kind, args.workers or exp.execution.workers, scheduler, cluster)
+
+
+def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
+    """``wpi-abm sweep`` and ``wpi-abm sensitivity``."""
+    from wpi_abm.experiment.driver import run_experiment
+    from wpi_abm.experiment.sweep import build, expected_points
+
+    sets = list(args.sets)
+    if args.replicates is not None:
+        sets.append(f"replicates={args.replicates}")
+    spec, exp, tree, points, table = build(args.spec, sets, sensitivity=sensitivity)
+    if sensitivity and spec.design not in ("sobol", "morris") and not spec.methods:
+        raise ConfigError("a sensitivity study needs methods: [sobol] and/or [morris]")
+    kind = "sensitivity" if sensitivity else "sweep"
+    out = _out_folder(args, spec.name)
+    designs = spec.methods if sensitivity else [spec.design]
+    sizes = ", ".join(f"{d} {expected_points(spec, d)}" for d in designs)
+    runs = len(points) * len(exp.policies) * exp.replicates
+    if spec.model == "ishigami":
+        from wpi_abm.experiment.sensitivity import ishigami_summary
+
+        if not sensitivity:
+            raise ConfigError("model: ishigami is for `wpi-abm sensitivity` only", field="model")
+        summary = ishigami_summary(table, spec)
+        policies = ["ishigami"]
+        _write_analytic(out, tree, table, summary, args.resume is not None)
+        print(f"{kind} '{spec.name}': {len(points)} points ({sizes}) of the Ishigami function")
+    else:
+        print(
+            f"{kind} '{spec.name}': {len(points)} points ({sizes}) × {len(exp.policies)} "
+            f"policies × {exp.replicates} replicates = {runs} runs",
+            flush=True,
+        )
+        with _executor(args, exp, spec.cluster) as executor:
+            report = run_experiment(
+                exp, tree, executor, out, points=points, point_columns=table,
+                resume=args.resume is not None, progress=not args.quiet, kind=kind,
+            )  # fmt: skip
+        summary = report.summary
+        policies = exp.policy_names
+        if report.failures:
+            n = sum(len(f["replicates"]) for f in report.failures)
+            print(
+                f"error: {n} of {runs} runs failed (see {out / 'failures.csv'}); the others are "
+                "stored; resume to retry the failed chunks",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED_RUNS
+    if sensitivity:
+        from wpi_abm.experiment.sensitivity import analyse
+        from wpi_abm.experiment.store import write_atomic
+
+        indices = analyse(summary, table, spec, policies)
+        write_atomic(out / "sensitivity.csv", indices.to_csv(index=False).encode())
+        print(format_indices(indices))
+    else:
+        print(summary.head(30).to_string(index=False, max_colwidth=28))
+        if len(summary) > 30:
+            print(f"... {len(summary) - 30} more rows in summary.csv")
+    print(f"results: {out}")
+    return 0
+
+
+def _write_analytic(out: Path, tree, table, summary, resume: bool) -> None:
+    """Store an analytic-function study like a simulated one (manifest, points, summary)."""
+    from wpi_abm.experiment.store import ResultStore, now, versions, write_atomic
+
+    store = ResultStore(out)
+    store.open(resume=resume)
+    try:
+        store.write_manifest(
+            {
+                "experiment": tree["name"], "kind": "sensitivity", "model": "ishigami",
+                "status": "complete", "started": now(), "ended": now(), "versions": versions(),
+                "config": tree,
+            }
+        )  # fmt: skip
+        write_atomic(out / "points.csv", table.to_csv().encode())
+        write_atomic(out / "summary.csv", summary.to_csv(index=False).encode())
+    finally:
+        store.close()
+
+
+def format_indices(indices) -> str:
+    """Sensitivity indices as a table, most influential first."""
+    lines = []
+    for (policy, output, method), group in indices.groupby(
+        ["policy", "output", "method"], sort=False
+    ):
+        lines.append(f"\n{policy} — {output} — {method}")
+        if method == "sobol":
+            g = group.sort_values("ST", ascending=False)
+            lines.append(f"  {'parameter':<48} {'S1 [±95%]':>16} {'ST [±95%]':>16}")
+            for _, r in g.iterrows():
+                lines.append(
+                    f"  {r['parameter'][:48]:<48} {r['S1']:7.3f} ±{r['S1_conf']:6.3f}"
+                    f" {r['ST']:7.3f} ±{r['ST_conf']:6.3f}"
+                )
+        else:
+            g = group.sort_values("mu_star", ascending=False)
+            lines.append(f"  {'parameter':<48} {'mu* [±95%]':>18} {'sigma':>9}")
+            for _, r in g.iterrows():
+                lines.append(
+                    f"  {r['parameter'][:48]:<48} {r['mu_star']:9.4f} ±{r['mu_star_conf']:7.4f}"
+                    f" {r['sigma']:9.4f}"
+                )
+    return "\n".join(lines)
 
 
 def _pct(x: float) -> str:

@@ -112,6 +112,32 @@ class ExecutionSpec(Strict):
     scheduler: str | None = None
 
 
+class ClusterSpec(Strict):
+    """A batch-system cluster started through dask-jobqueue.
+
+    Attributes:
+        kind: ``slurm``, ``pbs`` or ``sge``.
+        cores: Cores per job.
+        memory: Memory per job (e.g. ``16GB``).
+        walltime: Wall-time limit per job (``HH:MM:SS``).
+        jobs: Number of jobs (each runs ``processes`` Dask workers).
+        processes: Worker processes per job (default: one per core).
+        queue: Queue or partition.
+        account: Account or project to charge.
+        job_extra: Extra scheduler directives, e.g. ``["--qos=normal"]``.
+    """
+
+    kind: Literal["slurm", "pbs", "sge"]
+    cores: Annotated[int, Field(ge=1, le=1024)]
+    memory: str = Field(pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$")
+    walltime: str = Field(pattern=r"^(\d+-)?\d{1,3}:\d{2}:\d{2}$")
+    jobs: Annotated[int, Field(ge=1, le=10_000)]
+    processes: Annotated[int, Field(ge=1, le=1024)] | None = None
+    queue: str | None = None
+    account: str | None = None
+    job_extra: list[str] = []
+
+
 class Experiment(Strict):
     """A fully resolved experiment: every building block loaded and validated."""
 
@@ -127,6 +153,7 @@ class Experiment(Strict):
     decline: DeclineSpec = DeclineSpec()
     output: OutputSpec = OutputSpec()
     execution: ExecutionSpec = ExecutionSpec()
+    cluster: ClusterSpec | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Experiment:
@@ -426,7 +453,7 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | N
 _TYPE_TAG = re.compile(r"^(function-\w+|[a-z]+(-[a-z]+)+|.*\[.*|int|float|str|bool|list|dict)$")
 
 
-def _data_path(tree: Any, loc: tuple[Any, ...]) -> list[str | int]:
+def data_path(tree: Any, loc: tuple[Any, ...]) -> list[str | int]:
     """The part of a pydantic error location that names keys of the data (not type tags)."""
     path: list[str | int] = []
     node = tree
@@ -451,7 +478,7 @@ def validation_errors(
     """Turn a pydantic error into messages that name file, line, field and what is allowed."""
     out: list[ConfigError] = []
     for err in exc.errors(include_url=False):
-        clean = _data_path(tree, err["loc"])
+        clean = data_path(tree, err["loc"])
         path = prefix + tuple(clean)
         file, line = smap.locate(path)
         msg = err["msg"].removeprefix("Value error, ")

@@ -1,11 +1,12 @@
 """From an experiment to runs: points, replicates, seeds and chunks.
 
 A *run* is one simulation of the whole cohort under one policy at one parameter point with one
-replicate seed. Seeds come from the experiment's root seed and depend only on (point, replicate) —
-the same for every policy, so that policies are compared on common random numbers. Runs are grouped
-into *chunks* (one policy, one point, consecutive replicates): the unit of work, of storage and of
-resume. Chunking depends only on the experiment, never on the executor or the number of workers,
-which is why results are identical however they are executed.
+replicate seed. Seeds come from the experiment's root seed and depend only on the replicate — the
+same for every policy and every parameter point, so that policies and points are compared on common
+random numbers (differences then reflect the design or the parameter, not the draws). Runs are
+grouped into *chunks* (one policy, one point, consecutive replicates): the unit of work, of
+storage and of resume. Chunking depends only on the experiment, never on the executor or the
+number of workers, which is why results are identical however they are executed.
 """
 
 from __future__ import annotations
@@ -63,9 +64,9 @@ def run_id(point: int, policy_index: int, replicate: int, n_policies: int, repli
     return (point * n_policies + policy_index) * replicates + replicate
 
 
-def run_seed(root: int, point: int, replicate: int) -> np.random.SeedSequence:
-    """The seed of every run at (point, replicate), whatever its policy (common random numbers)."""
-    return np.random.SeedSequence(root, spawn_key=(point, replicate))
+def run_seed(root: int, replicate: int) -> np.random.SeedSequence:
+    """The seed of every run of ``replicate``, whatever its policy or point (CRN)."""
+    return np.random.SeedSequence(root, spawn_key=(replicate,))
 
 
 def plan_chunks(

@@ -88,7 +88,8 @@ def run_experiment(
         executor: Where chunks run (entered by the caller).
         out: The results folder.
         points: Parameter points (sweeps); a plain run has one empty point.
-        point_columns: Parameter values per point, for the summary.
+        point_columns: Parameter values per point (index = point), for the summary and
+            ``points.csv``.
         resume: Continue an interrupted experiment in ``out``.
         progress: Show a progress bar on standard error.
         figures: Draw figures at the end (default: the experiment's ``output.figures``).
@@ -110,6 +111,8 @@ def run_experiment(
         manifest = _start_manifest(store, exp, tree, fingerprint, executor, total, kind, resume)
         if resume:
             store.clean_temporaries()
+        if point_columns is not None:
+            write_atomic(out / "points.csv", point_columns.to_csv().encode())
         done, parts = _finished(store, chunks, n_centres, exp)
         todo = [c for c in chunks if c.index not in done]
         failures: list[dict[str, Any]] = []
@@ -239,7 +242,7 @@ def _failure(chunk: Chunk, exp: Experiment, error: str) -> dict[str, Any]:
         "point": chunk.point,
         "replicates": list(chunk.replicates),
         "seeds": [
-            {"entropy": exp.seed, "spawn_key": list(run_seed(exp.seed, chunk.point, r).spawn_key)}
+            {"entropy": exp.seed, "spawn_key": list(run_seed(exp.seed, r).spawn_key)}
             for r in chunk.replicates
         ],
         "error": error,

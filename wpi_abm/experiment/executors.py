@@ -13,10 +13,13 @@ import multiprocessing as mp
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from wpi_abm.experiment.design import Chunk
 from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
+
+if TYPE_CHECKING:
+    from wpi_abm.config import ClusterSpec
 
 
 class Executor(Protocol):
@@ -118,7 +121,12 @@ class ProcessExecutor:
         return {"executor": self.name, "workers": self.workers}
 
 
-def make_executor(kind: str, workers: int | None = None, scheduler: str | None = None) -> Executor:
+def make_executor(
+    kind: str,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    cluster: ClusterSpec | None = None,
+) -> Executor:
     """The executor called ``kind`` (``serial``, ``processes`` or ``dask``)."""
     if kind == "serial":
         return SerialExecutor()
@@ -127,5 +135,5 @@ def make_executor(kind: str, workers: int | None = None, scheduler: str | None =
     if kind == "dask":
         from wpi_abm.experiment.dask_executor import DaskExecutor
 
-        return DaskExecutor(workers=workers, scheduler=scheduler)
+        return DaskExecutor(workers=workers, scheduler=scheduler, cluster=cluster)
     raise ValueError(f"unknown executor '{kind}'; allowed: serial, processes, dask")

@@ -15,13 +15,13 @@ import numpy as np
 import pyarrow as pa
 from pydantic import ValidationError
 
-from wpi_abm.config import Experiment, apply_set, parse_set
+from wpi_abm.config import Experiment, apply_set, data_path, parse_set
 from wpi_abm.errors import ConfigError
 from wpi_abm.experiment.design import Chunk, Point, run_id, run_seed
 from wpi_abm.metrics import OUTCOME_COLUMNS, outcomes, value_index
 from wpi_abm.model import WPIModel
 from wpi_abm.recorder import Recorder
-from wpi_abm.yamlio import SourceMap
+from wpi_abm.yamlio import SourceMap, dotted
 
 BATCH_WORLDS = 25
 """Runs simulated together in one model (beyond ~25 the gain is nil and memory grows)."""
@@ -61,14 +61,14 @@ class ChunkResult:
     error: str | None = None
 
 
-_CACHE: dict[tuple[str, int], Experiment] = {}
+_CACHE: dict[tuple[str, int, str], Experiment] = {}
 
 
 def experiment_at(job: Job, point: int) -> Experiment:
     """The experiment with a point's values applied (validated, cached per worker process)."""
-    key = (job.key, point)
+    values = job.points[point].values
+    key = (job.key, point, repr(sorted(values.items())))
     if key not in _CACHE:
-        values = job.points[point].values
         if not values:
             _CACHE[key] = job.experiment
         else:
@@ -80,9 +80,15 @@ def experiment_at(job: Job, point: int) -> Experiment:
             try:
                 _CACHE[key] = Experiment.model_validate(tree)
             except ValidationError as exc:
+                first = exc.errors(include_url=False)[0]
+                path = tuple(data_path(tree, first["loc"]))
+                field = dotted(path)
+                msg = first["msg"]
+                if first["type"] == "extra_forbidden":
+                    msg = f"unknown key '{path[-1]}'"
                 raise ConfigError(
-                    f"point {point} ({values}) gives an invalid configuration: "
-                    + "; ".join(e["msg"] for e in exc.errors(include_url=False))
+                    f"point {point} ({values}) gives an invalid configuration: {field}: {msg}",
+                    field=field,
                 ) from None
         if len(_CACHE) > 64:
             _CACHE.pop(next(iter(_CACHE)))
@@ -108,7 +114,7 @@ def _simulate(job: Job, chunk: Chunk) -> ChunkResult:
     reps = list(chunk.replicates)
     for start in range(0, len(reps), BATCH_WORLDS):
         batch = reps[start : start + BATCH_WORLDS]
-        seeds = [run_seed(exp.seed, chunk.point, r) for r in batch]
+        seeds = [run_seed(exp.seed, r) for r in batch]
         model = WPIModel(cohort, exp.parameters, policy, exp.horizon, seeds)
         rec = model.run()
         ids = np.array(

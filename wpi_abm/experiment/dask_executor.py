@@ -1,0 +1,160 @@
+"""Chunks on a Dask cluster: local, an existing scheduler, or a batch system via dask-jobqueue.
+
+- no address: starts a ``LocalCluster`` of worker *processes* (one thread each);
+- ``--scheduler tcp://HOST:PORT``: connects to a running scheduler and its workers;
+- a ``cluster:`` section (slurm / pbs / sge): starts one through dask-jobqueue.
+
+The job (the resolved experiment) is scattered once to every worker; each chunk is one task, so
+per-task overhead is paid per chunk, not per run. At most two chunks per worker thread are in
+flight; results are yielded (and written by the driver) as they finish, so the driver's memory does
+not grow with the number of runs. A worker that dies mid-chunk loses only that task: the scheduler
+gives it to another worker, and the chunk's result — a pure function of the job and the chunk —
+is the same wherever it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from wpi_abm.errors import WpiError
+from wpi_abm.experiment.design import Chunk
+from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
+
+if TYPE_CHECKING:
+    from wpi_abm.config import ClusterSpec
+
+
+class DaskExecutor:
+    """Runs chunks on Dask.
+
+    Args:
+        workers: Worker processes for a local cluster (default: all cores).
+        scheduler: Address of an existing scheduler.
+        cluster: Batch-system cluster to start.
+        retries: Times a chunk is retried after raising (a worker's death is handled by the
+            scheduler and does not count).
+    """
+
+    name = "dask"
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        cluster: ClusterSpec | None = None,
+        retries: int = 2,
+    ) -> None:
+        self.requested = workers
+        self.scheduler = scheduler
+        self.cluster_spec = cluster
+        self.retries = retries
+        self.workers = workers or os.cpu_count() or 1
+        self._client: Any = None
+        self._cluster: Any = None
+
+    def __enter__(self) -> DaskExecutor:
+        from distributed import Client, LocalCluster
+
+        try:
+            if self.scheduler:
+                self._client = Client(self.scheduler, timeout="30s")
+            elif self.cluster_spec is not None:
+                self._cluster = _jobqueue_cluster(self.cluster_spec)
+                self._client = Client(self._cluster)
+            else:
+                self._cluster = LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                    silence_logs=logging.ERROR,
+                )
+                self._client = Client(self._cluster)
+        except OSError as exc:
+            raise WpiError(
+                f"cannot reach the Dask scheduler {self.scheduler or ''}: {exc}; check the address "
+                "(tcp://HOST:PORT) and that the scheduler is running"
+            ) from None
+        if self.scheduler or self.cluster_spec is not None:
+            self._client.wait_for_workers(1, timeout=600)
+        self.workers = max(1, sum(self._client.nthreads().values()))
+        link = self._client.dashboard_link
+        print(f"dask: {self._client.scheduler.address}, {self.workers} worker threads"
+              + (f", dashboard {link}" if link else ""), file=sys.stderr, flush=True)  # fmt: skip
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def results(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
+        """Submit chunks (at most two per worker thread in flight) and yield results as done."""
+        from distributed import as_completed
+
+        client = self._client
+        assert client is not None, "use the executor as a context manager"
+        shared = client.scatter(job, broadcast=True, hash=False)
+        pending = as_completed()
+        in_flight = 0
+        limit = 2 * self.workers
+        for chunk in chunks:
+            pending.add(
+                client.submit(
+                    simulate_chunk, shared, chunk, key=f"wpi-{job.key}-chunk-{chunk.index}",
+                    retries=self.retries, pure=False,
+                )
+            )  # fmt: skip
+            in_flight += 1
+            while in_flight >= limit:
+                yield _take(next(pending))
+                in_flight -= 1
+        for future in pending:
+            yield _take(future)
+
+    def describe(self) -> dict[str, object]:
+        """Scheduler address, dashboard and worker threads."""
+        info: dict[str, object] = {"executor": self.name, "workers": self.workers}
+        if self._client is not None:
+            info["scheduler"] = self._client.scheduler.address
+            info["dashboard"] = self._client.dashboard_link
+        if self.cluster_spec is not None:
+            info["cluster"] = self.cluster_spec.model_dump()
+        return info
+
+
+def _take(future: Any) -> ChunkResult:
+    result = future.result()
+    future.release()
+    return result
+
+
+def _jobqueue_cluster(spec: ClusterSpec) -> Any:
+    import dask_jobqueue
+
+    cls = {
+        "slurm": dask_jobqueue.SLURMCluster,
+        "pbs": dask_jobqueue.PBSCluster,
+        "sge": dask_jobqueue.SGECluster,
+    }[spec.kind]
+    kwargs: dict[str, Any] = {
+        "cores": spec.cores,
+        "processes": spec.processes or spec.cores,
+        "memory": spec.memory,
+        "walltime": spec.walltime,
+        "job_extra_directives": list(spec.job_extra),
+    }
+    if spec.queue:
+        kwargs["queue"] = spec.queue
+    if spec.account:
+        kwargs["account"] = spec.account
+    cluster = cls(**kwargs)
+    cluster.scale(jobs=spec.jobs)
+    return cluster

@@ -1,0 +1,317 @@
+"""Sweeps: a base experiment, parameters to vary, and a design that turns them into points.
+
+A sweep file names parameters by dotted key into the resolved experiment (any parameter, policy or
+cohort field — ``parameters.host.absorption_share``, ``policies.reform_2024.matching.cap``,
+``cohort.centres[0].reputation``) with their values or ranges, and a design:
+
+- ``grid`` — every combination of the listed values (a range needs ``steps``);
+- ``lhs`` — Latin hypercube over the ranges (``scipy.stats.qmc``), ``samples`` points;
+- ``sobol`` — Saltelli's scheme (SALib), ``samples`` = N, N·(d + 2) points;
+- ``morris`` — Morris trajectories (SALib), ``samples`` trajectories, (d + 1) points each.
+
+Every point runs every policy with the same replicate seeds (common random numbers across policies
+and points).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationError, model_validator
+
+from wpi_abm.config import ClusterSpec, Experiment, load_experiment, parse_set, validation_errors
+from wpi_abm.errors import ConfigError
+from wpi_abm.experiment.design import Point
+from wpi_abm.experiment.runner import Job, experiment_at
+from wpi_abm.schema import Strict
+from wpi_abm.yamlio import SourceMap, load_yaml
+
+DESIGNS = ("grid", "lhs", "sobol", "morris")
+
+
+class ParameterSpec(Strict):
+    """How one parameter varies.
+
+    Attributes:
+        values: Explicit values (grid designs only).
+        range: [low, high] (all designs; a grid also needs ``steps``).
+        steps: Evenly spaced values over the range, for a grid.
+        integer: Round sampled values to whole numbers.
+    """
+
+    values: list[Any] | None = Field(default=None, min_length=1)
+    range: tuple[float, float] | None = None
+    steps: Annotated[int, Field(ge=2, le=1000)] | None = None
+    integer: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> ParameterSpec:
+        if (self.values is None) == (self.range is None):
+            raise ValueError("give either 'values' or 'range' (not both)")
+        if self.range is not None and not self.range[0] < self.range[1]:
+            raise ValueError(f"range {list(self.range)} must be [low, high] with low < high")
+        if self.steps is not None and self.range is None:
+            raise ValueError("'steps' goes with 'range'")
+        return self
+
+    def grid_values(self) -> list[Any]:
+        """The values a grid takes."""
+        if self.values is not None:
+            return list(self.values)
+        assert self.range is not None
+        vals = np.linspace(self.range[0], self.range[1], self.steps or 2).tolist()
+        return [round(v) for v in vals] if self.integer else vals
+
+
+class SweepSpec(Strict):
+    """A sweep or sensitivity study (``wpi-abm sweep`` / ``wpi-abm sensitivity``).
+
+    Attributes:
+        name: Names the results folder.
+        description: What the study asks.
+        experiment: Base experiment: built-in name or path relative to this file.
+        set: Overrides of the base experiment (dotted keys, as ``--set``).
+        policies: Policies to run (default: the base experiment's).
+        replicates: Runs per point and policy (default: the base's).
+        seed: Root seed (default: the base's).
+        design: How points are chosen.
+        samples: Points (lhs), base sample N (sobol), trajectories (morris).
+        levels: Grid levels of a Morris design.
+        design_seed: Seed of the sampler (lhs, sobol scrambling, morris).
+        parameters: dotted key → how it varies.
+        store: ``outcomes`` (per centre-run outcomes only) or ``panel`` (also centre × year).
+        chunk_runs: Runs per stored chunk.
+        methods: For ``wpi-abm sensitivity``: ``sobol`` and/or ``morris``.
+        outputs: For ``wpi-abm sensitivity``: which summary measures to analyse.
+        model: ``wpi`` (the simulator) or ``ishigami`` (an analytic test function with known
+            indices, to validate the sensitivity pipeline).
+        cluster: Start a batch-system cluster for the Dask executor.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    experiment: str = "policy_comparison"
+    set: dict[str, Any] = {}
+    policies: list[str] | None = None
+    replicates: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    seed: Annotated[int, Field(ge=0, lt=2**63)] | None = None
+    design: Literal["grid", "lhs", "sobol", "morris"] = "grid"
+    samples: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    levels: Annotated[int, Field(ge=2, le=100)] = 4
+    design_seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    parameters: dict[str, ParameterSpec] = Field(min_length=1)
+    store: Literal["outcomes", "panel"] = "outcomes"
+    chunk_runs: Annotated[int, Field(ge=1, le=100_000)] = 50
+    methods: list[Literal["sobol", "morris"]] = Field(default=["sobol"], min_length=1)
+    outputs: list[Literal["p_decline", "mean_depth", "cost_per_centre"]] = [
+        "p_decline",
+        "mean_depth",
+        "cost_per_centre",
+    ]
+    model: Literal["wpi", "ishigami"] = "wpi"
+    cluster: ClusterSpec | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> SweepSpec:
+        if self.design == "grid":
+            for key, p in self.parameters.items():
+                if p.values is None and p.steps is None:
+                    raise ValueError(f"grid parameter '{key}' has a range but no 'steps'")
+        else:
+            for key, p in self.parameters.items():
+                if p.range is None:
+                    raise ValueError(
+                        f"a {self.design} design samples ranges: give '{key}' a 'range', "
+                        "not 'values'"
+                    )
+            if self.samples is None:
+                raise ValueError(f"a {self.design} design needs 'samples'")
+        if self.design == "sobol" and self.samples and self.samples & (self.samples - 1):
+            raise ValueError(
+                f"Sobol sampling needs 'samples' to be a power of 2 (got {self.samples})"
+            )
+        return self
+
+    def ranges(self) -> list[tuple[float, float]]:
+        """Parameter ranges in order (sampled designs)."""
+        return [p.range for p in self.parameters.values()]  # type: ignore[misc]
+
+
+def problem(spec: SweepSpec) -> dict[str, Any]:
+    """The SALib problem description of a sweep."""
+    return {
+        "num_vars": len(spec.parameters),
+        "names": list(spec.parameters),
+        "bounds": [list(r) for r in spec.ranges()],
+    }
+
+
+def sample(spec: SweepSpec, design: str | None = None) -> np.ndarray | list[list[Any]]:
+    """The points of ``design`` (default: the spec's): rows of parameter values, in order.
+
+    Grids return lists (values may be any type); sampled designs return an array.
+    """
+    design = design or spec.design
+    if design == "grid":
+        return [
+            list(row)
+            for row in itertools.product(*(p.grid_values() for p in spec.parameters.values()))
+        ]
+    d = len(spec.parameters)
+    n = spec.samples or 1
+    if design == "lhs":
+        from scipy.stats import qmc
+
+        unit = qmc.LatinHypercube(d=d, seed=np.random.default_rng(spec.design_seed)).random(n)
+        low = np.array([r[0] for r in spec.ranges()])
+        high = np.array([r[1] for r in spec.ranges()])
+        x = qmc.scale(unit, low, high)
+    elif design == "sobol":
+        from SALib.sample import sobol as saltelli
+
+        x = saltelli.sample(problem(spec), n, calc_second_order=False, seed=spec.design_seed)
+    elif design == "morris":
+        from SALib.sample import morris
+
+        x = morris.sample(problem(spec), n, num_levels=spec.levels, seed=spec.design_seed)
+    else:
+        raise ValueError(f"unknown design '{design}'; allowed: {', '.join(DESIGNS)}")
+    for j, p in enumerate(spec.parameters.values()):
+        if p.integer:
+            x[:, j] = np.round(x[:, j])
+    return x
+
+
+def expected_points(spec: SweepSpec, design: str | None = None) -> int:
+    """How many points a design gives (documented sample sizes)."""
+    design = design or spec.design
+    d = len(spec.parameters)
+    n = spec.samples or 0
+    if design == "grid":
+        return math.prod(len(p.grid_values()) for p in spec.parameters.values())
+    return {"lhs": n, "sobol": n * (d + 2), "morris": n * (d + 1)}[design]
+
+
+def _python(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def load_sweep(path: str | Path) -> tuple[SweepSpec, SourceMap]:
+    """Read and validate a sweep file (errors name file, line and field)."""
+    raw, smap = load_yaml(path)
+    try:
+        return SweepSpec.model_validate(raw), smap
+    except ValidationError as exc:
+        raise validation_errors(exc, smap, SweepSpec, raw) from None
+
+
+def build(
+    path: str | Path, extra_sets: list[str] | None = None, *, sensitivity: bool = False
+) -> tuple[SweepSpec, Experiment, dict[str, Any], tuple[Point, ...], pd.DataFrame]:
+    """Everything a sweep runs: its spec, base experiment, points and their table.
+
+    Args:
+        path: The sweep file.
+        extra_sets: ``--set`` overrides of the base experiment from the command line.
+        sensitivity: Build the points of every method in ``methods`` (Sobol then Morris).
+
+    Returns:
+        (spec, experiment, resolved tree, points, point table). The point table has one row per
+        point, a column per parameter, and ``method`` for sensitivity studies.
+
+    Raises:
+        ConfigError: Bad sweep file, bad base experiment, or a parameter value the model rejects
+            (named with the sweep file's line).
+    """
+    spec, smap = load_sweep(path)
+    p = Path(path)
+    sets = [f"{k}={_yaml_scalar(v)}" for k, v in spec.set.items()]
+    if spec.policies is not None:
+        sets.append(f"policies=[{', '.join(spec.policies)}]")
+    if spec.replicates is not None:
+        sets.append(f"replicates={spec.replicates}")
+    if spec.seed is not None:
+        sets.append(f"seed={spec.seed}")
+    sets.append(f"output.panel={'true' if spec.store == 'panel' else 'false'}")
+    sets.append(f"output.chunk_runs={spec.chunk_runs}")
+    sets += extra_sets or []
+    base = _base_path(spec.experiment, p.parent)
+    exp, tree = load_experiment(base, sets)
+    exp = exp.model_copy(update={"name": spec.name})
+    tree = {**tree, "name": spec.name, "sweep": spec.model_dump(mode="json")}
+
+    methods = spec.methods if sensitivity else [spec.design]
+    rows: list[dict[str, Any]] = []
+    for method in methods:
+        for values in sample(spec, method):
+            row = {k: _python(v) for k, v in zip(spec.parameters, values, strict=True)}
+            if sensitivity:
+                row["method"] = method
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    table.index.name = "point"
+    points = tuple(Point(i, {k: row[k] for k in spec.parameters}) for i, row in enumerate(rows))
+    if spec.model == "wpi":
+        _check_points(spec, smap, exp, points)
+    return spec, exp, tree, points, table
+
+
+def _yaml_scalar(value: Any) -> str:
+    import json
+
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+def _base_path(name: str, folder: Path) -> str | Path | None:
+    if name.endswith((".yaml", ".yml")) or "/" in name:
+        q = Path(name)
+        return q if q.is_absolute() else folder / q
+    from wpi_abm.config import builtin
+
+    known = builtin("experiments")
+    if name not in known:
+        raise ConfigError(
+            f"unknown experiment '{name}'; built-in: {', '.join(known)} — or give a path",
+            field="experiment",
+        )
+    return known[name]
+
+
+def _check_points(
+    spec: SweepSpec, smap: SourceMap, exp: Experiment, points: tuple[Point, ...]
+) -> None:
+    """Reject parameter keys or values the model does not accept, before anything runs."""
+    probe = Job(exp, points, False, "validate")
+    corners: dict[int, None] = {}
+    for key in spec.parameters:
+        column = [pt.values[key] for pt in points]
+        if column and all(isinstance(v, (int, float)) for v in column):
+            corners[int(np.argmin(column))] = None
+            corners[int(np.argmax(column))] = None
+        else:
+            corners.update(dict.fromkeys(range(min(len(points), 50))))
+    for i in corners:
+        try:
+            experiment_at(probe, i)
+        except ConfigError as exc:
+            bad = parse_set(f"{exc.field}=")[0] if exc.field else ()
+            key = next(
+                (
+                    k
+                    for k in spec.parameters
+                    if bad[: len(parse_set(f"{k}=")[0])] == parse_set(f"{k}=")[0]
+                ),
+                next(iter(spec.parameters)),
+            )
+            file, line = smap.locate(("parameters", key))
+            raise ConfigError(
+                f"the model rejects point {i} ({points[i].values}): {exc.message}",
+                file=file,
+                line=line,
+                field=f"parameters.{key}",
+            ) from None
