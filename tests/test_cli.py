@@ -90,3 +90,18 @@ def test_calibrate_prints_targets_and_model_values(capsys):
     out = capsys.readouterr().out
     assert "researchers per centre" in out and "Kavli IPMU ~47%" in out
     assert "null-model false-alarm rate" in out
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "experiments").glob("*.yaml")), ids=lambda p: p.name
+)
+def test_every_shipped_example_validates(path, capsys):
+    assert main(["validate", str(path)]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_sensitivity_needs_ranges(tmp_path, capsys):
+    p = tmp_path / "s.yaml"
+    p.write_text("name: s\nparameters:\n  parameters.host.absorption_share: {values: [0.2, 0.4]}\n")
+    assert main(["sensitivity", str(p)]) == 2
+    assert "line 3" in capsys.readouterr().err

@@ -8,14 +8,22 @@ Measures, on this machine:
 - the default experiment end to end (every built-in design × 1,000 replicates, processes executor,
   2 workers by default): wall time, and the driver's peak memory sampled every 0.1 s.
 
-Targets (issue "simulator core"): per-run median ≤ 15 ms; default experiment ≤ 90 s on 2 cores.
-Timings on shared machines vary by ±30% from one invocation to the next; the file records what
-was measured, when, and where.
+- parallel efficiency from 1 to 2 local workers (processes and Dask), T1 / (2 T2);
+- against ``mesa.batch_run`` (what a Mesa user would pick instead): the same runs with the same
+  workers, each side in a fresh process, wall time and the driver's peak memory, at two sizes to
+  show which grows;
+- with ``--big-sweep N``: an N-run sweep storing outcomes only, the driver's peak memory.
+
+Targets (issues "simulator core" and "sweeps"): per-run median ≤ 15 ms; default experiment ≤ 90 s
+on 2 cores; efficiency 1 → 2 workers ≥ 85%; faster than batch_run and flat in memory where it
+grows; a 200,000-run sweep keeps the driver under 500 MB. Timings on shared machines vary by ±30%
+from one invocation to the next; the file records what was measured, when, and where.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import statistics
@@ -35,6 +43,8 @@ from wpi_abm.model import WPIModel
 
 TARGET_RUN_MS = 15.0
 TARGET_DEFAULT_S = 90.0
+TARGET_EFFICIENCY = 0.85
+TARGET_SWEEP_MB = 500.0
 
 
 def per_run_times(runs_alone: int, batches: int, batch: int = 25) -> dict[str, float]:
@@ -109,6 +119,165 @@ def default_experiment(replicates: int, workers: int) -> dict[str, float]:
     }
 
 
+def experiment_wall(replicates: int, executor: str, workers: int, panel: bool = True) -> float:
+    """Wall time of the default experiment with the given executor and workers (seconds)."""
+    from wpi_abm.experiment.executors import make_executor
+
+    sets = [f"replicates={replicates}", f"output.panel={'true' if panel else 'false'}"]
+    exp, tree = load_experiment(sets=sets)
+    out = Path(tempfile.mkdtemp(prefix="wpi-bench-")) / "results"
+    try:
+        with make_executor(executor, workers) as ex:
+            t = time.perf_counter()
+            run_experiment(exp, tree, ex, out, progress=False, figures=False)
+            return time.perf_counter() - t
+    finally:
+        shutil.rmtree(out.parent, ignore_errors=True)
+
+
+def scaling(replicates: int) -> dict[str, float]:
+    """Parallel efficiency from 1 to 2 workers, T1 / (2 T2), for processes and Dask."""
+    out: dict[str, float] = {"replicates": replicates}
+    for executor in ("processes", "dask"):
+        t1 = experiment_wall(replicates, executor, 1)
+        t2 = experiment_wall(replicates, executor, 2)
+        out[f"{executor}_1_worker_s"] = t1
+        out[f"{executor}_2_workers_s"] = t2
+        out[f"{executor}_efficiency"] = t1 / (2 * t2)
+    return out
+
+
+# -- mesa.batch_run, the tool a Mesa user would pick instead ------------------------------------
+
+
+class BatchRunModel(WPIModel):
+    """The same model, shaped for ``mesa.batch_run``.
+
+    A policy name and a seed as keyword arguments, and a DataCollector that records the same
+    centre × year indicators our panel stores (one list per indicator per year).
+    """
+
+    def __init__(self, policy: str = "legacy", rng: int | None = None) -> None:
+        import mesa
+
+        from wpi_abm.recorder import INDICATOR_COLUMNS
+
+        exp = _default_experiment()
+        super().__init__(
+            exp.cohort, exp.parameters, exp.policies[policy], exp.horizon,
+            np.random.SeedSequence(rng or 0),
+        )  # fmt: skip
+        self.running = True
+        reporters = {
+            name: (lambda m, k=name: m.recorder.data[k][max(m.year, 1) - 1].tolist())
+            for name in INDICATOR_COLUMNS
+        }
+        self.datacollector = mesa.DataCollector(model_reporters=reporters)
+
+    def step(self) -> None:
+        """One year, then record it."""
+        super().step()
+        self.datacollector.collect(self)
+        if self.year >= self.horizon:
+            self.running = False
+
+
+_EXP = None
+
+
+def _default_experiment():
+    global _EXP  # one load per worker process
+    if _EXP is None:
+        _EXP, _ = load_experiment()
+    return _EXP
+
+
+def _internal(kind: str, replicates: int, workers: int) -> None:
+    """One side of the comparison, in its own process (so its peak memory is its own)."""
+    if kind == "batch_run":
+        import warnings
+
+        from mesa.batchrunner import batch_run
+
+        exp = _default_experiment()
+        warnings.simplefilter("ignore")
+        results = batch_run(
+            BatchRunModel,
+            parameters={"policy": exp.policy_names},
+            number_processes=workers,
+            rng=list(range(replicates)),
+            data_collection_period=1,
+            max_steps=exp.horizon,
+            display_progress=False,
+        )
+        assert len(results) == replicates * len(exp.policy_names) * exp.horizon
+    else:
+        exp, tree = load_experiment(sets=[f"replicates={replicates}", "output.chunk_runs=25"])
+        out = Path(tempfile.mkdtemp(prefix="wpi-bench-")) / "results"
+        try:
+            with ProcessExecutor(workers) as ex:
+                run_experiment(exp, tree, ex, out, progress=False, figures=False)
+        finally:
+            shutil.rmtree(out.parent, ignore_errors=True)
+
+
+def _measure_process(args: list[str]) -> tuple[float, float]:
+    """Wall time and peak resident memory of a fresh ``python -m wpi_abm.bench`` process."""
+    import subprocess
+    import sys
+
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "wpi_abm.bench", *args])
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            peak = max(peak, ps.memory_info().rss)
+        time.sleep(0.05)
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark step {args} failed ({proc.returncode})")
+    return time.perf_counter() - t, peak / 2**20
+
+
+def versus_batch_run(sizes: tuple[int, ...], workers: int) -> dict[str, object]:
+    """Ours against mesa.batch_run at each size (replicates per policy)."""
+    rows = []
+    for replicates in sizes:
+        row: dict[str, float] = {"replicates": replicates, "runs": replicates * 9}
+        for kind in ("ours", "batch_run"):
+            wall, mb = _measure_process(
+                ["--internal", kind, "--replicates", str(replicates), "--workers", str(workers)]
+            )
+            row[f"{kind}_wall_s"] = wall
+            row[f"{kind}_driver_peak_mb"] = mb
+        row["wall_ratio_batch_run_over_ours"] = row["batch_run_wall_s"] / row["ours_wall_s"]
+        row["memory_ratio_batch_run_over_ours"] = (
+            row["batch_run_driver_peak_mb"] / row["ours_driver_peak_mb"]
+        )
+        rows.append(row)
+    return {"workers": workers, "sizes": rows}
+
+
+def big_sweep(runs: int, workers: int) -> dict[str, float]:
+    """Driver peak memory of an N-run sweep that stores outcomes only."""
+    replicates = max(1, runs // (2 * 50))
+    spec = Path(tempfile.mkdtemp(prefix="wpi-bench-")) / "sweep.yaml"
+    spec.write_text(
+        "name: big\npolicies: [legacy, reform_2024]\n"
+        f"replicates: {replicates}\nchunk_runs: 100\ndesign: lhs\nsamples: 50\n"
+        "set: {horizon: 13}\n"
+        "parameters:\n  parameters.host.absorption_share: {range: [0.2, 1.0]}\n"
+    )
+    out = spec.parent / "out"
+    try:
+        wall, mb = _measure_process(
+            ["--internal-sweep", str(spec), str(out), "--workers", str(workers)]
+        )
+    finally:
+        shutil.rmtree(spec.parent, ignore_errors=True)
+    return {"runs": 2 * 50 * replicates, "horizon": 13, "wall_s": wall, "driver_peak_mb": mb}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write its figures to a JSON file."""
     parser = argparse.ArgumentParser(prog="python -m wpi_abm.bench", description=__doc__)
@@ -117,7 +286,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=int, default=90, help="single runs timed alone")
     parser.add_argument("--batches", type=int, default=18, help="batches of 25 runs timed")
+    parser.add_argument("--scaling-replicates", type=int, default=200)
+    parser.add_argument("--versus", type=int, nargs="*", default=[50, 200], metavar="REPLICATES")
+    parser.add_argument("--big-sweep", type=int, default=0, metavar="RUNS")
+    parser.add_argument("--internal", choices=("ours", "batch_run"), help=argparse.SUPPRESS)
+    parser.add_argument("--internal-sweep", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.internal:
+        _internal(args.internal, args.replicates, args.workers)
+        return 0
+    if args.internal_sweep:
+        from wpi_abm.cli import main as cli
+
+        spec, out = args.internal_sweep
+        return cli(["sweep", spec, "--out", out, "--quiet", "--workers", str(args.workers)])
 
     print("timing single runs and chunks of runs (one core)...", flush=True)
     per_run = per_run_times(args.runs, args.batches)
@@ -135,11 +317,38 @@ def main(argv: list[str] | None = None) -> int:
         f"{default['driver_peak_mb']:.0f} MB",
         flush=True,
     )
+    print(f"scaling 1 -> 2 workers ({args.scaling_replicates} replicates)...", flush=True)
+    scale = scaling(args.scaling_replicates)
+    print(
+        f"  efficiency: processes {scale['processes_efficiency']:.0%}, "
+        f"dask {scale['dask_efficiency']:.0%}",
+        flush=True,
+    )
+    versus = None
+    if args.versus:
+        print(f"against mesa.batch_run at {args.versus} replicates per policy...", flush=True)
+        versus = versus_batch_run(tuple(args.versus), args.workers)
+        for row in versus["sizes"]:
+            print(
+                f"  {row['runs']} runs: ours {row['ours_wall_s']:.1f} s / "
+                f"{row['ours_driver_peak_mb']:.0f} MB, batch_run {row['batch_run_wall_s']:.1f} s / "
+                f"{row['batch_run_driver_peak_mb']:.0f} MB",
+                flush=True,
+            )
+    sweep = None
+    if args.big_sweep:
+        print(f"{args.big_sweep}-run sweep (outcomes only)...", flush=True)
+        sweep = big_sweep(args.big_sweep, args.workers)
+        print(f"  {sweep['runs']} runs in {sweep['wall_s']:.0f} s; driver peak "
+              f"{sweep['driver_peak_mb']:.0f} MB", flush=True)  # fmt: skip
     result = {
         "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine_info(),
         "per_run": per_run,
         "default_experiment": default,
+        "scaling": scale,
+        "versus_batch_run": versus,
+        "big_sweep": sweep,
         "targets": {
             "run_median_ms": TARGET_RUN_MS,
             "default_experiment_s_on_2_cores": TARGET_DEFAULT_S,
@@ -147,6 +356,11 @@ def main(argv: list[str] | None = None) -> int:
             "default_experiment_met": default["wall_s"] <= TARGET_DEFAULT_S
             if args.replicates == 1000 and args.workers == 2
             else None,
+            "efficiency": TARGET_EFFICIENCY,
+            "efficiency_met": min(scale["processes_efficiency"], scale["dask_efficiency"])
+            >= TARGET_EFFICIENCY,
+            "sweep_driver_mb": TARGET_SWEEP_MB,
+            "sweep_driver_met": sweep["driver_peak_mb"] <= TARGET_SWEEP_MB if sweep else None,
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -240,8 +240,6 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
     if args.replicates is not None:
         sets.append(f"replicates={args.replicates}")
     spec, exp, tree, points, table = build(args.spec, sets, sensitivity=sensitivity)
-    if sensitivity and spec.design not in ("sobol", "morris") and not spec.methods:
-        raise ConfigError("a sensitivity study needs methods: [sobol] and/or [morris]")
     kind = "sensitivity" if sensitivity else "sweep"
     out = _out_folder(args, spec.name)
     designs = spec.methods if sensitivity else [spec.design]
@@ -403,6 +401,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     elif kind == "parameters":
         validate_block(raw, smap, Parameters)
         print(f"{args.file}: valid parameter set")
+    elif kind == "sweep":
+        from wpi_abm.experiment.sweep import build
+
+        raw_design = raw.get("design", "grid")
+        spec, exp, _, points, _ = build(
+            args.file, args.sets, sensitivity=raw_design in ("sobol", "morris")
+        )
+        print(
+            f"{args.file}: valid {spec.design} study '{spec.name}' of {len(spec.parameters)} "
+            f"parameters: {len(points)} points"
+            + (
+                f" × {len(exp.policies)} policies × {exp.replicates} replicates"
+                if spec.model == "wpi"
+                else ""
+            )
+        )
     else:
         raise ConfigError(
             "cannot tell what kind of file this is; an experiment has 'policies'/'replicates', a "

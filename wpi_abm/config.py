@@ -28,6 +28,12 @@ INDICATORS = ("researchers", "foreign", "staff", "papers", "top10_papers", "intl
 
 KINDS = ("policies", "cohorts", "parameters", "experiments")
 
+POLICY_ORDER = (
+    "legacy", "legacy_2007", "legacy_extension_taper", "reform_2024", "taper", "wpi_core",
+    "multiple_host", "flat_15", "flat_forever",
+)  # fmt: skip
+"""The order in which ``policies: all`` lists the built-in designs (others follow by name)."""
+
 
 def data_dir() -> Path:
     """The folder of packaged configurations and experiments."""
@@ -350,7 +356,9 @@ def resolve_tree(
     policies = tree.get("policies", "all")
     p_file, p_line = smap.locate(("policies",))
     if policies == "all":
-        policies = list(builtin("policies"))
+        known = builtin("policies")
+        policies = [p for p in POLICY_ORDER if p in known]
+        policies += sorted(p for p in known if p not in POLICY_ORDER)
     if not isinstance(policies, list) or not policies:
         raise ConfigError(
             "policies must be 'all' or a non-empty list of built-in names, YAML paths or inline "
@@ -550,7 +558,10 @@ def guess_kind(raw: Any) -> str:
     """Which kind of file a loaded YAML mapping is (for ``wpi-abm validate``)."""
     if not isinstance(raw, dict):
         return "unknown"
-    if "sweep" in raw or "sensitivity" in raw:
+    swept = raw.get("parameters")
+    if (isinstance(swept, dict) and any("." in str(k) for k in swept)) or "design" in raw:
+        return "sweep"
+    if raw.get("model") == "ishigami":
         return "sweep"
     if "segments" in raw:
         return "policy"

@@ -230,6 +230,26 @@ def build(
     """
     spec, smap = load_sweep(path)
     p = Path(path)
+    if sensitivity:
+        file, line = smap.locate(("design",))
+        for key, par in spec.parameters.items():
+            if par.range is None:
+                file, line = smap.locate(("parameters", key))
+                raise ConfigError(
+                    "a sensitivity study samples ranges: give this parameter a 'range'",
+                    file=file, line=line, field=f"parameters.{key}",
+                )  # fmt: skip
+        if spec.samples is None:
+            raise ConfigError(
+                "a sensitivity study needs 'samples' (Sobol base N, a power of 2; Morris "
+                "trajectories)",
+                file=file, field="samples",
+            )  # fmt: skip
+        if "sobol" in spec.methods and spec.samples & (spec.samples - 1):
+            raise ConfigError(
+                f"Sobol sampling needs 'samples' to be a power of 2 (got {spec.samples})",
+                file=file, field="samples",
+            )  # fmt: skip
     sets = [f"{k}={_yaml_scalar(v)}" for k, v in spec.set.items()]
     if spec.policies is not None:
         sets.append(f"policies=[{', '.join(spec.policies)}]")
