@@ -204,3 +204,28 @@ def test_sweep_base_experiment_and_set_are_applied(tmp_path):
         and len(points) == 2
         and list(table.columns) == ["policies.reform_2024.matching.cap"]
     )
+
+
+def test_a_sweep_with_a_failing_point_stores_the_rest_and_exits_1(tmp_path, monkeypatch, capsys):
+    import wpi_abm.experiment.runner as runner
+
+    real = runner._simulate
+
+    def flaky(job, chunk):
+        if chunk.point == 1 and chunk.policy == "reform_2024":
+            raise ValueError("bad corner")
+        return real(job, chunk)
+
+    monkeypatch.setattr(runner, "_simulate", flaky)
+    p = write(tmp_path, SWEEP)
+    out = tmp_path / "out"
+    assert main(["sweep", str(p), "--out", str(out), "--executor", "serial", "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert "3 of 12 runs failed" in captured.err and "failures.csv" in captured.err
+    failures = pd.read_csv(out / "failures.csv")
+    assert failures["point"].tolist() == [1] and "bad corner" in failures["error"][0]
+    assert len(pd.read_csv(out / "summary.csv")) == 3
+    monkeypatch.setattr(runner, "_simulate", real)
+    resumed = main(["sweep", str(p), "--resume", str(out), "--executor", "serial", "--quiet"])
+    assert resumed == 0 and len(pd.read_csv(out / "summary.csv")) == 4
+    assert not (out / "failures.csv").exists()

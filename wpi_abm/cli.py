@@ -193,15 +193,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{exp.decline.reference_year}; 95% intervals clustered by run."
     )
     print(f"results: {report.out}")
-    if report.failures:
-        n = sum(len(f["replicates"]) for f in report.failures)
-        print(
-            f"error: {n} of {runs} runs failed (see {report.out / 'failures.csv'}); "
-            "the others are stored and summarised",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED_RUNS
-    return 0
+    return _failed(report)
+
+
+def _failed(report) -> int:
+    """Say how many runs failed (the rest are stored); the exit code."""
+    if not report.failures:
+        return 0
+    n = sum(len(f["replicates"]) for f in report.failures)
+    print(
+        f"error: {n} of {report.runs_total} runs failed (see {report.out / 'failures.csv'}); "
+        "the others are stored and summarised; --resume retries the failed chunks",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED_RUNS
 
 
 def _out_folder(args: argparse.Namespace, name: str) -> Path:
@@ -245,6 +250,7 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
     designs = spec.methods if sensitivity else [spec.design]
     sizes = ", ".join(f"{d} {expected_points(spec, d)}" for d in designs)
     runs = len(points) * len(exp.policies) * exp.replicates
+    report = None
     if spec.model == "ishigami":
         from wpi_abm.experiment.sensitivity import ishigami_summary
 
@@ -268,13 +274,10 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
         summary = report.summary
         policies = exp.policy_names
         if report.failures:
-            n = sum(len(f["replicates"]) for f in report.failures)
-            print(
-                f"error: {n} of {runs} runs failed (see {out / 'failures.csv'}); the others are "
-                "stored; resume to retry the failed chunks",
-                file=sys.stderr,
-            )
-            return EXIT_FAILED_RUNS
+            # Sensitivity indices need every point; the sweep's other results are stored.
+            print(summary.head(30).to_string(index=False, max_colwidth=28))
+            print(f"results: {out}")
+            return _failed(report)
     if sensitivity:
         from wpi_abm.experiment.sensitivity import analyse
         from wpi_abm.experiment.store import write_atomic

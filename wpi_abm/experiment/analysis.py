@@ -59,8 +59,7 @@ def cluster_proportion(y: np.ndarray, m: np.ndarray, z: float = Z95) -> tuple[fl
     p = y.sum() / n
     deff = 1.0
     if r > 1 and 0 < p < 1:
-        var_cluster = np.sum((y - p * m) ** 2) / (r * (r - 1) * m.mean() ** 2)
-        deff = max(1.0, var_cluster / (p * (1 - p) / n))
+        deff = max(1.0, ratio_variance(y, m, p) / (p * (1 - p) / n))
     low, high = wilson(p * n / deff, n / deff, z)
     return p, low, high
 
@@ -75,8 +74,14 @@ def cluster_mean(y: np.ndarray, m: np.ndarray, z: float = Z95) -> tuple[float, f
     mean = y.sum() / n
     if r < 2:
         return mean, math.nan, math.nan
-    se = math.sqrt(np.sum((y - mean * m) ** 2) / (r * (r - 1) * m.mean() ** 2))
+    se = math.sqrt(ratio_variance(y, m, mean))
     return mean, mean - z * se, mean + z * se
+
+
+def ratio_variance(y: np.ndarray, m: np.ndarray, estimate: float) -> float:
+    """Variance of the ratio estimator Σy/Σm over r clusters (runs), evaluated at ``estimate``."""
+    r = len(m)
+    return float(np.sum((y - estimate * m) ** 2) / (r * (r - 1) * m.mean() ** 2))
 
 
 def paired_difference(diffs: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:

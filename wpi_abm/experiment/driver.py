@@ -140,7 +140,9 @@ def run_experiment(
         summary = summarise(parts, exp.policy_names, exp.baseline_policy, point_columns)
         write_atomic(out / "summary.csv", summary.to_csv(index=False).encode())
         if failures:
-            pd.DataFrame(failures).to_csv(out / "failures.csv", index=False)
+            write_atomic(out / "failures.csv", pd.DataFrame(failures).to_csv(index=False).encode())
+        else:
+            (out / "failures.csv").unlink(missing_ok=True)  # retried and done on resume
         draw = exp.output.figures if figures is None else figures
         figures_made: list[str] = []
         if draw and not summary.empty:
