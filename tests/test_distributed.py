@@ -187,3 +187,22 @@ def test_a_corrupt_chunk_is_detected_and_redone_on_resume(tmp_path, serial_refer
     proc = wpi("sweep", spec, "--resume", out, "--executor", "serial", "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert_same_results(out, serial_reference[4])
+
+
+def test_a_slurm_cluster_section_renders_the_job_script():
+    from wpi_abm.config import ClusterSpec
+    from wpi_abm.experiment.dask_executor import jobqueue_cluster
+
+    spec = ClusterSpec(
+        kind="slurm", cores=8, memory="16GB", walltime="02:00:00", jobs=3, queue="normal",
+        account="proj", job_extra=["--qos=long"],
+    )  # fmt: skip
+    cluster = jobqueue_cluster(spec)
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    for line in ("#SBATCH -p normal", "#SBATCH -A proj", "#SBATCH --cpus-per-task=8",
+                 "#SBATCH -t 02:00:00", "#SBATCH --qos=long"):  # fmt: skip
+        assert line in script, script
+    assert sys.executable in script and "--nworkers 8" in script

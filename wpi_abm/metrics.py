@@ -23,6 +23,8 @@ OUTCOME_COLUMNS = (
     "decline", "ratio_min", "depth", "years_below", "recovered",
     "decline_personnel", "personnel_ratio", "decline_papers", "papers_ratio",
     "end_year", "decline_end", "depth_end", "cost",
+    "value_ref", "researchers_ref", "foreign_ref", "personnel_ref", "papers_ref",
+    "researchers_last", "personnel_last", "papers_last",
 )  # fmt: skip
 """Per centre-run outcomes (see :func:`outcomes`)."""
 
@@ -130,6 +132,9 @@ def outcomes(panel: Mapping[str, np.ndarray], spec: DeclineSpec) -> dict[str, np
         - ``decline_end`` / ``depth_end``: the test (1.0 / 0.0) and the depth relative to
           ``end_year``; NaN where not applicable.
         - ``cost``: total programme money (subsidy + matching) the centre received, M yen.
+        - indicators at key years: the value index, researchers, foreign researchers, personnel
+          cost and papers in the reference year (``*_ref``), and researchers, personnel cost and
+          papers in the last year (``*_last``) — what sweeps keep instead of the whole panel.
     """
     theta = spec.theta
     v = value_index(panel, spec.weights, spec.baseline_years)
@@ -178,4 +183,12 @@ def outcomes(panel: Mapping[str, np.ndarray], spec: DeclineSpec) -> dict[str, np
         "decline_end": np.where(applicable, (ratio_end < 1.0 - theta).astype(float), np.nan),
         "depth_end": depth_end,
         "cost": money.sum(axis=0),
+        "value_ref": v[ref - 1],
+        "researchers_ref": np.asarray(panel["researchers"], float)[ref - 1],
+        "foreign_ref": np.asarray(panel["foreign"], float)[ref - 1],
+        "personnel_ref": np.asarray(panel["personnel_cost"], float)[ref - 1],
+        "papers_ref": np.asarray(panel["papers"], float)[ref - 1],
+        "researchers_last": np.asarray(panel["researchers"], float)[-1],
+        "personnel_last": np.asarray(panel["personnel_cost"], float)[-1],
+        "papers_last": np.asarray(panel["papers"], float)[-1],
     }

@@ -137,6 +137,13 @@ def _take(future: Any) -> ChunkResult:
 
 
 def _jobqueue_cluster(spec: ClusterSpec) -> Any:
+    cluster = jobqueue_cluster(spec)
+    cluster.scale(jobs=spec.jobs)
+    return cluster
+
+
+def jobqueue_cluster(spec: ClusterSpec) -> Any:
+    """The dask-jobqueue cluster a ``cluster:`` section describes (no job submitted yet)."""
     import dask_jobqueue
 
     cls = {
@@ -155,6 +162,6 @@ def _jobqueue_cluster(spec: ClusterSpec) -> Any:
         kwargs["queue"] = spec.queue
     if spec.account:
         kwargs["account"] = spec.account
-    cluster = cls(**kwargs)
-    cluster.scale(jobs=spec.jobs)
-    return cluster
+    # Workers must import this package: run them with this interpreter.
+    kwargs["python"] = sys.executable
+    return cls(**kwargs)
