@@ -113,6 +113,13 @@ def test_cost_is_total_programme_money():
     assert out["cost"][0] == 7000.0
 
 
+def test_key_year_indicators_are_kept():
+    out = outcomes(panel(flat([0.5])), SPEC)
+    assert out["value_ref"][0] == pytest.approx(1.0)
+    assert out["researchers_ref"][0] == 100.0 and out["researchers_last"][0] == 50.0
+    assert out["personnel_ref"][0] == 100.0 and out["papers_last"][0] == 50.0
+
+
 def test_relative_and_last_supported_year():
     s = np.array([[2.0, 0.0], [4.0, 1.0]])
     r = relative(s, np.array([1, 1]))
