@@ -207,7 +207,7 @@ def test_sweep_base_experiment_and_set_are_applied(tmp_path):
 
 
 def test_a_sweep_with_a_failing_point_stores_the_rest_and_exits_1(tmp_path, monkeypatch, capsys):
-    import wpi_abm.experiment.runner as runner
+    from wpi_abm.experiment import runner
 
     real = runner._simulate
 
