@@ -1,86 +1,239 @@
-"""One style for every figure: fixed policy colours, print sizes, embedded fonts.
+"""One style for every figure: fixed policy colours, print sizes, embedded fonts, saving.
 
-Colours follow Okabe & Ito (colour-blind safe); each policy also has its own marker and line
-style so that figures stay readable in greyscale.
+Colours follow Okabe & Ito (colour-blind safe). Each policy also has its own marker and line style
+so that figures stay readable in greyscale. The Okabe–Ito yellow is nearly invisible on white and
+prints as near-white in greyscale, so no built-in design gets it; it is left for a user-defined
+design, and light colours always get a dark marker edge.
+
+Japanese labels use IPAexGothic from the ``matplotlib-fontja`` package (the font ships inside the
+wheel, so nothing is downloaded); the package is located without importing it because importing
+it changes matplotlib's global font settings.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib as mpl
+import numpy as np
 
 mpl.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib import font_manager
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 SINGLE = 3.5
 """Single-column width (inches)."""
 DOUBLE = 7.0
 """Double-column width (inches)."""
+PNG_DPI = 300
+"""Resolution of the PNG files written next to each PDF."""
 
-# Okabe–Ito, then two dark greys; fixed per built-in policy, then assigned in order for others.
-PALETTE = (
-    "#000000", "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#F0E442",
-    "#666666", "#999999",
-)  # fmt: skip
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<")
-LINES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)), (0, (1, 1)), "-", "--", "-.")
-BUILTIN_ORDER = (
-    "legacy", "legacy_2007", "legacy_extension_taper", "reform_2024", "taper", "wpi_core",
-    "multiple_host", "flat_15", "flat_forever",
-)  # fmt: skip
+# Fixed per built-in design; user-defined designs take the remaining entries in the order the
+# experiment lists them. Legacy (the baseline) is black; its historical variant dark grey; the null
+# model light grey, so that "reference" designs read as neutral in every figure.
+BUILTIN_STYLES: dict[str, tuple[str, str, object]] = {
+    "legacy": ("#000000", "o", "-"),
+    "legacy_2007": ("#666666", "s", (0, (1, 1))),
+    "legacy_extension_taper": ("#56B4E9", "^", (0, (5, 1))),
+    "reform_2024": ("#D55E00", "D", "--"),
+    "taper": ("#009E73", "v", "-."),
+    "wpi_core": ("#0072B2", "P", (0, (3, 1, 1, 1))),
+    "multiple_host": ("#CC79A7", "X", (0, (3, 1, 1, 1, 1, 1))),
+    "flat_15": ("#E69F00", "h", (0, (4, 2))),
+    "flat_forever": ("#999999", "*", ":"),
+}
+EXTRA_STYLES: tuple[tuple[str, str, object], ...] = (
+    ("#F0E442", "<", "-"),
+    ("#000000", ">", "--"),
+    ("#D55E00", "p", ":"),
+    ("#0072B2", "d", "-."),
+    ("#009E73", "8", (0, (5, 1))),
+    ("#CC79A7", "H", (0, (1, 1))),
+)
+BUILTIN_ORDER = tuple(BUILTIN_STYLES)
+
+JA_FONT = "IPAexGothic"
+JA_FONT_PACKAGE = "matplotlib-fontja"
+JA_FONT_MODULE = "matplotlib_fontja"
 
 RC = {
+    "font.family": ["DejaVu Sans"],
     "font.size": 8,
     "axes.titlesize": 8,
     "axes.labelsize": 8,
     "xtick.labelsize": 7,
     "ytick.labelsize": 7,
     "legend.fontsize": 7,
+    "figure.labelsize": 8,
+    "figure.titlesize": 8,
+    "legend.frameon": False,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.linewidth": 0.6,
+    "xtick.major.width": 0.6,
+    "ytick.major.width": 0.6,
     "lines.linewidth": 1.2,
+    "lines.markersize": 4,
+    "errorbar.capsize": 2,
+    "hatch.linewidth": 0.5,
     "pdf.fonttype": 42,
     "ps.fonttype": 42,
-    "savefig.dpi": 300,
+    "savefig.dpi": PNG_DPI,
     "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.03,
     "figure.dpi": 100,
 }
 
 
+def luminance(colour: str) -> float:
+    """Relative luminance (0 black … 1 white) of a colour, as it prints in greyscale."""
+    r, g, b = to_rgb(colour)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
 def policy_style(policy: str, others: list[str] | None = None) -> dict[str, object]:
-    """Colour, marker and line style of a policy (built-ins fixed; others in order given)."""
-    if policy in BUILTIN_ORDER:
-        i = BUILTIN_ORDER.index(policy)
+    """Colour, marker, line style and marker edge of a policy.
+
+    Args:
+        policy: The policy's name.
+        others: Every policy of the results, in order; user-defined designs are styled by their
+            position among the non-built-in ones so that a folder's figures agree.
+
+    Returns:
+        Keyword arguments for ``plot``/``errorbar``: ``color``, ``marker``, ``linestyle``,
+        ``markeredgecolor``.
+    """
+    if policy in BUILTIN_STYLES:
+        colour, marker, line = BUILTIN_STYLES[policy]
     else:
-        extra = [p for p in (others or []) if p not in BUILTIN_ORDER]
-        i = len(BUILTIN_ORDER) + (extra.index(policy) if policy in extra else 0)
-    i %= len(PALETTE)
-    return {"color": PALETTE[i], "marker": MARKERS[i], "linestyle": LINES[i]}
+        extra = [p for p in (others or []) if p not in BUILTIN_STYLES]
+        i = extra.index(policy) if policy in extra else 0
+        colour, marker, line = EXTRA_STYLES[i % len(EXTRA_STYLES)]
+    # Only a colour that nearly vanishes on white (the yellow) needs a dark outline.
+    edge = "#333333" if luminance(colour) > 0.7 else colour
+    return {"color": colour, "marker": marker, "linestyle": line, "markeredgecolor": edge}
+
+
+def japanese_font_path() -> Path:
+    """The bundled IPAexGothic font file.
+
+    Raises:
+        RuntimeError: ``matplotlib-fontja`` is not installed.
+    """
+    spec = importlib.util.find_spec(JA_FONT_MODULE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            f"Japanese labels need the font package {JA_FONT_PACKAGE} "
+            f"(pip install {JA_FONT_PACKAGE}); it is not installed"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "fonts" / "ipaexg.ttf"
+    if not path.is_file():
+        raise RuntimeError(f"{JA_FONT_PACKAGE} is installed but holds no {path.name}")
+    return path
+
+
+def _register_japanese_font() -> None:
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    if JA_FONT not in names:
+        font_manager.fontManager.addfont(str(japanese_font_path()))
 
 
 @contextmanager
-def style() -> Iterator[None]:
-    """Apply the shared style for the figures drawn inside the block."""
-    with mpl.rc_context(RC):
+def style(lang: str = "en") -> Iterator[None]:
+    """Apply the shared style for the figures drawn inside the block.
+
+    Args:
+        lang: ``en`` or ``ja``; Japanese adds IPAexGothic as fallback for glyphs DejaVu lacks, so
+            Latin text looks the same in both languages.
+    """
+    rc = dict(RC)
+    if lang == "ja":
+        _register_japanese_font()
+        rc["font.family"] = ["DejaVu Sans", JA_FONT]
+    with mpl.rc_context(rc):
         yield
 
 
 def save(fig: Figure, folder: Path, name: str, metadata: dict[str, str]) -> list[str]:
-    """Save ``fig`` as PDF (fonts embedded, provenance in metadata) and 300-dpi PNG."""
+    """Save ``fig`` as PDF (fonts embedded, provenance in metadata) and 300-dpi PNG, then close it.
+
+    Args:
+        fig: The figure.
+        folder: Where to write (created if missing).
+        name: File stem.
+        metadata: ``title``, ``subject`` (provenance), ``keywords``, ``creator``.
+
+    Returns:
+        The two file names written.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    pdf_meta = {"Title": metadata.get("title", name), "Creator": "wpi-abm"}
+    title = metadata.get("title", name)
+    creator = metadata.get("creator", "wpi-abm")
+    pdf_meta = {"Title": title, "Creator": creator, "Author": "wpi-abm"}
     if "subject" in metadata:
         pdf_meta["Subject"] = metadata["subject"]
     if "keywords" in metadata:
         pdf_meta["Keywords"] = metadata["keywords"]
-    fig.savefig(folder / f"{name}.pdf", metadata=pdf_meta)
-    fig.savefig(
-        folder / f"{name}.png", metadata={"Title": pdf_meta["Title"], "Software": "wpi-abm"}
-    )
-    plt.close(fig)
+    png_meta = {"Title": title, "Software": creator, "Description": metadata.get("subject", "")}
+    try:
+        fig.savefig(folder / f"{name}.pdf", metadata=pdf_meta)
+        fig.savefig(folder / f"{name}.png", metadata=png_meta, dpi=PNG_DPI)
+    finally:
+        plt.close(fig)
     return [f"{name}.pdf", f"{name}.png"]
+
+
+def percent_axis(ax: plt.Axes, axis: str = "y") -> None:
+    """Format an axis whose data are shares (0–1) as percentages without a % on each tick."""
+    fmt = mpl.ticker.FuncFormatter(lambda v, _pos: f"{100 * v:g}")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def thousands_axis(ax: plt.Axes, axis: str = "x") -> None:
+    """Thousands separators on a money axis (M yen values run into the tens of thousands)."""
+    fmt = mpl.ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
+
+
+def grid_shape(n: int) -> tuple[int, int]:
+    """Rows and columns of small multiples for ``n`` panels on a double-column page."""
+    if n <= 3:
+        return 1, n
+    cols = 2 if n == 4 else 3
+    return -(-n // cols), cols
+
+
+def err(value: float, low: float, high: float) -> list[list[float]] | None:
+    """Error-bar lengths for an interval, None when the interval is unknown.
+
+    Intervals computed in floating point can sit a hair inside their estimate (a Wilson bound of
+    6.9e-18 around an estimate of 0); negative lengths are clipped so matplotlib accepts them.
+    """
+    if not (np.isfinite(low) and np.isfinite(high) and np.isfinite(value)):
+        return None
+    return [[max(0.0, value - low)], [max(0.0, high - value)]]
+
+
+def policy_handle(st: dict[str, object], label: str, *, line: bool = True) -> Line2D:
+    """A legend entry showing a policy's colour, marker and (optionally) line style."""
+    return Line2D(
+        [],
+        [],
+        color=st["color"],
+        marker=st["marker"],
+        markeredgecolor=st["markeredgecolor"],
+        linestyle=st["linestyle"] if line else "none",
+        markersize=4,
+        label=label,
+    )
+
+
+def legend_columns(n: int) -> int:
+    """Columns of a legend above a double-column figure: one row up to 5 entries, else two rows."""
+    return n if n <= 5 else -(-n // 2)

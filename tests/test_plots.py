@@ -1,0 +1,651 @@
+"""Figures from stored results: every figure function on a real small run and on synthetic sweep
+and sensitivity folders, checked on the matplotlib objects and on the files written."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+
+from wpi_abm.cli import main
+from wpi_abm.plots import after_support, cost, fans, forest, income, sensitivity, survival, sweep
+from wpi_abm.plots.catalogue import CATALOGUE, NAMES, caption
+from wpi_abm.plots.results import Results, Skip, parameter_label
+from wpi_abm.plots.style import BUILTIN_STYLES, PNG_DPI, luminance, plt, policy_style, style
+from wpi_abm.plots.summary import plot_results
+
+POLICIES = ["legacy", "reform_2024", "taper", "flat_forever"]
+REPLICATES = 4
+CENTRES = 12
+RUN_FIGURES = {
+    "p_decline",
+    "cost_effectiveness",
+    "after_support",
+    "survival",
+    "value_index",
+    "researchers",
+    "personnel_cost",
+    "papers",
+    "income",
+}
+_BUILT: dict[str, Path] = {}
+
+
+# -- folders (shared with test_report.py) -------------------------------------------------------
+def build_run(base: Path) -> Path:
+    """One small real results folder per session (4 policies × 4 replicates × 12 centres)."""
+    if "run" not in _BUILT:
+        out = base / "run"
+        code = main(
+            [
+                "run",
+                "--replicates",
+                str(REPLICATES),
+                "--executor",
+                "serial",
+                "--quiet",
+                "--out",
+                str(out),
+                "--set",
+                "output.chunk_runs=4",
+                "--set",
+                f"policies=[{','.join(POLICIES)}]",
+            ]
+        )
+        assert code == 0
+        _BUILT["run"] = out
+    return _BUILT["run"]
+
+
+def _summary_rows(
+    points: pd.DataFrame, policies: list[str], rng: np.random.Generator
+) -> pd.DataFrame:
+    """A summary.csv for a sweep: P(decline) a smooth function of the levers, plus noise."""
+    rows = []
+    base_shift = {"legacy": 1.5, "reform_2024": 1.0, "taper": 0.2, "flat_forever": -4.0}
+    for point, values in points.iterrows():
+        z = sum(
+            (i + 1) * (float(v) - points[c].mean()) / (points[c].std() or 1.0)
+            for i, (c, v) in enumerate(values.items())
+        )
+        for p in policies:
+            prob = float(1 / (1 + np.exp(-(base_shift[p] - 0.6 * z))))
+            half = 0.03 + 0.02 * rng.random()
+            c = 6000 + 2000 * rng.random() + (10000 if p == "flat_forever" else 0)
+            rows.append(
+                {
+                    "point": point,
+                    **values.to_dict(),
+                    "policy": p,
+                    "n": 48,
+                    "p_decline": prob,
+                    "ci_low": max(0.0, prob - half),
+                    "ci_high": min(1.0, prob + half),
+                    "runs": 4,
+                    "mean_depth": 0.4,
+                    "depth_ci_low": 0.35,
+                    "depth_ci_high": 0.45,
+                    "cost_per_centre": c,
+                    "cost_ci_low": c - 50,
+                    "cost_ci_high": c + 50,
+                    "p_decline_personnel": prob,
+                    "p_decline_papers": prob,
+                    "p_decline_end": prob,
+                    "end_ci_low": prob - half,
+                    "end_ci_high": prob + half,
+                    "mean_years_below": 5.0,
+                    "p_recovered": 0.1,
+                    "diff_vs_legacy": 0.0,
+                    "diff_ci_low": -0.1,
+                    "diff_ci_high": 0.1,
+                    "cost_diff_vs_legacy": 0.0,
+                    "cost_diff_ci_low": -1.0,
+                    "cost_diff_ci_high": 1.0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def build_sweep(base: Path, name: str, design: str, levers: dict[str, list[float]]) -> Path:
+    """A synthetic sweep folder (manifest with the run's configuration, points, summary)."""
+    key = f"sweep-{name}"
+    if key in _BUILT:
+        return _BUILT[key]
+    run = build_run(base)
+    out = base / key
+    out.mkdir()
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest.update(kind="sweep", experiment=name)
+    manifest["sweep"] = {
+        "design": design,
+        "parameters": {
+            k: {"values": v} if design == "grid" else {"range": [min(v), max(v)]}
+            for k, v in levers.items()
+        },
+    }
+    manifest["config"] = {**manifest["config"], "sweep": manifest["sweep"]}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    rng = np.random.default_rng(7)
+    if design == "grid":
+        combos = list(itertools.product(*levers.values()))
+    else:
+        combos = [tuple(rng.uniform(min(v), max(v)) for v in levers.values()) for _ in range(12)]
+    points = pd.DataFrame(combos, columns=list(levers))
+    points.index.name = "point"
+    points.to_csv(out / "points.csv")
+    _summary_rows(points, POLICIES, rng).to_csv(out / "summary.csv", index=False)
+    _BUILT[key] = out
+    return out
+
+
+SENS_PARAMS = [
+    "parameters.host.absorption_share",
+    "parameters.researchers.insecurity_sensitivity",
+    "policies.reform_2024.matching.cap",
+    "parameters.company.offer_rate",
+]
+
+
+def build_sensitivity(base: Path) -> Path:
+    """A synthetic sensitivity folder: a Sobol + Morris study of two policies."""
+    if "sensitivity" in _BUILT:
+        return _BUILT["sensitivity"]
+    levers = {k: [0.1 * (i + 1), 0.5 * (i + 2)] for i, k in enumerate(SENS_PARAMS)}
+    folder = build_sweep(base, "sens", "sobol", levers)
+    out = base / "sensitivity"
+    shutil.copytree(folder, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["kind"] = "sensitivity"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    rows = []
+    nan = float("nan")
+    for policy, output in itertools.product(["legacy", "reform_2024"], sensitivity.OUTPUTS):
+        scale = 1000.0 if output == "cost_per_centre" else 0.1
+        for i, prm in enumerate(SENS_PARAMS):
+            st = 0.6 / (i + 1)
+            rows.append(
+                {
+                    "policy": policy,
+                    "output": output,
+                    "method": "sobol",
+                    "parameter": prm,
+                    "S1": 0.8 * st,
+                    "S1_conf": 0.05,
+                    "ST": st,
+                    "ST_conf": 0.06,
+                    "mu_star": nan,
+                    "mu_star_conf": nan,
+                    "sigma": nan,
+                }
+            )
+            mu = scale / (i + 1)
+            rows.append(
+                {
+                    "policy": policy,
+                    "output": output,
+                    "method": "morris",
+                    "parameter": prm,
+                    "S1": nan,
+                    "S1_conf": nan,
+                    "ST": nan,
+                    "ST_conf": nan,
+                    "mu_star": mu,
+                    "mu_star_conf": 0.1 * mu,
+                    "sigma": mu * (0.3 + 0.4 * i),
+                }
+            )
+    pd.DataFrame(rows).to_csv(out / "sensitivity.csv", index=False)
+    _BUILT["sensitivity"] = out
+    return out
+
+
+def assert_image_not_blank(path: Path) -> None:
+    """The file exists, is non-empty and its pixels vary (not one flat colour)."""
+    assert path.is_file() and path.stat().st_size > 0, path
+    pixels = mpimg.imread(path)
+    assert pixels.ndim == 3 and pixels.shape[0] > 50 and pixels.shape[1] > 50
+    rgb = pixels[..., :3].astype(float)
+    assert rgb.var() > 1e-4, f"{path} is blank"
+    assert (rgb.mean(axis=2) < 0.9).mean() > 0.005, f"{path} has almost nothing drawn"
+
+
+# -- fixtures -----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_run(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+def res(run_folder: Path) -> Results:
+    return Results.load(run_folder)
+
+
+@pytest.fixture(scope="session")
+def sweep1(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    levers = {"policies.reform_2024.matching.cap": [100.0, 200.0, 300.0, 400.0, 500.0]}
+    return Results.load(build_sweep(tmp_path_factory.getbasetemp(), "one", "grid", levers))
+
+
+@pytest.fixture(scope="session")
+def sweep2(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    levers = {
+        "policies.reform_2024.matching.cap": [100.0, 300.0, 500.0],
+        "parameters.host.absorption_share": [0.2, 0.4, 0.6, 0.8],
+    }
+    return Results.load(build_sweep(tmp_path_factory.getbasetemp(), "two", "grid", levers))
+
+
+@pytest.fixture(scope="session")
+def sweep_lhs(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    levers = {
+        "policies.reform_2024.matching.cap": [100.0, 500.0],
+        "parameters.host.absorption_share": [0.2, 0.8],
+        "parameters.researchers.insecurity_sensitivity": [1.0, 5.0],
+    }
+    return Results.load(build_sweep(tmp_path_factory.getbasetemp(), "lhs", "lhs", levers))
+
+
+@pytest.fixture(scope="session")
+def sens(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    return Results.load(build_sensitivity(tmp_path_factory.getbasetemp()))
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    with style():
+        yield
+    plt.close("all")
+
+
+def legend_texts(fig_or_ax) -> list[str]:
+    legends = fig_or_ax.legends if hasattr(fig_or_ax, "legends") else []
+    if not hasattr(fig_or_ax, "legends") or not legends:
+        leg = fig_or_ax.get_legend() if hasattr(fig_or_ax, "get_legend") else None
+        legends = [leg] if leg is not None else []
+    return [t.get_text() for leg in legends for t in leg.get_texts()]
+
+
+def visible_axes(fig) -> list:
+    return [ax for ax in fig.axes if ax.get_visible()]
+
+
+# -- the run's own figures and plot_results -----------------------------------------------------
+def test_run_draws_its_figures_pdf_and_png(run_folder: Path) -> None:
+    """The driver's end-of-run figures: every run figure as PDF (fonts and provenance embedded)
+    and 300-dpi PNG, listed in the manifest."""
+    manifest = json.loads((run_folder / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert {Path(f).stem for f in manifest["figures"]} == RUN_FIGURES
+    assert {Path(f).suffix for f in manifest["figures"]} == {".pdf", ".png"}
+    for name in RUN_FIGURES:
+        assert_image_not_blank(run_folder / "figures" / f"{name}.png")
+        pdf = (run_folder / "figures" / f"{name}.pdf").read_bytes()
+        assert pdf.startswith(b"%PDF")
+        assert b"/FontFile2" in pdf, "TrueType fonts embedded (pdf.fonttype 42)"
+        assert b"/Subtype /Type3" not in pdf
+        assert b"seed 20231128" in pdf and b"wpi-abm" in pdf, "provenance in the PDF metadata"
+    # 300 dpi: a double-column figure is about 7 in wide
+    width = mpimg.imread(run_folder / "figures" / "p_decline.png").shape[1]
+    assert 0.8 * 7 * PNG_DPI < width < 1.25 * 7 * PNG_DPI
+
+
+def test_plot_results_without_a_panel_draws_the_rest_and_says_why(
+    run_folder: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "nopanel"
+    shutil.copytree(run_folder, folder, ignore=shutil.ignore_patterns("runs", "figures"))
+    made, skipped = plot_results(folder, strict=True)
+    assert made == [
+        "p_decline.pdf",
+        "p_decline.png",
+        "cost_effectiveness.pdf",
+        "cost_effectiveness.png",
+    ]
+    why = dict(skipped)
+    assert set(why) == set(NAMES) - {"p_decline", "cost_effectiveness"}
+    for name in ("after_support", "survival", "value_index", "researchers", "income"):
+        assert "no centre × year panel" in why[name]
+    assert "not a sweep" in why["sweep_response"]
+    assert "sensitivity.csv" in why["sensitivity_sobol"]
+    assert_image_not_blank(folder / "figures" / "p_decline.png")
+
+
+def test_plot_results_reports_a_broken_figure_instead_of_failing(
+    run_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "broken"
+    shutil.copytree(run_folder, folder, ignore=shutil.ignore_patterns("runs", "figures"))
+
+    def broken(res: Results) -> None:
+        raise ValueError("boom")
+
+    from wpi_abm.plots import catalogue
+
+    spec = catalogue.CATALOGUE[1]
+    monkeypatch.setattr(
+        catalogue,
+        "CATALOGUE",
+        (catalogue.CATALOGUE[0], type(spec)(spec.name, broken, spec.title, spec.caption)),
+    )
+    made, skipped = plot_results(folder)
+    assert made == ["p_decline.pdf", "p_decline.png"]
+    assert skipped == [("cost_effectiveness", "failed: ValueError: boom")]
+    with pytest.raises(ValueError, match="boom"):
+        plot_results(folder, strict=True)
+
+
+def test_results_folder_without_summary_is_an_error(tmp_path: Path) -> None:
+    from wpi_abm.errors import ResultsError
+
+    (tmp_path / "manifest.json").write_text("{}")
+    with pytest.raises(ResultsError, match=r"summary\.csv"):
+        plot_results(tmp_path)
+
+
+# -- one test per figure ------------------------------------------------------------------------
+def test_forest(res: Results) -> None:
+    fig = forest.forest(res)
+    ax, ax2 = fig.axes
+    assert "P(decline)" in ax.get_xlabel() and "%" in ax.get_xlabel()
+    assert [t.get_text() for t in ax.get_yticklabels()] == [res.label(p) for p in POLICIES]
+    # one estimate per policy, and the end-of-support one where support ends
+    assert len(ax.containers) == 4 + 3
+    assert len(ax2.containers) == 3  # every policy but the baseline
+    assert "baseline" in [t.get_text() for t in ax2.texts]
+    assert "percentage points" in ax2.get_xlabel()
+    assert len(legend_texts(ax)) == 2
+
+
+def test_forest_clips_intervals_a_hair_inside_the_estimate(res: Results) -> None:
+    s = res.summary.copy()
+    s.loc[0, "ci_low"] = s.loc[0, "p_decline"] + 1e-17
+    other = Results(res.root, res.manifest, res.exp, s)
+    forest.forest(other)
+
+
+def test_after_support(res: Results) -> None:
+    fig = after_support.after_support(res)
+    axes = fig.axes
+    assert len(axes) == 2
+    for ax in axes:
+        assert "% of last supported year" in ax.get_xlabel()
+        assert len(ax.containers) == 3 * 2  # 1st and 2nd year for the three policies that end
+        assert any("outlasts" in t.get_text() for t in ax.texts)  # flat_forever
+    assert len(legend_texts(fig)) == 4
+
+
+def test_after_support_matches_the_panel(res: Results, run_folder: Path) -> None:
+    """Median personnel cost in the 1st year after support, recomputed the slow way."""
+    panel = (
+        ds.dataset(run_folder / "runs")
+        .to_table(columns=["run_id", "centre", "policy", "year", "personnel_cost"])
+        .to_pandas()
+    )
+    out = (
+        ds.dataset(run_folder / "outcomes")
+        .to_table(columns=["run_id", "centre", "policy", "end_year"])
+        .to_pandas()
+    )
+    for df in (panel, out):
+        df["policy"] = df["policy"].astype(str)
+        df["centre"] = df["centre"].astype(str)
+    legacy = panel[panel["policy"] == "legacy"].merge(
+        out[out["policy"] == "legacy"], on=["run_id", "centre", "policy"]
+    )
+    last = legacy[legacy["year"] == legacy["end_year"]].set_index(["run_id", "centre"])
+    after = legacy[legacy["year"] == legacy["end_year"] + 1].set_index(["run_id", "centre"])
+    ratio = 100 * after["personnel_cost"] / last["personnel_cost"]
+    got = res.panel("legacy").after["personnel_cost"][1, 0]
+    assert got == pytest.approx(float(np.median(ratio)), rel=1e-9)
+    assert res.panel("legacy").after_n == REPLICATES * CENTRES
+    assert res.panel("flat_forever").after_n == 0
+
+
+@pytest.mark.parametrize(
+    ("draw", "label", "bands_per_panel", "medians_per_panel"),
+    [
+        (fans.fan_value_index, "Value index", 2, 1),
+        (fans.fan_researchers, "Researchers", 4, 2),
+        (fans.fan_personnel_cost, "M yen", 2, 1),
+        (fans.fan_papers, "Papers", 2, 1),
+    ],
+)
+def test_fans(res: Results, draw, label: str, bands_per_panel: int, medians_per_panel: int):
+    fig = draw(res)
+    axes = visible_axes(fig)
+    assert len(axes) == len(POLICIES)
+    assert label in fig.get_supylabel() and fig.get_supxlabel() == "Support year"
+    assert [ax.get_title(loc="left") for ax in axes] == [res.label(p) for p in POLICIES]
+    for ax, p in zip(axes, POLICIES, strict=True):
+        assert len(ax.collections) == bands_per_panel
+        data_lines = [ln for ln in ax.lines if len(ln.get_xdata()) == res.exp.horizon]
+        assert len(data_lines) == medians_per_panel
+        # the reference year, and the design's end of support where it differs
+        marks = [ln for ln in ax.lines if len(ln.get_xdata()) == 2]
+        assert len(marks) == (2 if p in ("reform_2024", "taper") else 1)
+    texts = legend_texts(fig)
+    assert "year 10 (reference)" in texts and "end of support (design)" in texts
+
+
+def test_income(res: Results) -> None:
+    fig = income.income(res)
+    axes = visible_axes(fig)
+    assert len(axes) == len(POLICIES)
+    assert "M yen" in fig.get_supylabel()
+    for ax in axes:
+        assert len(ax.collections) == len(income.STACK)
+    assert set(legend_texts(fig)) == {
+        "Programme subsidy",
+        "Matching support",
+        "Host institution",
+        "Competitive grants",
+        "Company partnership",
+        "Endowment payout",
+    }
+    # programme money stops: legacy's top layer (subsidy) is empty after year 10
+    pp = res.panel("legacy")
+    assert pp.income["income_subsidy"][9] > 0 and pp.income["income_subsidy"][12] == 0
+
+
+def test_survival(res: Results) -> None:
+    fig = survival.survival(res)
+    (ax,) = fig.axes
+    assert "%" in ax.get_ylabel() and ax.get_xlabel() == "Years after year 10"
+    assert len(ax.lines) == 2 * len(POLICIES)  # step line + markers per policy
+    assert legend_texts(ax) == [res.label(p) for p in POLICIES]
+    for p in POLICIES:
+        s = res.panel(p).survival
+        assert s[0] == 1.0 and np.all(np.diff(s) <= 0)
+    assert res.panel("flat_forever").survival[2] > res.panel("legacy").survival[2]
+
+
+def test_survival_matches_the_panel(res: Results, run_folder: Path) -> None:
+    panel = (
+        ds.dataset(run_folder / "runs")
+        .to_table(columns=["run_id", "centre", "policy", "year", "value_index"])
+        .to_pandas()
+    )
+    panel = panel[panel["policy"].astype(str) == "taper"]
+    wide = panel.pivot_table(
+        index=["run_id", "centre"], columns="year", values="value_index", observed=True
+    )
+    rel = wide.div(wide[10], axis=0)
+    never_below = (rel[[11, 12]] >= 0.9).all(axis=1).mean()
+    assert res.panel("taper").survival[2] == pytest.approx(never_below)
+
+
+def test_cost_effectiveness(res: Results) -> None:
+    fig = cost.cost_effectiveness(res)
+    (ax,) = fig.axes
+    assert "M yen" in ax.get_xlabel() and "P(decline)" in ax.get_ylabel()
+    assert len(ax.containers) == len(POLICIES)
+    assert legend_texts(ax) == [res.label(p) for p in POLICIES] + ["Pareto frontier"]
+
+
+def test_pareto_front() -> None:
+    cost_ = np.array([5.0, 6.0, 7.0, 8.0, 6.5, np.nan])
+    p = np.array([0.9, 0.95, 0.5, 0.1, 0.5, 0.0])
+    # 6.0 is dominated by 5.0; 7.0 by 6.5 (same P, cheaper); nan is ignored
+    assert list(cost.pareto_front(cost_, p)) == [0, 4, 3]
+
+
+def test_forest_and_panel_figures_skip_sweeps(sweep1: Results) -> None:
+    with pytest.raises(Skip, match="parameter points"):
+        forest.forest(sweep1)
+    with pytest.raises(Skip, match="panel"):
+        fans.fan_value_index(sweep1)
+
+
+def test_sweep_one_lever(sweep1: Results) -> None:
+    fig = sweep.sweep_response(sweep1)
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "reform_2024: matching.cap"
+    assert "P(decline)" in ax.get_ylabel()
+    assert len(ax.lines) == len(POLICIES) and len(ax.collections) == len(POLICIES)  # line + band
+    assert all(len(ln.get_xdata()) == 5 for ln in ax.lines)
+    assert len(legend_texts(ax)) == len(POLICIES)
+    with pytest.raises(Skip, match="exactly two"):
+        sweep.sweep_heatmap(sweep1)
+
+
+def test_sweep_two_levers_heatmap(sweep2: Results) -> None:
+    fig = sweep.sweep_heatmap(sweep2)
+    panels = [ax for ax in visible_axes(fig) if ax.images]
+    assert len(panels) == len(POLICIES)
+    for ax in panels:
+        assert ax.images[0].get_array().shape == (4, 3)
+        assert len(ax.texts) == 12  # every cell labelled
+    assert any("P(decline)" in ax.get_ylabel() for ax in fig.axes)  # the colour bar
+    fig2 = sweep.sweep_response(sweep2)
+    assert [ax.get_xlabel() for ax in visible_axes(fig2)] == [
+        "reform_2024: matching.cap",
+        "host.absorption_share",
+    ]
+
+
+def test_sweep_lhs(sweep_lhs: Results) -> None:
+    fig = sweep.sweep_response(sweep_lhs)
+    axes = visible_axes(fig)
+    assert len(axes) == 3
+    for ax in axes:
+        assert len(ax.lines) == len(POLICIES)
+        assert all(len(ln.get_xdata()) == 12 for ln in ax.lines)
+    assert len(legend_texts(fig)) == len(POLICIES)
+    with pytest.raises(Skip, match="exactly two"):
+        sweep.sweep_heatmap(sweep_lhs)
+    fig = cost.cost_effectiveness(sweep_lhs)
+    points = [ln for ln in fig.axes[0].lines if ln.get_linestyle() == "None"]
+    assert [len(ln.get_xdata()) for ln in points][: len(POLICIES)] == [12] * len(POLICIES)
+
+
+def test_sweep_not_a_full_grid(sweep_lhs: Results) -> None:
+    two = sweep_lhs.summary.drop(columns=["parameters.researchers.insecurity_sensitivity"])
+    spec = dict(sweep_lhs.manifest["sweep"])
+    spec["parameters"] = {k: v for k, v in spec["parameters"].items() if "insecurity" not in k}
+    manifest = {**sweep_lhs.manifest, "sweep": spec}
+    folder = Results(sweep_lhs.root, manifest, sweep_lhs.exp, two)
+    with pytest.raises(Skip, match="full"):
+        sweep.sweep_heatmap(folder)
+
+
+def test_sensitivity_sobol(sens: Results) -> None:
+    fig = sensitivity.sensitivity_sobol(sens)
+    assert len(fig.axes) == 2 * 3  # policies × outputs
+    assert [ax.get_title() for ax in fig.axes[:3]] == [
+        "P(decline)",
+        "Mean depth",
+        "Cost per centre",
+    ]
+    for ax in fig.axes:
+        bars = [c for c in ax.containers if hasattr(c, "patches")]
+        assert [len(b.patches) for b in bars] == [len(SENS_PARAMS)] * 2  # ST and S1
+    for ax in fig.axes[::3]:  # labels on each row's first panel, shared along the row
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        assert labels[-1] == "host.absorption_share"  # ranked by ST, largest on top
+    assert "Sobol index" in fig.get_supxlabel()
+    assert legend_texts(fig) == ["S1 (first order)", "ST (total)"]
+    assert [sf.get_suptitle() for sf in fig.subfigs] == [
+        sens.label("legacy"),
+        sens.label("reform_2024"),
+    ]
+
+
+def test_sensitivity_morris(sens: Results) -> None:
+    fig = sensitivity.sensitivity_morris(sens)
+    assert len(fig.axes) == 2 * 3
+    for ax in fig.axes:
+        bars = [c for c in ax.containers if hasattr(c, "patches")]
+        assert [len(b.patches) for b in bars] == [len(SENS_PARAMS)]  # mu*
+        assert len(ax.lines[-1].get_xdata()) == len(SENS_PARAMS)  # sigma
+    for ax in fig.axes[::3]:
+        assert [t.get_text() for t in ax.get_yticklabels()][-1] == "host.absorption_share"
+    assert "share" in fig.axes[3].get_xlabel() and "M yen" in fig.axes[5].get_xlabel()
+    assert len(legend_texts(fig)) == 2
+
+
+def test_sweep_and_sensitivity_folders_through_plot_results(
+    sweep2: Results, sens: Results, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("wpi_abm.plots.style.PNG_DPI", 100)  # resolution is tested elsewhere
+    made, skipped = plot_results(sweep2.root, strict=True)
+    assert {Path(f).stem for f in made} == {"cost_effectiveness", "sweep_response", "sweep_heatmap"}
+    assert "panel" in dict(skipped)["value_index"]
+    assert_image_not_blank(sweep2.root / "figures" / "sweep_heatmap.png")
+    made, _ = plot_results(sens.root, strict=True)
+    assert {"sensitivity_sobol", "sensitivity_morris", "sweep_response"} <= {
+        Path(f).stem for f in made
+    }
+    assert_image_not_blank(sens.root / "figures" / "sensitivity_morris.png")
+
+
+# -- style --------------------------------------------------------------------------------------
+def test_every_builtin_policy_has_its_own_look() -> None:
+    looks = [policy_style(p) for p in BUILTIN_STYLES]
+    for key in ("color", "marker"):
+        assert len({str(s[key]) for s in looks}) == len(BUILTIN_STYLES)
+    assert "#F0E442" not in {s["color"] for s in looks}, "yellow is weak on white"
+    extra = policy_style("my_design", [*BUILTIN_STYLES, "my_design"])
+    assert extra["color"] == "#F0E442" and extra["markeredgecolor"] != "#F0E442"
+    assert luminance("#000000") == 0 and luminance("#FFFFFF") == pytest.approx(1)
+
+
+def test_parameter_label() -> None:
+    assert parameter_label("parameters.host.absorption_share") == "host.absorption_share"
+    assert parameter_label("policies.reform_2024.matching.cap") == "reform_2024: matching.cap"
+    assert parameter_label("cohort.centres[0].reputation") == "cohort.centres[0].reputation"
+
+
+def test_captions_fill_in_the_decline_definition(res: Results) -> None:
+    for spec in CATALOGUE:
+        text = caption(spec, res)
+        assert "{" not in text and text.endswith(".")
+    assert "years 11–12" in caption(CATALOGUE[0], res)
+
+
+def test_japanese_labels_render_with_the_bundled_font(run_folder: Path, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib_fontja", reason="Japanese labels need matplotlib-fontja")
+    from wpi_abm.plots.style import save
+
+    res = Results.load(run_folder, lang="ja")
+    with style("ja"):
+        fig = forest.forest(res)
+        assert "価値低下" in fig.axes[0].get_xlabel()
+        save(fig, tmp_path, "forest", res.provenance())
+        fig = income.income(res)
+        assert "収入" in fig.get_supylabel() and "補助金" in legend_texts(fig)
+        save(fig, tmp_path, "income", res.provenance())
+    pdf = (tmp_path / "forest.pdf").read_bytes()
+    assert b"IPAexGothic" in pdf, "the Japanese font is embedded"
+    assert_image_not_blank(tmp_path / "income.png")
+
+
+def test_unknown_language_is_refused(run_folder: Path) -> None:
+    with pytest.raises(ValueError, match="allowed: en, ja"):
+        Results.load(run_folder, lang="fr")

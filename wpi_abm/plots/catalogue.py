@@ -1,0 +1,245 @@
+"""The list of figures: name, drawing function, title and caption, and drawing them all.
+
+Every figure is drawn only when the results folder holds what it needs; a figure function raises
+:class:`~wpi_abm.plots.results.Skip` with the reason otherwise, and :func:`produce` collects the
+reasons so that ``wpi-abm plot`` and the report can say what is missing and why.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from matplotlib.figure import Figure
+
+from wpi_abm.plots import after_support, cost, fans, forest, income, sensitivity, survival, sweep
+from wpi_abm.plots.results import Results, Skip
+from wpi_abm.plots.style import plt, style
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure of the catalogue.
+
+    Attributes:
+        name: File stem in ``figures/``.
+        draw: Draws it from a results folder (raises Skip when it cannot).
+        title: Short title per language (PDF metadata, report heading).
+        caption: One-line caption per language; ``{fields}`` are filled by :func:`caption`.
+    """
+
+    name: str
+    draw: Callable[[Results], Figure]
+    title: dict[str, str]
+    caption: dict[str, str]
+
+
+CATALOGUE: tuple[FigureSpec, ...] = (
+    FigureSpec(
+        "p_decline",
+        forest.forest,
+        {"en": "P(decline) per policy", "ja": "政策別の価値低下確率"},
+        {
+            "en": "Share of centre-runs whose value index in years {test} is more than {theta}% "
+            "below year {ref} (filled) and the same test at the end of each centre's support "
+            "(hollow), with 95% intervals that treat runs as clusters; right: paired difference "
+            "against {base} (percentage points, t interval over replicates).",
+            "ja": "価値指数が{ref}年目より{theta}%超低下した"
+            "（{test}年目、塗り）センター×試行の割合と、支援終了時の同じ検定（白抜き）。"
+            "95%区間は試行をクラスタとして扱う。"
+            "右：{base}との対応のある差（ポイント、反復間のt区間）。",
+        },
+    ),
+    FigureSpec(
+        "cost_effectiveness",
+        cost.cost_effectiveness,
+        {"en": "Cost-effectiveness", "ja": "費用対効果"},
+        {
+            "en": "Government cost per centre (programme money received, M yen) against "
+            "P(decline), with 95% intervals; dashed: the Pareto frontier (no other design is "
+            "both cheaper and less often in decline). Lower left is better.",
+            "ja": "センター当たり政府負担（受給した事業費、百万円）と価値低下確率（95%区間）。"
+            "破線はパレートフロンティア（より安く、かつ低下が少ない設計が他にない）。左下ほど良い。",
+        },
+    ),
+    FigureSpec(
+        "after_support",
+        after_support.after_support,
+        {"en": "After support ends (the seed's measure)", "ja": "支援終了後（原資料の指標）"},
+        {
+            "en": "Personnel cost and papers in the 1st (filled) and 2nd (hollow) year after each "
+            "centre's last supported year, as % of that year: median and 5–95% range over "
+            "centre-runs; dashed: the −{theta}% line.",
+            "ja": "各センターの支援最終年度に対する、支援終了1年目（塗り）・"
+            "2年目（白抜き）の人件費と論文数（%）。"
+            "センター×試行の中央値と5–95%範囲。破線は−{theta}%の線。",
+        },
+    ),
+    FigureSpec(
+        "survival",
+        survival.survival,
+        {"en": "Time to decline", "ja": "低下までの時間"},
+        {
+            "en": "Share of centre-runs whose value index has stayed within {theta}% of year {ref} "
+            "in every year since (first passage); shaded: the years of the decline test.",
+            "ja": "価値指数が{ref}年目から{theta}%以内に"
+            "とどまり続けているセンター×試行の割合（初回通過）。網掛けは低下検定の年。",
+        },
+    ),
+    FigureSpec(
+        "value_index",
+        fans.fan_value_index,
+        {"en": "Value index over the years", "ja": "価値指数の推移"},
+        {
+            "en": "Value index by support year (1 = mean of years {a}–{b}): median, central 50% "
+            "and 90% of centre-runs; grey line: year {ref}; dotted: the design's end of support.",
+            "ja": "支援年ごとの価値指数（{a}–{b}年目平均＝1）：中央値と中央50%・90%範囲。"
+            "灰色線は{ref}年目、点線は制度上の支援終了。",
+        },
+    ),
+    FigureSpec(
+        "researchers",
+        fans.fan_researchers,
+        {"en": "Researchers over the years", "ja": "研究者数の推移"},
+        {
+            "en": "Researchers by support year, domestic (solid) and foreign (dashed): median, "
+            "central 50% and 90% of centre-runs.",
+            "ja": "支援年ごとの研究者数、国内（実線）と外国人（破線）：中央値と中央50%・90%範囲。",
+        },
+    ),
+    FigureSpec(
+        "personnel_cost",
+        fans.fan_personnel_cost,
+        {"en": "Personnel cost over the years", "ja": "人件費の推移"},
+        {
+            "en": "Personnel cost (M yen per year) by support year: median, central 50% and 90% "
+            "of centre-runs.",
+            "ja": "支援年ごとの人件費（百万円／年）：中央値と中央50%・90%範囲。",
+        },
+    ),
+    FigureSpec(
+        "papers",
+        fans.fan_papers,
+        {"en": "Papers over the years", "ja": "論文数の推移"},
+        {
+            "en": "Papers per year by support year: median, central 50% and 90% of centre-runs.",
+            "ja": "支援年ごとの年間論文数：中央値と中央50%・90%範囲。",
+        },
+    ),
+    FigureSpec(
+        "income",
+        income.income,
+        {"en": "Income by source", "ja": "財源別の収入"},
+        {
+            "en": "Mean income per centre by source (M yen per year), stacked; programme money on "
+            "top, so the layers below are what remains when it stops.",
+            "ja": "財源別のセンター平均収入（百万円／年、積み上げ）。"
+            "事業費を上に置き、その下が終了後に残る財源。",
+        },
+    ),
+    FigureSpec(
+        "sweep_response",
+        sweep.sweep_response,
+        {"en": "Response to the swept levers", "ja": "スイープしたパラメータへの応答"},
+        {
+            "en": "P(decline) against each swept lever: one lever with its 95% band, several "
+            "levers with every point (the spread at one value comes from the other levers).",
+            "ja": "各パラメータに対する価値低下確率：1つなら95%帯付き、"
+            "複数なら全点（同じ値でのばらつきは他のパラメータによる）。",
+        },
+    ),
+    FigureSpec(
+        "sweep_heatmap",
+        sweep.sweep_heatmap,
+        {"en": "Two-lever grid", "ja": "2パラメータの格子"},
+        {
+            "en": "P(decline) (%) over the two-lever grid, one panel per policy, one colour scale.",
+            "ja": "2パラメータ格子上の価値低下確率（%）、政策別、共通の色尺度。",
+        },
+    ),
+    FigureSpec(
+        "sensitivity_sobol",
+        sensitivity.sensitivity_sobol,
+        {"en": "Sobol sensitivity indices", "ja": "Sobol感度指数"},
+        {
+            "en": "Sobol indices with 95% intervals: first order S1 (filled) and total ST "
+            "(hatched); parameters ranked by ST across the policy's outputs.",
+            "ja": "Sobol指数（95%区間）：一次S1（塗り）と総合ST（斜線）。政策ごとにSTの大きい順。",
+        },
+    ),
+    FigureSpec(
+        "sensitivity_morris",
+        sensitivity.sensitivity_morris,
+        {"en": "Morris screening", "ja": "Morrisスクリーニング"},
+        {
+            "en": "Morris screening: μ* (importance; bars with 95% interval) and σ (hollow; "
+            "σ beyond μ* means non-linear or interacting effects); parameters ranked by μ*.",
+            "ja": "Morris法：μ*（重要度、棒と95%区間）とσ（白抜き、μ*を超えると非線形・交互作用）。"
+            "μ*の大きい順。",
+        },
+    ),
+)
+"""Every figure, in reading order."""
+
+NAMES = tuple(spec.name for spec in CATALOGUE)
+
+
+def caption(spec: FigureSpec, res: Results) -> str:
+    """The caption of ``spec`` for this folder, in its language."""
+    dec = res.exp.decline
+    test = "–".join(str(y) for y in sorted({dec.test_years[0], dec.test_years[-1]}))
+    base = res.label(res.baseline) if res.baseline else "—"
+    text = spec.caption.get(res.lang) or spec.caption["en"]
+    return text.format(
+        test=test,
+        theta=f"{100 * dec.theta:g}",
+        ref=dec.reference_year,
+        base=base,
+        a=dec.baseline_years[0],
+        b=dec.baseline_years[1],
+    )
+
+
+def title(spec: FigureSpec, lang: str) -> str:
+    """The title of ``spec`` in ``lang``."""
+    return spec.title.get(lang) or spec.title["en"]
+
+
+Sink = Callable[[FigureSpec, Figure], list[str]]
+"""Receives each drawn figure (inside the style), returns what it wrote, and closes it."""
+
+
+def produce(
+    res: Results, sink: Sink, *, strict: bool = False
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Draw every figure the folder allows and hand each to ``sink``.
+
+    Args:
+        res: The results folder.
+        sink: Saves or embeds a figure.
+        strict: Let a drawing error propagate (tests); otherwise it is reported as a skip so that
+            one broken figure does not cost the others (or a finished run).
+
+    Returns:
+        What the sink wrote, and (figure, reason) for figures not drawn.
+    """
+    made: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    with style(res.lang):
+        for spec in CATALOGUE:
+            try:
+                fig = spec.draw(res)
+            except Skip as why:
+                skipped.append((spec.name, str(why)))
+                continue
+            except Exception as exc:
+                plt.close("all")
+                if strict:
+                    raise
+                reason = f"failed: {type(exc).__name__}: {exc}"
+                print(f"wpi-abm: figure {spec.name} {reason}", file=sys.stderr)
+                skipped.append((spec.name, reason))
+                continue
+            made += sink(spec, fig)
+    return made, skipped

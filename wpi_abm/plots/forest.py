@@ -1,0 +1,161 @@
+"""Figure 1: P(decline) per policy with 95% intervals, and the paired difference to the baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from wpi_abm.plots.results import Results, Skip, finite
+from wpi_abm.plots.style import DOUBLE, err, plt
+from wpi_abm.plots.text import t
+
+OFFSET = 0.22
+"""Vertical offset of the end-of-support estimate below its policy's main estimate."""
+
+
+def forest(res: Results) -> Figure:
+    """P(decline) at the test years (filled) and at the end of support (hollow), per policy.
+
+    With a baseline policy a second panel shows the paired difference against it (percentage
+    points, t interval over replicates).
+
+    Raises:
+        Skip: The summary holds several parameter points (a sweep; see the sweep figures).
+    """
+    if res.n_points > 1:
+        raise Skip(f"{res.n_points} parameter points: see sweep_response and cost_effectiveness")
+    s = res.summary.set_index("policy")
+    policies = res.policies
+    lang = res.lang
+    dec = res.exp.decline
+    test = (
+        f"{dec.test_years[0]}–{dec.test_years[-1]}"
+        if len(dec.test_years) > 1
+        else (f"{dec.test_years[0]}")
+    )
+    baseline = res.baseline
+    y = np.arange(len(policies))[::-1].astype(float)
+    has_end = "p_decline_end" in s and s["p_decline_end"].notna().any()
+    fig, axes = plt.subplots(
+        1,
+        2 if baseline else 1,
+        figsize=(DOUBLE, 0.3 * len(policies) + 1.0),
+        sharey=True,
+        squeeze=False,
+        width_ratios=[1.15, 1] if baseline else None,
+    )
+    ax = axes[0, 0]
+    for yi, p in zip(y, policies, strict=True):
+        row = s.loc[p]
+        st = res.style(p)
+        v = 100 * row["p_decline"]
+        ax.errorbar(
+            v,
+            yi,
+            xerr=err(v, 100 * row["ci_low"], 100 * row["ci_high"]),
+            fmt=st["marker"],
+            color=st["color"],
+            markeredgecolor=st["markeredgecolor"],
+            markersize=4.5,
+            elinewidth=1.0,
+        )
+        if has_end and finite(row.get("p_decline_end")):
+            e = 100 * row["p_decline_end"]
+            ax.errorbar(
+                e,
+                yi - OFFSET,
+                xerr=err(e, 100 * row["end_ci_low"], 100 * row["end_ci_high"]),
+                fmt=st["marker"],
+                color=st["color"],
+                markerfacecolor="white",
+                markersize=4,
+                elinewidth=0.7,
+            )
+        elif has_end:
+            ax.annotate(
+                t("no_end_short", lang),
+                (v, yi - OFFSET),
+                xytext=(6, -1),
+                textcoords="offset points",
+                va="center",
+                fontsize=6,
+                color="0.4",
+            )
+    ax.set_yticks(y, [res.label(p) for p in policies])
+    ax.set_xlim(-3, 103)
+    ax.set_ylim(y.min() - 0.6, y.max() + 0.5)
+    ax.set_xlabel(t("p_decline_axis2", lang))
+    ax.grid(axis="x", linewidth=0.3, alpha=0.5)
+    handles = [
+        Line2D(
+            [],
+            [],
+            color="black",
+            marker="o",
+            linestyle="none",
+            markersize=4.5,
+            label=t("test_label", lang, test=test, ref=dec.reference_year),
+        ),
+    ]
+    if has_end:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="black",
+                marker="o",
+                markerfacecolor="white",
+                linestyle="none",
+                markersize=4,
+                label=t("end_label", lang),
+            )
+        )
+    ax.legend(
+        handles=handles,
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        ncols=1,
+        borderaxespad=0.2,
+        handletextpad=0.3,
+    )
+    if baseline:
+        _differences(axes[0, 1], res, s, policies, y, baseline)
+    fig.tight_layout(w_pad=1.0)
+    return fig
+
+
+def _differences(ax: plt.Axes, res: Results, s, policies: list[str], y, baseline: str) -> None:
+    """Paired differences in P(decline) against the baseline, in percentage points."""
+    col = f"diff_vs_{baseline}"
+    ax.axvline(0, color="0.5", linewidth=0.6)
+    for yi, p in zip(y, policies, strict=True):
+        st = res.style(p)
+        if p == baseline:
+            ax.annotate(
+                t("baseline", res.lang),
+                (0, yi),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+                color="0.35",
+            )
+            continue
+        row = s.loc[p]
+        d = 100 * row[col]
+        if not finite(d):
+            continue
+        ax.errorbar(
+            d,
+            yi,
+            xerr=err(d, 100 * row["diff_ci_low"], 100 * row["diff_ci_high"]),
+            fmt=st["marker"],
+            color=st["color"],
+            markeredgecolor=st["markeredgecolor"],
+            markersize=4.5,
+            elinewidth=1.0,
+        )
+    ax.set_xlabel(t("diff_axis", res.lang, base=res.label(baseline)))
+    ax.grid(axis="x", linewidth=0.3, alpha=0.5)
+    ax.tick_params(axis="y", length=0)
