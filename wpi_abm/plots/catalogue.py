@@ -188,7 +188,7 @@ NAMES = tuple(spec.name for spec in CATALOGUE)
 def caption(spec: FigureSpec, res: Results) -> str:
     """The caption of ``spec`` for this folder, in its language."""
     dec = res.exp.decline
-    test = "–".join(str(y) for y in sorted({dec.test_years[0], dec.test_years[-1]}))
+    test = res.test_years_label
     base = res.label(res.baseline) if res.baseline else "—"
     text = spec.caption.get(res.lang) or spec.caption["en"]
     return text.format(

@@ -29,11 +29,7 @@ def forest(res: Results) -> Figure:
     policies = res.policies
     lang = res.lang
     dec = res.exp.decline
-    test = (
-        f"{dec.test_years[0]}–{dec.test_years[-1]}"
-        if len(dec.test_years) > 1
-        else (f"{dec.test_years[0]}")
-    )
+    test = res.test_years_label
     baseline = res.baseline
     y = np.arange(len(policies))[::-1].astype(float)
     has_end = "p_decline_end" in s and s["p_decline_end"].notna().any()

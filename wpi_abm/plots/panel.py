@@ -125,22 +125,10 @@ def read_policy_panel(
     Returns:
         The aggregates, or None when the panel holds no rows of ``policy``.
     """
-    if files is None:
-        files = {d: files_by_policy(root / d) for d in ("runs", "outcomes")}
-    return _aggregate(root, policy, horizon, decline, files)
-
-
-def _aggregate(
-    root: Path,
-    policy: str,
-    horizon: int,
-    decline: DeclineSpec,
-    index: dict[str, dict[str, list[Path]]],
-) -> PolicyPanel | None:
-    files = index["runs"].get(policy, [])
-    if not files:
+    index = files or {d: files_by_policy(root / d) for d in ("runs", "outcomes")}
+    if not index["runs"].get(policy):
         return None
-    table = ds.dataset(files, format="parquet").to_table(
+    table = ds.dataset(index["runs"][policy], format="parquet").to_table(
         columns=list(_READ), filter=_filter(policy)
     )
     if table.num_rows == 0:

@@ -163,6 +163,12 @@ class Results:
         return runs.is_dir() and any(runs.glob("*.parquet"))
 
     # -- labels ---------------------------------------------------------------------------------
+    @property
+    def test_years_label(self) -> str:
+        """The decline test's years, e.g. ``11–12`` (first–last) or ``11``."""
+        years = self.exp.decline.test_years
+        return "–".join(str(y) for y in dict.fromkeys((min(years), max(years))))
+
     def label(self, policy: str) -> str:
         """A policy's display label."""
         design = self.exp.policies.get(policy)
