@@ -206,6 +206,39 @@ def build_sensitivity(base: Path) -> Path:
     return out
 
 
+def build_analytic(base: Path) -> Path:
+    """A synthetic analytic (Ishigami-like) sensitivity folder: the summary holds only point,
+    policy and outputs; the parameters are in points.csv."""
+    if "analytic" in _BUILT:
+        return _BUILT["analytic"]
+    run = build_run(base)
+    out = base / "analytic"
+    out.mkdir()
+    params = ["x1", "x2", "x3"]
+    manifest = json.loads((run / "manifest.json").read_text())
+    spec = {"design": "sobol", "parameters": {k: {"range": [-3.14, 3.14]} for k in params}}
+    manifest.update(kind="sensitivity", model="ishigami", sweep=spec)
+    manifest["config"] = {**manifest["config"], "sweep": spec}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    rng = np.random.default_rng(3)
+    points = pd.DataFrame(rng.uniform(-3.14, 3.14, (40, 3)), columns=params)
+    points["method"] = "sobol"
+    points.index.name = "point"
+    points.to_csv(out / "points.csv")
+    y = np.sin(points["x1"]) + 7 * np.sin(points["x2"]) ** 2
+    summary = pd.DataFrame({"point": points.index, "policy": "ishigami", "p_decline": y / 20})
+    summary.to_csv(out / "summary.csv", index=False)
+    rows = [
+        {"policy": "ishigami", "output": "p_decline", "method": "sobol", "parameter": k,
+         "S1": s1, "S1_conf": 0.02, "ST": st, "ST_conf": 0.03, "mu_star": float("nan"),
+         "mu_star_conf": float("nan"), "sigma": float("nan")}
+        for k, s1, st in zip(params, [0.31, 0.44, 0.0], [0.56, 0.44, 0.24], strict=True)
+    ]  # fmt: skip
+    pd.DataFrame(rows).to_csv(out / "sensitivity.csv", index=False)
+    _BUILT["analytic"] = out
+    return out
+
+
 def assert_image_not_blank(path: Path) -> None:
     """The file exists, is non-empty and its pixels vary (not one flat colour)."""
     assert path.is_file() and path.stat().st_size > 0, path
@@ -605,14 +638,32 @@ def test_sweep_and_sensitivity_folders_through_plot_results(
     assert_image_not_blank(sens.root / "figures" / "sensitivity_morris.png")
 
 
+def test_analytic_study_with_parameters_only_in_points_csv(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("wpi_abm.plots.style.PNG_DPI", 100)
+    folder = build_analytic(tmp_path_factory.getbasetemp())
+    res = Results.load(folder)
+    assert res.parameters == ["x1", "x2", "x3"] and res.policies == ["ishigami"]
+    assert list(res.summary.columns[:5]) == ["point", "x1", "x2", "x3", "method"]
+    made, skipped = plot_results(folder, strict=True)
+    assert {Path(f).stem for f in made} == {"sweep_response", "sensitivity_sobol"}
+    why = dict(skipped)
+    assert why["cost_effectiveness"] == "summary.csv has no cost_per_centre"
+    assert "Morris" in why["sensitivity_morris"] or "morris" in why["sensitivity_morris"]
+
+
 # -- style --------------------------------------------------------------------------------------
 def test_every_builtin_policy_has_its_own_look() -> None:
     looks = [policy_style(p) for p in BUILTIN_STYLES]
     for key in ("color", "marker"):
         assert len({str(s[key]) for s in looks}) == len(BUILTIN_STYLES)
     assert "#F0E442" not in {s["color"] for s in looks}, "yellow is weak on white"
-    extra = policy_style("my_design", [*BUILTIN_STYLES, "my_design"])
-    assert extra["color"] == "#F0E442" and extra["markeredgecolor"] != "#F0E442"
+    mine = [f"mine_{i}" for i in range(6)]
+    extras = [policy_style(p, [*BUILTIN_STYLES, *mine]) for p in mine]
+    assert len({s["color"] for s in extras}) == 6
+    assert all(luminance(str(s["color"])) < 0.6 for s in extras[:5])
+    assert extras[5]["color"] == "#F0E442" and extras[5]["markeredgecolor"] != "#F0E442"
     assert luminance("#000000") == 0 and luminance("#FFFFFF") == pytest.approx(1)
 
 
@@ -647,5 +698,18 @@ def test_japanese_labels_render_with_the_bundled_font(run_folder: Path, tmp_path
 
 
 def test_unknown_language_is_refused(run_folder: Path) -> None:
-    with pytest.raises(ValueError, match="allowed: en, ja"):
+    from wpi_abm.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="allowed: en, ja"):
         Results.load(run_folder, lang="fr")
+
+
+def test_japanese_without_the_font_package_says_what_to_install(
+    res: Results, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wpi_abm.errors import WpiError
+    from wpi_abm.plots import style as style_module
+
+    monkeypatch.setattr(style_module, "JA_FONT_MODULE", "no_such_font_package")
+    with pytest.raises(WpiError, match="pip install matplotlib-fontja"):
+        style_module.japanese_font_path()

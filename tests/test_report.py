@@ -11,7 +11,7 @@ from pathlib import Path
 
 import matplotlib.image as mpimg
 import pytest
-from test_plots import POLICIES, build_run, build_sensitivity, build_sweep
+from test_plots import POLICIES, build_analytic, build_run, build_sensitivity, build_sweep
 
 from wpi_abm.plots.results import Results
 from wpi_abm.report import REPORT_NAME, write_report
@@ -177,6 +177,15 @@ def test_report_of_a_sweep_and_a_sensitivity_study(tmp_path_factory) -> None:
     assert_self_contained(page, html)
     assert "Most influential parameters" in page.headings
     assert len(page.images) == 4
+
+
+def test_report_of_an_analytic_study(tmp_path_factory) -> None:
+    folder = build_analytic(tmp_path_factory.getbasetemp())
+    page, html = parse(write_report(folder))
+    assert_self_contained(page, html)
+    text = words(page)
+    assert "ishigami" in text and "x2" in text
+    assert len(page.images) == 2
 
 
 def test_japanese_report(run_folder: Path, tmp_path: Path) -> None:

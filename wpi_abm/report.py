@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from wpi_abm.errors import WpiError
 from wpi_abm.experiment.store import write_atomic
 from wpi_abm.plots.catalogue import FigureSpec, caption, produce, title
 from wpi_abm.plots.cost import frontier_policies
@@ -208,6 +209,10 @@ def policy_rows(res: Results) -> list[list[object]]:
 # -- sections -----------------------------------------------------------------------------------
 def headline(res: Results) -> str:
     """The headline table: one row per policy (for sweeps, the range over the points)."""
+    if not {"p_decline", "n", "ci_low", "ci_high"} <= set(res.summary.columns):
+        if "p_decline" not in res.summary:
+            return "<p class='note'>summary.csv holds no P(decline); see the full table.</p>"
+        return _sweep_headline(res)
     if res.n_points > 1:
         return _sweep_headline(res)
     s = res.summary
@@ -254,15 +259,18 @@ def _sweep_headline(res: Results) -> str:
     s = res.summary
     rows = []
     for p in res.policies:
-        g = s[s["policy"] == p]
+        g = s[s["policy"] == p].dropna(subset=["p_decline"])
+        if g.empty:
+            continue
         lo, hi = g.loc[g["p_decline"].idxmin()], g.loc[g["p_decline"].idxmax()]
+        cost = g["cost_per_centre"] if "cost_per_centre" in g else pd.Series([float("nan")])
         rows.append(
             [
                 res.label(p),
                 len(g),
                 f"{pct(lo['p_decline'])} – {pct(hi['p_decline'])}",
-                f"{int(lo['point'])} / {int(hi['point'])}",
-                f"{money(g['cost_per_centre'].min())} – {money(g['cost_per_centre'].max())}",
+                f"{lo.get('point', '—')} / {hi.get('point', '—')}",
+                f"{money(cost.min())} – {money(cost.max())}",
             ]
         )
     head = ["Policy", "points", "P(decline) % (lowest – highest)", "at point", "cost / centre"]
@@ -271,6 +279,8 @@ def _sweep_headline(res: Results) -> str:
 
 def findings(res: Results) -> str:
     """A few sentences read off the summary (no judgement beyond the numbers)."""
+    if "p_decline" not in res.summary:
+        return ""
     s = res.summary.dropna(subset=["p_decline"])
     if s.empty:
         return ""
@@ -281,7 +291,7 @@ def findings(res: Results) -> str:
         f"{pct(hi['p_decline'])}% ({esc(res.label(hi['policy']))})."
     )
     base = res.baseline
-    if base and res.n_points == 1:
+    if base and res.n_points == 1 and "diff_ci_high" in s:
         better = [
             res.label(r["policy"])
             for _, r in s.iterrows()
@@ -521,7 +531,7 @@ def cjk_font_face(text: str) -> str:
         from wpi_abm.plots.style import japanese_font_path
 
         font = TTFont(str(japanese_font_path()))
-    except (ImportError, RuntimeError, OSError):
+    except (ImportError, WpiError, OSError):
         return ""
     options = subset.Options()
     options.name_IDs = ["*"]

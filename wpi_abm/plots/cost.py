@@ -39,8 +39,9 @@ def cost_effectiveness(res: Results) -> Figure:
         Skip: The summary holds no cost.
     """
     s = res.summary
-    if "cost_per_centre" not in s or s["cost_per_centre"].isna().all():
-        raise Skip("summary.csv holds no cost_per_centre")
+    res.require("cost_per_centre", "p_decline")
+    if s["cost_per_centre"].isna().all():
+        raise Skip("summary.csv holds no cost_per_centre values")
     lang = res.lang
     sweep = res.n_points > 1
     fig, ax = plt.subplots(figsize=(DOUBLE, 2.9))

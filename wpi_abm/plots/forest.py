@@ -25,6 +25,7 @@ def forest(res: Results) -> Figure:
     """
     if res.n_points > 1:
         raise Skip(f"{res.n_points} parameter points: see sweep_response and cost_effectiveness")
+    res.require("p_decline", "ci_low", "ci_high")
     s = res.summary.set_index("policy")
     policies = res.policies
     lang = res.lang

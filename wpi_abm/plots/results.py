@@ -87,7 +87,7 @@ class Results:
         if summary.empty or "policy" not in summary:
             raise ResultsError(f"{summary_path}: holds no policy rows")
         summary["policy"] = summary["policy"].astype(str)
-        return cls(root, manifest, exp, summary, lang)
+        return cls(root, manifest, exp, with_points(summary, root / "points.csv"), lang)
 
     @classmethod
     def from_run(cls, root: Path, summary: pd.DataFrame, exp: Experiment) -> Results:
@@ -98,7 +98,7 @@ class Results:
             manifest = {}
         summary = summary.copy()
         summary["policy"] = summary["policy"].astype(str)
-        return cls(Path(root), manifest, exp, summary)
+        return cls(Path(root), manifest, exp, with_points(summary, Path(root) / "points.csv"))
 
     # -- what the folder holds -----------------------------------------------------------------
     @property
@@ -194,6 +194,12 @@ class Results:
             )
         return self._panels[policy]
 
+    def require(self, *columns: str) -> None:
+        """Raise Skip unless summary.csv has every one of ``columns``."""
+        missing = [c for c in columns if c not in self.summary]
+        if missing:
+            raise Skip(f"summary.csv has no {', '.join(missing)}")
+
     def require_panel(self) -> list[str]:
         """Policies with a stored panel.
 
@@ -239,6 +245,25 @@ class Results:
             "keywords": "WPI, research centre, funding policy, agent-based model",
             "creator": f"wpi-abm {version}",
         }
+
+
+def with_points(summary: pd.DataFrame, points_csv: Path) -> pd.DataFrame:
+    """Add the parameter columns of ``points.csv`` that the summary lacks (joined on point).
+
+    Sweep summaries normally carry them; an analytic study's summary may hold only the point.
+    """
+    if "point" not in summary or not points_csv.is_file():
+        return summary
+    points = pd.read_csv(points_csv)
+    if "point" not in points:
+        return summary
+    extra = [c for c in points.columns if c != "point" and c not in summary.columns]
+    if not extra:
+        return summary
+    merged = summary.merge(points[["point", *extra]], on="point", how="left")
+    lead = [c for c in summary.columns if c != "policy"]
+    head = lead[: lead.index("point") + 1] + extra
+    return merged[head + [c for c in merged.columns if c not in head]]
 
 
 def finite(x: object) -> bool:

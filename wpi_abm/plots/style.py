@@ -2,8 +2,8 @@
 
 Colours follow Okabe & Ito (colour-blind safe). Each policy also has its own marker and line style
 so that figures stay readable in greyscale. The Okabe–Ito yellow is nearly invisible on white and
-prints as near-white in greyscale, so no built-in design gets it; it is left for a user-defined
-design, and light colours always get a dark marker edge.
+prints as near-white in greyscale, so no built-in design gets it; it is the last resort for
+user-defined designs, and always gets a dark marker edge.
 
 Japanese labels use IPAexGothic from the ``matplotlib-fontja`` package (the font ships inside the
 wheel, so nothing is downloaded); the package is located without importing it because importing
@@ -48,13 +48,15 @@ BUILTIN_STYLES: dict[str, tuple[str, str, object]] = {
     "flat_15": ("#E69F00", "h", (0, (4, 2))),
     "flat_forever": ("#999999", "*", ":"),
 }
+# Designs beyond the built-ins take dark colours from Paul Tol's colour-blind-safe "muted"
+# scheme (Okabe–Ito has no more to give); the weak yellow comes last.
 EXTRA_STYLES: tuple[tuple[str, str, object], ...] = (
-    ("#F0E442", "<", "-"),
-    ("#000000", ">", "--"),
-    ("#D55E00", "p", ":"),
-    ("#0072B2", "d", "-."),
-    ("#009E73", "8", (0, (5, 1))),
-    ("#CC79A7", "H", (0, (1, 1))),
+    ("#882255", "<", "-"),
+    ("#117733", ">", "--"),
+    ("#332288", "p", ":"),
+    ("#AA4499", "d", "-."),
+    ("#44AA99", "8", (0, (5, 1))),
+    ("#F0E442", "H", (0, (1, 1))),
 )
 BUILTIN_ORDER = tuple(BUILTIN_STYLES)
 
@@ -124,17 +126,19 @@ def japanese_font_path() -> Path:
     """The bundled IPAexGothic font file.
 
     Raises:
-        RuntimeError: ``matplotlib-fontja`` is not installed.
+        WpiError: ``matplotlib-fontja`` is not installed.
     """
+    from wpi_abm.errors import WpiError
+
     spec = importlib.util.find_spec(JA_FONT_MODULE)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
+        raise WpiError(
             f"Japanese labels need the font package {JA_FONT_PACKAGE} "
             f"(pip install {JA_FONT_PACKAGE}); it is not installed"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / "fonts" / "ipaexg.ttf"
     if not path.is_file():
-        raise RuntimeError(f"{JA_FONT_PACKAGE} is installed but holds no {path.name}")
+        raise WpiError(f"{JA_FONT_PACKAGE} is installed but holds no {path.name}")
     return path
 
 

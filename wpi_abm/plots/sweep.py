@@ -26,6 +26,7 @@ def _levers(res: Results) -> list[str]:
     params = res.parameters
     if not params:
         raise Skip("summary.csv has no swept-parameter columns")
+    res.require("p_decline")
     return params
 
 
@@ -63,14 +64,15 @@ def _one_lever(res: Results, key: str) -> Figure:
         order = np.argsort(x, kind="stable")
         st = res.style(p)
         x = x[order]
-        ax.fill_between(
-            x,
-            100 * rows["ci_low"].to_numpy(float)[order],
-            100 * rows["ci_high"].to_numpy(float)[order],
-            color=st["color"],
-            alpha=0.15,
-            linewidth=0,
-        )
+        if {"ci_low", "ci_high"} <= set(rows.columns):
+            ax.fill_between(
+                x,
+                100 * rows["ci_low"].to_numpy(float)[order],
+                100 * rows["ci_high"].to_numpy(float)[order],
+                color=st["color"],
+                alpha=0.15,
+                linewidth=0,
+            )
         ax.plot(
             x,
             100 * rows["p_decline"].to_numpy(float)[order],
@@ -84,7 +86,7 @@ def _one_lever(res: Results, key: str) -> Figure:
         ax.set_xticks(range(len(levels)), [str(v) for v in levels])
     ax.set_xlabel(parameter_label(key))
     ax.set_ylabel(t("p_decline_axis", res.lang))
-    ax.set_ylim(-3, 103)
+    _probability_limits(ax, res)
     ax.grid(linewidth=0.3, alpha=0.4)
     handles = [policy_handle(res.style(p), res.label(p)) for p in res.policies]
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5))
@@ -117,7 +119,7 @@ def _many_levers(res: Results, params: list[str]) -> Figure:
         ax.set_xlabel(parameter_label(key))
         ax.grid(linewidth=0.3, alpha=0.4)
     fig.supylabel(t("p_decline_axis", res.lang))
-    axes[0].set_ylim(-3, 103)
+    _probability_limits(axes[0], res)
     handles = [policy_handle(res.style(p), res.label(p), line=False) for p in res.policies]
     fig.legend(
         handles=handles,
@@ -127,6 +129,14 @@ def _many_levers(res: Results, params: list[str]) -> Figure:
         borderaxespad=0.0,
     )
     return fig
+
+
+def _probability_limits(ax: plt.Axes, res: Results) -> None:
+    """0–100% when the values are probabilities; left to autoscale otherwise (analytic tests)."""
+    p = res.summary["p_decline"].to_numpy(float)
+    p = p[np.isfinite(p)]
+    if len(p) and p.min() >= 0 and p.max() <= 1:
+        ax.set_ylim(-3, 103)
 
 
 def grid_levels(res: Results) -> tuple[str, str, list[object], list[object]]:

@@ -105,8 +105,12 @@ def check_lang(lang: str) -> str:
     """Return ``lang`` if supported.
 
     Raises:
-        ValueError: Not one of :data:`LANGS`.
+        ConfigError: Not one of :data:`LANGS`.
     """
     if lang not in LANGS:
-        raise ValueError(f"language '{lang}' is not supported; allowed: {', '.join(LANGS)}")
+        from wpi_abm.errors import ConfigError
+
+        raise ConfigError(
+            f"language '{lang}' is not supported; allowed: {', '.join(LANGS)}", field="lang"
+        )
     return lang
