@@ -113,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = sub.add_parser("plot", help="draw the figures of a results folder (no re-running)")
     plot.add_argument("results", type=Path)
+    plot.add_argument("--lang", choices=("en", "ja"), default="en", help="label language")
+
+    rep = sub.add_parser(
+        "report", help="write one self-contained HTML report of a results folder (opens offline)"
+    )
+    rep.add_argument("results", type=Path)
+    rep.add_argument("--out", type=Path, help="default: RESULTS/report.html")
+    rep.add_argument("--lang", choices=("en", "ja"), default="en")
     return parser
 
 
@@ -154,6 +162,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_policies()
     if args.command == "plot":
         return cmd_plot(args)
+    if args.command == "report":
+        from wpi_abm.report import write_report
+
+        print(f"wrote {write_report(args.results, args.out, lang=args.lang)}")
+        return 0
     if args.command == "calibrate":
         return cmd_calibrate(args)
     if args.command in ("sweep", "sensitivity"):
@@ -284,6 +297,9 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
 
         indices = analyse(summary, table, spec, policies)
         write_atomic(out / "sensitivity.csv", indices.to_csv(index=False).encode())
+        from wpi_abm.plots.summary import plot_results
+
+        plot_results(out)  # adds the sensitivity figures now that the indices exist
         print(format_indices(indices))
     else:
         print(summary.head(30).to_string(index=False, max_colwidth=28))
@@ -459,7 +475,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     """``wpi-abm plot RESULTS``."""
     from wpi_abm.plots.summary import plot_results
 
-    made, skipped = plot_results(args.results)
+    made, skipped = plot_results(args.results, lang=args.lang)
     for name in made:
         print(f"wrote {args.results / 'figures' / name}")
     for name, why in skipped:
