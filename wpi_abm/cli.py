@@ -288,7 +288,7 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
         policies = exp.policy_names
         if report.failures:
             # Sensitivity indices need every point; the sweep's other results are stored.
-            print(summary.head(30).to_string(index=False, max_colwidth=28))
+            print(format_sweep(summary, list(spec.parameters)))
             print(f"results: {out}")
             return _failed(report)
     if sensitivity:
@@ -302,11 +302,23 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
         plot_results(out)  # adds the sensitivity figures now that the indices exist
         print(format_indices(indices))
     else:
-        print(summary.head(30).to_string(index=False, max_colwidth=28))
-        if len(summary) > 30:
-            print(f"... {len(summary) - 30} more rows in summary.csv")
+        print(format_sweep(summary, list(spec.parameters)))
     print(f"results: {out}")
     return 0
+
+
+def format_sweep(summary, parameters: list[str], rows: int = 30) -> str:
+    """The first rows of a sweep summary: parameters, policy, P(decline) [CI], depth, cost."""
+    cols = ["point", *parameters, "policy", "n", "p_decline", "ci_low", "ci_high"]
+    cols += [c for c in ("mean_depth", "cost_per_centre") if c in summary]
+    table = summary[[c for c in cols if c in summary]].head(rows)
+    table = table.rename(columns={p: p.rsplit(".", 1)[-1] for p in parameters})
+    text = table.to_string(
+        index=False, float_format=lambda x: f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+    )
+    if len(summary) > rows:
+        text += f"\n... {len(summary) - rows} more rows in summary.csv"
+    return text
 
 
 def _write_analytic(out: Path, tree, table, summary, resume: bool) -> None:

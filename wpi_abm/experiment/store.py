@@ -99,9 +99,13 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_parquet_atomic(path: Path, table: pa.Table) -> None:
-    """Write a Parquet file atomically (zstd-compressed, one row group)."""
+    """Write a Parquet file atomically (snappy-compressed, one row group).
+
+    Snappy, not zstd: the driver compresses every chunk while the workers simulate, and on a
+    small machine its CPU is theirs; snappy takes half the time for ~10% more disk.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd", row_group_size=max(1, table.num_rows))
+    pq.write_table(table, tmp, compression="snappy", row_group_size=max(1, table.num_rows))
     os.replace(tmp, path)
 
 
