@@ -26,8 +26,6 @@ from wpi_abm.yamlio import Path_, SourceMap, dotted, load_yaml
 INDICATORS = ("researchers", "foreign", "staff", "papers", "top10_papers", "intl_papers")
 """Indicators the value index may weight (see :mod:`wpi_abm.metrics`)."""
 
-KINDS = ("policies", "cohorts", "parameters", "experiments")
-
 POLICY_ORDER = (
     "legacy", "legacy_2007", "legacy_extension_taper", "reform_2024", "taper", "wpi_core",
     "multiple_host", "flat_15", "flat_forever",

@@ -348,10 +348,6 @@ class Schedule:
         """Last year the programme may still pay, pending gates counted as passed (carry-over)."""
         return self.plan(record).envelope_end
 
-    def total(self, record: GateRecord, horizon: int) -> float:
-        """Total subsidy (without matching) over years 1..horizon for a fixed record."""
-        return float(sum(self.amount(y, record) for y in range(1, horizon + 1)))
-
 
 @dataclass(frozen=True)
 class Plan:

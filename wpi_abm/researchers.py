@@ -165,10 +165,6 @@ class Population:
         flat = np.bincount(key, minlength=self.n_centres * N_RANKS)
         return flat.reshape(self.n_centres, N_RANKS)
 
-    def is_researcher(self) -> np.ndarray:
-        """PIs, researchers and postdocs (not specialist staff)."""
-        return self.rank != STAFF
-
     def priority_order(self, mask: np.ndarray, reverse: bool = False) -> np.ndarray:
         """Row indices in ``mask``, grouped by centre, in the order a centre keeps people.
 

@@ -10,6 +10,8 @@ import numpy as np
 from wpi_abm.cohort import HostSpec
 from wpi_abm.parameters import Host as HostParams
 
+type Years = int | np.ndarray
+
 if TYPE_CHECKING:
     from wpi_abm.agents.centre import Centre
     from wpi_abm.model import WPIModel
@@ -45,32 +47,39 @@ class HostInstitution(mesa.Agent):
         self.params = params
         self.centres: list[Centre] = []
 
-    def operating_grant(self, year: int) -> float:
+    # Every rule takes one year or an array of years: HostTerms evaluates them for all years at
+    # once when a model is built, so the yearly step only reads lists.
+    def operating_grant(self, year: Years) -> Years:
         """Operating-grant index relative to year 1."""
-        return (1.0 - self.params.operating_grant_decline) ** (year - 1)
+        return (1.0 - self.params.operating_grant_decline) ** (np.asarray(year) - 1.0)
 
-    def capacity_posts(self, year: int) -> float:
+    def capacity_posts(self, year: Years) -> Years:
         """Most permanent posts this host funds for one centre in ``year``."""
         return self.params.capacity_posts * self.strength * self.operating_grant(year)
 
-    def cash(self, year: int) -> float:
+    def cash(self, year: Years) -> Years:
         """Cash support to one centre in ``year`` (M yen)."""
         return self.params.cash_support * self.strength * self.operating_grant(year)
 
-    def commitment_for(self, year: int) -> float:
+    def _in_plan(self, year: Years) -> Years:
+        plan = self.model.policy.growth_plan
+        return np.asarray(year) > plan.year if plan is not None else np.zeros_like(year, bool)
+
+    def commitment_for(self, year: Years) -> Years:
         """Commitment in ``year``: a growth plan raises it to the plan's level once drawn up."""
         plan = self.model.policy.growth_plan
-        if plan is not None and year > plan.year:
-            return max(self.commitment, plan.host_commitment)
-        return self.commitment
+        raised = max(self.commitment, plan.host_commitment) if plan is not None else 0.0
+        return np.where(self._in_plan(year), raised, self.commitment)
 
-    def conversion_mean(self, year: int) -> float:
+    def conversion_mean(self, year: Years) -> Years:
         """Expected posts moved onto the permanent budget per centre in a supported ``year``."""
         plan = self.model.policy.growth_plan
-        mult = plan.host_conversion_multiplier if plan is not None and year > plan.year else 1.0
+        mult = np.where(
+            self._in_plan(year), plan.host_conversion_multiplier if plan is not None else 1.0, 1.0
+        )
         return self.params.conversion_rate * self.strength * self.commitment_for(year) * mult
 
-    def absorption_share(self, year: int) -> float:
+    def absorption_share(self, year: Years) -> Years:
         """Share of a centre's soft payroll this host takes over when the centre's support ends."""
         return self.params.absorption_share * self.strength * self.commitment_for(year)
 
@@ -87,24 +96,7 @@ class HostTerms:
 
     def __init__(self, hosts: list[HostInstitution], last_year: int) -> None:
         years = np.arange(last_year + 1)
-        cash = np.zeros(len(years))
-        capacity = np.zeros(len(years))
-        conversion = np.zeros(len(years))
-        absorption = np.zeros(len(years))
-        for h in hosts:
-            p = h.params
-            grant = (1.0 - p.operating_grant_decline) ** (years - 1.0)
-            plan = h.model.policy.growth_plan
-            in_plan = years > plan.year if plan is not None else np.zeros(len(years), bool)
-            commitment = np.where(
-                in_plan, max(h.commitment, plan.host_commitment if plan else 0.0), h.commitment
-            )
-            mult = np.where(in_plan, plan.host_conversion_multiplier if plan else 1.0, 1.0)
-            cash += p.cash_support * h.strength * grant
-            capacity += p.capacity_posts * h.strength * grant
-            conversion += p.conversion_rate * h.strength * commitment * mult
-            absorption += p.absorption_share * h.strength * commitment
-        self.cash = cash.tolist()
-        self.capacity = capacity.tolist()
-        self.conversion = conversion.tolist()
-        self.absorption = absorption.tolist()
+        self.cash = sum(h.cash(years) for h in hosts).tolist()
+        self.capacity = sum(h.capacity_posts(years) for h in hosts).tolist()
+        self.conversion = sum(h.conversion_mean(years) for h in hosts).tolist()
+        self.absorption = sum(h.absorption_share(years) for h in hosts).tolist()

@@ -14,7 +14,7 @@ from matplotlib.lines import Line2D
 
 from wpi_abm.plots.panel import AFTER_INDICATORS, AFTER_QUANTILES
 from wpi_abm.plots.results import Results, Skip
-from wpi_abm.plots.style import DOUBLE, err, plt
+from wpi_abm.plots.style import DOUBLE, err, hollow_handle, plt, top_legend
 from wpi_abm.plots.text import t
 
 OFFSET = 0.2
@@ -93,16 +93,7 @@ def after_support(res: Results) -> Figure:
             markersize=4.5,
             label=t("after_1", lang),
         ),
-        Line2D(
-            [],
-            [],
-            color="black",
-            marker="o",
-            markerfacecolor="white",
-            linestyle="none",
-            markersize=4,
-            label=t("after_2", lang),
-        ),
+        hollow_handle(t("after_2", lang)),
         Line2D(
             [], [], color="black", marker="|", markersize=5, linewidth=1.0, label=t("range90", lang)
         ),
@@ -115,8 +106,6 @@ def after_support(res: Results) -> Figure:
             label=t("theta_line", lang, theta=f"{100 * res.exp.decline.theta:g}"),
         ),
     ]
-    fig.legend(
-        handles=handles, loc="lower center", ncols=4, bbox_to_anchor=(0.5, 1.0), borderaxespad=0.0
-    )
+    top_legend(fig, handles, ncols=4)
     fig.tight_layout(w_pad=1.0)
     return fig

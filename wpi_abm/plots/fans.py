@@ -14,7 +14,7 @@ from matplotlib.patches import Patch
 
 from wpi_abm.plots.panel import QUANTILES
 from wpi_abm.plots.results import Results
-from wpi_abm.plots.style import DOUBLE, grid_shape, legend_columns, plt
+from wpi_abm.plots.style import DOUBLE, grid_shape, plt, top_legend
 from wpi_abm.plots.text import t
 
 FANS = ("value_index", "researchers", "personnel_cost", "papers")
@@ -97,14 +97,7 @@ def fan(res: Results, indicator: str) -> Figure:
     if indicator != "value_index":
         axes[0].set_ylim(bottom=0)
     handles = _legend(res, indicator)
-    fig.legend(
-        handles=handles,
-        loc="lower center",
-        ncols=legend_columns(len(handles)),
-        bbox_to_anchor=(0.5, 1.0),
-        borderaxespad=0.0,
-        columnspacing=1.2,
-    )
+    top_legend(fig, handles, columnspacing=1.2)
     return fig
 
 

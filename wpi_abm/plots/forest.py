@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from wpi_abm.plots.results import Results, Skip, finite
-from wpi_abm.plots.style import DOUBLE, err, plt
+from wpi_abm.plots.style import DOUBLE, err, hollow_handle, plt
 from wpi_abm.plots.text import t
 
 OFFSET = 0.22
@@ -96,18 +96,7 @@ def forest(res: Results) -> Figure:
         ),
     ]
     if has_end:
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color="black",
-                marker="o",
-                markerfacecolor="white",
-                linestyle="none",
-                markersize=4,
-                label=t("end_label", lang),
-            )
-        )
+        handles.append(hollow_handle(t("end_label", lang)))
     ax.legend(
         handles=handles,
         loc="lower left",

@@ -15,7 +15,7 @@ from matplotlib.patches import Patch
 
 from wpi_abm.plots.fans import mark_years, small_multiples
 from wpi_abm.plots.results import Results
-from wpi_abm.plots.style import legend_columns
+from wpi_abm.plots.style import top_legend
 from wpi_abm.plots.text import t
 
 HATCH_COLOUR = "0.25"
@@ -86,12 +86,5 @@ def income(res: Results) -> Figure:
         )
         for s in STACK
     ][::-1]
-    fig.legend(
-        handles=handles,
-        loc="lower center",
-        ncols=legend_columns(len(handles)),
-        bbox_to_anchor=(0.5, 1.0),
-        borderaxespad=0.0,
-        columnspacing=1.2,
-    )
+    top_legend(fig, handles, columnspacing=1.2)
     return fig

@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from wpi_abm.plots.results import Results, Skip, parameter_label
-from wpi_abm.plots.style import DOUBLE, plt
+from wpi_abm.plots.style import DOUBLE, plt, top_legend
 from wpi_abm.plots.text import TEXT, t
 
 OUTPUTS = ("p_decline", "mean_depth", "cost_per_centre")
@@ -130,9 +130,7 @@ def sensitivity_sobol(res: Results) -> Figure:
         Patch(facecolor="0.3", edgecolor="0.3", label=t("s1", lang)),
         Patch(facecolor="white", edgecolor="0.3", hatch="////", label=t("st", lang)),
     ]
-    fig.legend(
-        handles=handles, loc="lower center", ncols=2, bbox_to_anchor=(0.5, 1.0), borderaxespad=0.0
-    )
+    top_legend(fig, handles, ncols=2)
     return fig
 
 
@@ -192,7 +190,5 @@ def sensitivity_morris(res: Results) -> Figure:
             label=t("sigma_marker", lang),
         ),
     ]
-    fig.legend(
-        handles=handles, loc="lower center", ncols=2, bbox_to_anchor=(0.5, 1.0), borderaxespad=0.0
-    )
+    top_legend(fig, handles, ncols=2)
     return fig

@@ -238,6 +238,26 @@ def policy_handle(st: dict[str, object], label: str, *, line: bool = True) -> Li
     )
 
 
+def hollow_handle(label: str) -> Line2D:
+    """A legend entry for hollow markers (a second estimate drawn beside a policy's filled one)."""
+    return Line2D(
+        [], [], color="black", marker="o", markerfacecolor="white", linestyle="none",
+        markersize=4, label=label,
+    )  # fmt: skip
+
+
+def top_legend(fig: Figure, handles: list, ncols: int | None = None, **extra: object) -> None:
+    """One legend above all panels of ``fig`` (``ncols`` defaults to :func:`legend_columns`)."""
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncols=ncols or legend_columns(len(handles)),
+        bbox_to_anchor=(0.5, 1.0),
+        borderaxespad=0.0,
+        **extra,
+    )
+
+
 def legend_columns(n: int) -> int:
     """Columns of a legend above a double-column figure: one row up to 5 entries, else two rows."""
     return n if n <= 5 else -(-n // 2)

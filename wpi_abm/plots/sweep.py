@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from wpi_abm.plots.fans import small_multiples
 from wpi_abm.plots.results import Results, Skip, parameter_label
-from wpi_abm.plots.style import DOUBLE, grid_shape, plt, policy_handle
+from wpi_abm.plots.style import DOUBLE, grid_shape, plt, policy_handle, top_legend
 from wpi_abm.plots.text import t
 
 MAX_ANNOTATED_CELLS = 144
@@ -121,13 +121,7 @@ def _many_levers(res: Results, params: list[str]) -> Figure:
     fig.supylabel(t("p_decline_axis", res.lang))
     _probability_limits(axes[0], res)
     handles = [policy_handle(res.style(p), res.label(p), line=False) for p in res.policies]
-    fig.legend(
-        handles=handles,
-        loc="lower center",
-        ncols=min(len(handles), 3),
-        bbox_to_anchor=(0.5, 1.0),
-        borderaxespad=0.0,
-    )
+    top_legend(fig, handles, ncols=min(len(handles), 3))
     return fig
 
 
