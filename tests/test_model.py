@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wpi_abm.config import load_experiment
-from wpi_abm.model import WPIModel
-from wpi_abm.researchers import N_RANKS
+from wpi_abm.sim.model import WPIModel
+from wpi_abm.sim.population import N_RANKS
 
 POLICIES = [
     "legacy", "legacy_2007", "legacy_extension_taper", "reform_2024", "taper", "wpi_core",

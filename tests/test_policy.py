@@ -7,7 +7,7 @@ import pytest
 
 from wpi_abm.config import builtin, load_policy
 from wpi_abm.policy import GateRecord, PolicyDesign
-from wpi_abm.programme import Programme
+from wpi_abm.sim.programme import Programme
 
 HORIZON = 25
 
@@ -15,7 +15,7 @@ HORIZON = 25
 def schedule(name: str, passed: dict[str, bool] | None = None, factor: float = 1.0) -> list[float]:
     s = load_policy(name).compile(HORIZON, 0)
     rec = GateRecord(passed or {}, factor)
-    return [s.amount(y, rec) for y in range(1, HORIZON + 1)]
+    return [s.plan(rec).amount_at(y) for y in range(1, HORIZON + 1)]
 
 
 def zeros(n: int) -> list[float]:
@@ -62,13 +62,12 @@ def test_extension_taper_ratios_match_the_subsidy_record():
 def test_reform_pays_no_subsidy_after_year_10_only_matching_when_certified():
     certified = load_policy("reform_2024").compile(HORIZON, 0)
     yes, no = GateRecord({"certification": True}), GateRecord({"certification": False})
-    assert [certified.amount(y, yes) for y in range(1, 16)] == [700.0] * 10 + zeros(5)
-    assert [certified.matching_open(y, yes) for y in range(1, 18)] == [False] * 10 + [True] * 5 + [
-        False
-    ] * 2
-    assert not any(certified.matching_open(y, no) for y in range(1, 26))
-    assert certified.matching(100.0) == 100.0
-    assert certified.matching(450.0) == 300.0  # the cap
+    assert [certified.plan(yes).amount_at(y) for y in range(1, 16)] == [700.0] * 10 + zeros(5)
+    opened = [certified.plan(yes).matching_at(y) for y in range(1, 18)]
+    assert opened == [False] * 10 + [True] * 5 + [False] * 2
+    assert not any(certified.plan(no).matching_at(y) for y in range(1, 26))
+    assert certified.matching.amount(100.0) == 100.0
+    assert certified.matching.amount(450.0) == 300.0  # the cap
 
 
 def test_taper_has_the_same_total_as_legacy():
@@ -107,13 +106,13 @@ def test_flat_designs():
 )
 def test_secured_until(name, record, year, secured):
     s = load_policy(name).compile(HORIZON, 0)
-    assert s.secured_until(year, GateRecord(record)) == secured
+    assert s.plan(GateRecord(record)).secured_at(year) == secured
 
 
 def test_envelope_end_counts_pending_gates_as_passed():
     s = load_policy("reform_2024").compile(HORIZON, 0)
-    assert s.envelope_end(GateRecord({})) == 15
-    assert s.envelope_end(GateRecord({"certification": False})) == 10
+    assert s.plan(GateRecord({})).envelope_end == 15
+    assert s.plan(GateRecord({"certification": False})).envelope_end == 10
 
 
 def make_programme(name: str, n: int = 3) -> Programme:

@@ -1,4 +1,4 @@
-"""The columnar population: priority order, grouped selections, salary sources (exact values)."""
+"""The columnar population: priority order, grouped selections (exact values)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,12 @@ import pytest
 
 from wpi_abm.config import load_block
 from wpi_abm.parameters import Parameters
-from wpi_abm.researchers import (
-    COMPANY,
-    GRANT,
-    HOST,
+from wpi_abm.sim.population import (
     PERMANENT,
     PI,
     POSTDOC,
     RESEARCHER,
-    RESERVES,
     STAFF,
-    SUBSIDY,
     Population,
     grouped_cumsum,
 )
@@ -58,15 +53,6 @@ def test_grouped_selections(pop):
     assert np.flatnonzero(cut).tolist() == [3, 4]
     assert np.flatnonzero(pop.first_k(order, np.array([1, 0]))).tolist() == [0]
     assert grouped_cumsum(np.array([0, 0, 1]), np.array([1.0, 2.0, 3.0])).tolist() == [1, 3, 3]
-
-
-def test_salary_sources_fill_soft_money_in_order(pop):
-    # Centre 0: subsidy 15, company 10, endowment 0, grant 2.5, host cash 0, reserves 0.
-    bands = np.array([[15.0, 10.0, 0.0, 2.5, 0.0, 0.0], [5.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
-    src = pop.salary_sources(bands)
-    # PI (13) subsidy; researcher (running 20.5) company; staff (25.3) grant; postdoc (30.3)
-    # beyond every band: reserves; the host-funded researcher: host; centre 1's postdoc: subsidy.
-    assert src.tolist() == [SUBSIDY, HOST, COMPANY, GRANT, RESERVES, SUBSIDY]
 
 
 def test_keep_and_counts(pop):

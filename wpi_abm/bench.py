@@ -39,7 +39,7 @@ from wpi_abm.config import load_experiment
 from wpi_abm.experiment.driver import run_experiment
 from wpi_abm.experiment.executors import ProcessExecutor
 from wpi_abm.experiment.store import machine_info
-from wpi_abm.model import WPIModel
+from wpi_abm.sim.model import WPIModel
 
 TARGET_RUN_MS = 15.0
 TARGET_DEFAULT_S = 90.0
@@ -174,7 +174,7 @@ class BatchRunModel(WPIModel):
     def __init__(self, policy: str = "legacy", rng: int | None = None) -> None:
         import mesa
 
-        from wpi_abm.recorder import INDICATOR_COLUMNS
+        from wpi_abm.sim.recorder import INDICATOR_COLUMNS
 
         exp = _default_experiment()
         super().__init__(

@@ -12,7 +12,7 @@ import numpy as np
 
 from wpi_abm.config import Experiment
 from wpi_abm.metrics import outcomes
-from wpi_abm.model import WPIModel
+from wpi_abm.sim.model import WPIModel
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ from wpi_abm.schema import Money, NonNegative, Positive, Probability, Real, Stri
 
 Share = Probability
 
+SCORE_KEYS = ("top10_share", "foreign_share", "intl_share", "size")
+"""Indicators the programme committee assesses, in the order the model records them."""
+
 
 class ByRank(Strict):
     """One value per researcher rank (concrete subclasses fix the value type)."""
@@ -87,6 +90,7 @@ class Recruitment(Strict):
     foreign_hire_min: Probability
     foreign_hire_max: Probability
     max_size_factor: Annotated[float, Field(ge=0.5, le=5)]
+    founding_pi_fill_bonus: Share
 
     @model_validator(mode="after")
     def _bounds(self) -> Recruitment:
@@ -105,8 +109,17 @@ class Output(Strict):
     intl_base: Probability
     intl_per_foreign_share: NonNegative
     resource_elasticity: NonNegative
+    resource_ratio_min: Positive
+    resource_ratio_max: Positive
     staff_ratio: NonNegative
     staff_elasticity: NonNegative
+    staff_support_floor: Annotated[float, Field(gt=0, le=1)]
+
+    @model_validator(mode="after")
+    def _range(self) -> Output:
+        if self.resource_ratio_min > self.resource_ratio_max:
+            raise ValueError("resource_ratio_min must not exceed resource_ratio_max")
+        return self
 
 
 class Reputation(Strict):
@@ -114,9 +127,10 @@ class Reputation(Strict):
 
     lag_years: Annotated[float, Field(ge=1, le=20)]
     top10_per_researcher_ref: Positive
+    floor: Annotated[float, Field(gt=0, le=1)]
 
 
-class Host(Strict):
+class HostParams(Strict):
     """Host institutions: permanent posts, conversion, absorption, cash."""
 
     initial_permanent_share: RankProbability
@@ -125,10 +139,11 @@ class Host(Strict):
     absorption_share: NonNegative
     cash_support: Money
     operating_grant_decline: Annotated[float, Field(ge=0, lt=1)]
+    absorption_trigger: Annotated[float, Field(gt=0, le=1)]
     commitment_belief: Probability
 
 
-class Company(Strict):
+class CompanyParams(Strict):
     """Company comprehensive partnerships (the IFReC × Chugai model)."""
 
     offer_rate: Probability
@@ -142,7 +157,7 @@ class Company(Strict):
     renewal_belief: Probability
 
 
-class Foundation(Strict):
+class FoundationParams(Strict):
     """Foundation endowments (the Kavli IPMU model)."""
 
     gift_rate: Probability
@@ -153,25 +168,30 @@ class Foundation(Strict):
     topup_share: NonNegative
     return_mean: Real
     return_sd: NonNegative
+    return_floor: Annotated[float, Field(gt=-1, le=0)]
     spending_rate: Probability
     smoothing_years: Annotated[int, Field(ge=1, le=10)]
     min_national_support: Money
 
 
-class Programme(Strict):
+class ProgrammeParams(Strict):
     """The programme committee's assessment and what centres believe about future gates."""
 
     score_weights: dict[str, NonNegative]
+    score_targets: dict[str, Positive]
     assessment_noise_sd: NonNegative
     prior_gate_belief: Probability
     seek_years_before_end: Annotated[int, Field(ge=0, le=10)]
+    track_years: Annotated[int, Field(ge=1, le=10)]
 
     @model_validator(mode="after")
-    def _weights(self) -> Programme:
-        allowed = {"top10_share", "foreign_share", "intl_share", "size"}
+    def _weights(self) -> ProgrammeParams:
+        allowed = set(SCORE_KEYS)
         bad = set(self.score_weights) - allowed
         if bad:
             raise ValueError(f"unknown score_weights {sorted(bad)}; allowed: {sorted(allowed)}")
+        if set(self.score_targets) != allowed:
+            raise ValueError(f"score_targets must give exactly {sorted(allowed)}")
         if sum(self.score_weights.values()) <= 0:
             raise ValueError("score_weights must not all be zero")
         return self
@@ -186,7 +206,7 @@ class Parameters(Strict):
     recruitment: Recruitment
     output: Output
     reputation: Reputation
-    host: Host
-    company: Company
-    foundation: Foundation
-    programme: Programme
+    host: HostParams
+    company: CompanyParams
+    foundation: FoundationParams
+    programme: ProgrammeParams

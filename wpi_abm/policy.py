@@ -3,7 +3,7 @@
 A :class:`PolicyDesign` is read from YAML (``configs/policies/*.yaml``). It is compiled, for a given
 horizon, into a :class:`Schedule`: year-indexed arrays from which the subsidy owed to a centre in a
 year follows exactly from the centre's evaluation record. Nothing here is random; the programme
-(:mod:`wpi_abm.programme`) applies the schedule and runs the (noisy) evaluations.
+(:mod:`wpi_abm.sim.programme`) applies the schedule and runs the (noisy) evaluations.
 
 Money is in million yen (M yen) per fiscal year. Years are support years (1 = first funded year).
 """
@@ -85,6 +85,13 @@ class Matching(Strict):
     ratio: float = Field(1.0, gt=0, le=10)
     eligible: list[Literal["company", "foundation"]] = ["company", "foundation"]
 
+    def amount(self, eligible_funds: np.ndarray | float) -> np.ndarray:
+        """Matching owed in a matching year on ``eligible_funds`` of private money.
+
+        The only place the rule ``min(cap, ratio × eligible)`` is written.
+        """
+        return np.minimum(self.cap, self.ratio * eligible_funds)
+
 
 class Evaluation(Strict):
     """A programme-committee evaluation and what failing it does.
@@ -128,6 +135,10 @@ class GrowthPlan(Strict):
     host_conversion_multiplier: float = Field(2.0, ge=1, le=10)
     host_commitment: Probability = 0.8
     private_funding_push: float = Field(1.5, ge=1, le=10)
+
+    def in_force(self, year: int | np.ndarray) -> bool | np.ndarray:
+        """Whether the plan shapes ``year`` (drawn up in ``self.year``, it acts from the next)."""
+        return np.asarray(year) > self.year
 
 
 class FromYear(Strict):
@@ -201,6 +212,37 @@ class PolicyDesign(Strict):
         """The label, or the name when no label is given."""
         return self.label or self.name
 
+    def plan_in_force(self, year: int | np.ndarray) -> bool | np.ndarray:
+        """Whether a growth plan shapes ``year`` (False for every year without a plan)."""
+        if self.growth_plan is None:
+            return np.zeros(np.shape(year), dtype=bool)
+        return self.growth_plan.in_force(year)
+
+    def host_commitment_seen(self, year: int, without_plan: float) -> float:
+        """How far centres and researchers believe their host's absorption promise in ``year``.
+
+        The growth plan's checked commitment once it is in force, else ``without_plan``.
+        """
+        if self.plan_in_force(year):
+            return self.growth_plan.host_commitment
+        return without_plan
+
+    def fundraising_push(self, year: int) -> float:
+        """The growth plan's factor on a centre's search for private money in ``year``."""
+        if self.plan_in_force(year):
+            return self.growth_plan.private_funding_push
+        return 1.0
+
+    def host_conversion_multiplier(self, year: int | np.ndarray) -> float | np.ndarray:
+        """The growth plan's factor on the host's conversion of posts in ``year``."""
+        mult = self.growth_plan.host_conversion_multiplier if self.growth_plan else 1.0
+        return np.where(self.plan_in_force(year), mult, 1.0)
+
+    def host_commitment_floor(self, year: int | np.ndarray, own: float) -> float | np.ndarray:
+        """A host's commitment in ``year``: the plan raises ``own`` to the plan's level."""
+        raised = max(own, self.growth_plan.host_commitment) if self.growth_plan else 0.0
+        return np.where(self.plan_in_force(year), raised, own)
+
     def last_year(self) -> int | None:
         """Last year any segment can pay, or None when support never ends."""
         ends = [s.to_year for s in self.segments]
@@ -253,8 +295,7 @@ class Schedule:
         self.gates = frozenset(gated) | frozenset(match_gated)
         self.evaluations = {e.name: e for e in policy.evaluations}
         self.eval_years = {e.year: e for e in policy.evaluations}
-        self.match_cap = policy.matching.cap if policy.matching else 0.0
-        self.match_ratio = policy.matching.ratio if policy.matching else 0.0
+        self.matching = policy.matching
         self.match_eligible = frozenset(policy.matching.eligible if policy.matching else ())
         self.flex_from = policy.flexibility.from_year if policy.flexibility else math.inf
         self.foresight_from = policy.foresight.from_year if policy.foresight else math.inf
@@ -302,18 +343,6 @@ class Schedule:
             plan = self._plans[key] = Plan.build(self, record)
         return plan
 
-    def amount(self, year: int, record: GateRecord) -> float:
-        """Subsidy owed in ``year`` (before matching). Pending gates count as not passed."""
-        return self.plan(record).amount_at(year)
-
-    def matching_open(self, year: int, record: GateRecord) -> bool:
-        """Whether matching is paid in ``year`` given the record (pending gates: not open)."""
-        return self.plan(record).matching_at(year)
-
-    def matching(self, eligible_funds: float) -> float:
-        """Matching owed on ``eligible_funds`` of private money in a matching year."""
-        return min(self.match_cap, self.match_ratio * eligible_funds)
-
     def window_fixed(self, lo: int, hi: int) -> float:
         """Ungated subsidy over years lo..hi (within the schedule)."""
         return float(self._cum_fixed[hi + 1] - self._cum_fixed[lo])
@@ -335,18 +364,6 @@ class Schedule:
             return 0.0
         cm = self._cum_match_gated[gate]
         return float(cm[hi + 1] - cm[lo])
-
-    def secured_until(self, year: int, record: GateRecord) -> int:
-        """Last year from ``year`` on through which some subsidy is owed without a pending gate.
-
-        Contracts paid by the subsidy cannot run past this year. Returns ``year - 1`` when nothing
-        is owed in ``year`` itself.
-        """
-        return self.plan(record).secured_at(year)
-
-    def envelope_end(self, record: GateRecord) -> int:
-        """Last year the programme may still pay, pending gates counted as passed (carry-over)."""
-        return self.plan(record).envelope_end
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Executors call :func:`simulate_chunk` in whatever process they like; it returns Arrow tables (the
 centre × year panel if requested, and the centre-level outcomes) and touches nothing else. Runs of
-a chunk are simulated together as worlds of one model (:class:`~wpi_abm.model.WPIModel`), which
+a chunk are simulated together as worlds of one model (:class:`~wpi_abm.sim.model.WPIModel`), which
 changes nothing in their results and shares the cost of each numpy call.
 """
 
@@ -19,8 +19,8 @@ from wpi_abm.config import Experiment, apply_set, data_path, parse_set
 from wpi_abm.errors import ConfigError
 from wpi_abm.experiment.design import Chunk, Point, run_id, run_seed
 from wpi_abm.metrics import OUTCOME_COLUMNS, outcomes, value_index
-from wpi_abm.model import WPIModel
-from wpi_abm.recorder import Recorder
+from wpi_abm.sim.model import WPIModel
+from wpi_abm.sim.recorder import Recorder
 from wpi_abm.yamlio import SourceMap, dotted
 
 BATCH_WORLDS = 25

@@ -1,8 +1,10 @@
 """The centres' books: foresight, income by source, personnel first, reserves and carry-over.
 
-The money decisions of every centre in a run are taken here, all centres at once (arrays indexed
-by centre), because a run takes them a few hundred times and per-centre Python would dominate its
-cost. :class:`~wpi_abm.agents.centre.Centre` agents expose each centre's slice of this state.
+The books of every centre of a chunk of runs are kept here, all centres at once (arrays indexed
+by centre), because a run opens and closes them a few hundred times and per-centre Python would
+dominate its cost. What a centre *does* with its money (seek private money, ask its host to
+absorb posts, renew, cut, hire) is decided by its :class:`~wpi_abm.sim.agents.centre.Centre`
+agent; the books say what money there is.
 
 Money in M yen per year. "Soft money" is everything that pays posts not on a host's permanent
 budget: programme money (subsidy, matching, carry-over), company payments, endowment payouts, the
@@ -12,17 +14,11 @@ personnel share of grants, host cash and reserves.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from wpi_abm.numerics import clip, ratio
-
-if TYPE_CHECKING:
-    from wpi_abm.model import WPIModel
-
-SOFT_BANDS = ("subsidy", "company", "endowment", "grant", "host_cash", "reserves")
-"""Soft sources in the order they pay salaries (programme money first: unspent, it lapses)."""
+from wpi_abm.sim.world import World
 
 
 @dataclass
@@ -55,7 +51,7 @@ class CentreFinances:
     """Money state of every centre, carried from year to year, and the rules that move it.
 
     Args:
-        model: The run.
+        world: The chunk of runs.
 
     Attributes:
         reserves: Money kept from past years.
@@ -65,30 +61,25 @@ class CentreFinances:
         books: This year's accounts.
     """
 
-    def __init__(self, model: WPIModel) -> None:
-        self.model = model
-        centres = model.centres
-        n = len(centres)
-        p = model.params
+    def __init__(self, world: World) -> None:
+        self.world = world
+        n = world.size
+        p = world.params
         self.window = p.researchers.foresight_window
         self.reserve_cap = p.money.reserve_cap
         self.personnel_share = p.grants.personnel_share
         self.renewal_belief = p.company.renewal_belief
         self.commitment_belief = p.host.commitment_belief
         self.max_size = p.recruitment.max_size_factor
+        self.cliff_fraction = p.host.absorption_trigger
         self.reserves = np.zeros(n)
         self.insecurity = np.zeros(n)
         self.private_last = np.zeros(n)
         self.nonprog_last = np.zeros(n)
-        self.national_support_last = np.full(n, np.inf)
         self.programme_last = np.zeros(n)
         self.absorption_open = np.zeros(n, dtype=bool)
         self.absorption_left = np.zeros(n)
-        # What hosts give each centre, by year: (years, n_centres).
-        self.host_cash = np.array([c.host_terms.cash for c in centres]).T
-        self.host_absorption = np.array([c.host_terms.absorption for c in centres]).T
-        self.planned_payroll = np.array([c.planned_payroll for c in centres])
-        eligible = model.programme.schedule.match_eligible
+        eligible = world.programme.schedule.match_eligible
         self._company_eligible = "company" in eligible
         self._foundation_eligible = "foundation" in eligible
         self.books: Books | None = None
@@ -105,30 +96,24 @@ class CentreFinances:
         promise to absorb posts (believed with the growth plan's host commitment, or with
         ``commitment_belief`` without a plan) — and compare it with the soft payroll they carry.
         """
-        model = self.model
-        prog = model.programme
+        world = self.world
+        prog = world.programme
         w = self.window
         last = year + w - 1
         need = w * soft_payroll
         subsidy, match_years = prog.expected(year, last, prog.beliefs(year, track_score))
-        sched = prog.schedule
-        match = np.minimum(sched.match_cap, sched.match_ratio * self.private_last) * prog.factor
+        match = prog.match_amount(self.private_last)
         seen = subsidy + match_years * match + w * self.nonprog_last + self.reserves
         if prog.flexible(year):
             seen = seen + prog.deferred
-        for deals in model.deals.values():
+        for deals in world.deals.values():
             for d in deals:
                 covered = max(0, min(w, d.end - year + 1))
                 seen[d.centre] += d.amount * (covered + self.renewal_belief * (w - covered))
-        secured = prog.secured_until(year)
-        plan = model.policy.growth_plan
-        belief = (
-            plan.host_commitment
-            if plan is not None and year > plan.year
-            else self.commitment_belief
-        )
+        secured = world.secured
+        belief = world.policy.host_commitment_seen(year, self.commitment_belief)
         promise = np.where(
-            self.absorption_open, self.absorption_left, self.host_absorption[year] * soft_payroll
+            self.absorption_open, self.absorption_left, world.absorption_share * soft_payroll
         )
         uncovered = w - clip(secured - year + 1, 0, w)
         seen += belief * promise * uncovered
@@ -151,7 +136,8 @@ class CentreFinances:
         half (the end of support, or a cliff such as the reform's year 11): the hosts will take
         over soft posts worth ``absorption_share`` × strength × commitment × the soft payroll.
         """
-        prog = self.model.programme
+        world = self.world
+        prog = world.programme
         eligible = np.zeros_like(grants)
         if self._company_eligible:
             eligible = eligible + company
@@ -162,15 +148,17 @@ class CentreFinances:
         carry = prog.carry_over(year)
         now = owed + matching
         cliff = (
-            ~self.absorption_open & (self.programme_last > 0) & (now < 0.5 * self.programme_last)
+            ~self.absorption_open
+            & (self.programme_last > 0)
+            & (now < self.cliff_fraction * self.programme_last)
         )
         self.absorption_left = np.where(
-            cliff, self.host_absorption[year] * soft_payroll, self.absorption_left
+            cliff, world.absorption_share * soft_payroll, self.absorption_left
         )
         self.absorption_open |= cliff
         self.programme_last = now
         personnel_grants = grants * self.personnel_share
-        host_cash = self.host_cash[year]
+        host_cash = world.host_cash.copy()
         nonprog = personnel_grants + host_cash + company + endowment
         self.books = Books(
             owed=owed,
@@ -186,21 +174,18 @@ class CentreFinances:
         )
         return owed + matching + carry + nonprog + self.reserves
 
-    def settle(self, year: int, soft_payroll: np.ndarray, host_payroll: np.ndarray) -> np.ndarray:
+    def settle(self, year: int, soft_payroll: np.ndarray, host_payroll: np.ndarray) -> None:
         """Pay this year's salaries and close the books.
 
         Programme money is used first (what is not used lapses, or is carried over where the design
         is flexible); then the other soft money; then reserves. What is left of the other money goes
         to reserves up to ``reserve_cap`` × soft payroll, and beyond that to research.
 
-        Returns:
-            (n_centres, 6) money paid per soft source, in the order of :data:`SOFT_BANDS`.
-
         Raises:
             RuntimeError: A centre's payroll exceeds its money (a broken invariant, not bad input).
         """
         b = self.books
-        prog = self.model.programme
+        prog = self.world.programme
         available = b.owed + b.matching + b.carry
         drawn = np.minimum(available, soft_payroll)
         rest = soft_payroll - drawn
@@ -227,11 +212,19 @@ class CentreFinances:
         self.reserves = reserves
         self.private_last = b.eligible
         self.nonprog_last = b.personnel_grants + b.host_cash + b.endowment
-        self.national_support_last = drawn + b.income_host
-        parts = np.column_stack((b.company, b.endowment, b.personnel_grants, b.host_cash))
-        before = np.cumsum(parts, axis=1) - parts
-        taken = np.minimum(np.maximum(use_nonprog[:, None] - before, 0.0), parts)
-        return np.column_stack((drawn, taken, use_reserves))
+        self.world.national_support_last = drawn + b.income_host
+
+    # -- grants -----------------------------------------------------------------------------------
+    def grants_won(self, present: np.ndarray) -> np.ndarray:
+        """Competitive grants won this year by the people present (M yen per centre).
+
+        National money (KAKENHI, JST): pays research and, for ``personnel_share``, salaries;
+        never eligible for matching. Rises with the centre's reputation.
+        """
+        w = self.world
+        pop = w.population
+        g = w.params.grants
+        return pop.per_centre(pop.grant_rate * present) * w.reputation**g.reputation_elasticity
 
     # -- hiring ---------------------------------------------------------------------------------
     def hiring_budget(
@@ -243,12 +236,12 @@ class CentreFinances:
         expected matching, carry-over, this year's other soft income, a share of reserves) exceeds
         the soft payroll it carries, up to ``max_size_factor`` × its planned payroll.
         """
-        prog = self.model.programme
+        prog = self.world.programme
         b = self.books
         nxt = year + 1
         expected = prog.owed(nxt) + prog.matching(nxt, b.eligible) + b.nonprog
         expected = expected + self.reserves / self.window
         if prog.flexible(nxt):
             expected = expected + prog.deferred
-        limit = self.max_size * self.planned_payroll - soft_payroll - host_payroll
+        limit = self.max_size * self.world.planned_payroll - soft_payroll - host_payroll
         return np.minimum(expected - soft_payroll, limit)

@@ -11,13 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr
 
-from wpi_abm.parameters import Programme as ProgrammeParams
+from wpi_abm.parameters import SCORE_KEYS, ProgrammeParams
 from wpi_abm.policy import GateRecord, PolicyDesign, Schedule
-
-# Targets that define a score of 1.0 on each assessed indicator (facts §3: top-10% share ~18%,
-# foreign share ~40%, international co-authorship ~50%; size relative to the centre's plan).
-SCORE_TARGETS = {"top10_share": 0.18, "foreign_share": 0.40, "intl_share": 0.50, "size": 1.0}
-SCORE_KEYS = tuple(SCORE_TARGETS)
 
 
 class Programme:
@@ -66,7 +61,7 @@ class Programme:
             self._refresh(c)
         total = sum(params.score_weights.values())
         self._score_vector = np.array(
-            [params.score_weights.get(k, 0.0) / total / SCORE_TARGETS[k] for k in SCORE_KEYS]
+            [params.score_weights.get(k, 0.0) / total / params.score_targets[k] for k in SCORE_KEYS]
         )
         self._flex_from = self.schedule.flex_from
         self._foresight_from = self.schedule.foresight_from
@@ -92,10 +87,15 @@ class Programme:
     def matching(self, year: int, eligible: np.ndarray) -> np.ndarray:
         """Matching owed in ``year`` on each centre's ``eligible`` private funds."""
         col = self._col(year)
-        if col is None or self.schedule.match_cap == 0:
+        if col is None or self.schedule.matching is None:
             return np.zeros(self.n)
-        amount = np.minimum(self.schedule.match_cap, self.schedule.match_ratio * eligible)
-        return np.where(self.match_open[:, col], amount * self.factor, 0.0)
+        return np.where(self.match_open[:, col], self.match_amount(eligible), 0.0)
+
+    def match_amount(self, eligible: np.ndarray) -> np.ndarray:
+        """Matching each centre would receive on ``eligible`` funds in a matching year."""
+        if self.schedule.matching is None:
+            return np.zeros(self.n)
+        return self.schedule.matching.amount(eligible) * self.factor
 
     def flexible(self, year: int) -> bool:
         """Whether unspent programme money is kept for later years in ``year``."""

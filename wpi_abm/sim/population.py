@@ -12,21 +12,14 @@ Ranks: PI, researcher, postdoc, specialist staff ("researchers" in indicators: t
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from wpi_abm.parameters import Parameters
+from wpi_abm.parameters import Parameters
 
 PI, RESEARCHER, POSTDOC, STAFF = 0, 1, 2, 3
 RANKS = ("pi", "researcher", "postdoc", "staff")
 N_RANKS = 4
-
-# Salary sources, as recorded per person. Soft money is allocated to people in a fixed order each
-# year (programme money first, because unspent programme money lapses).
-HOST, SUBSIDY, COMPANY, ENDOWMENT, GRANT, HOST_CASH, RESERVES = range(7)
-SOURCES = ("host", "subsidy", "company", "endowment", "grant", "host_cash", "reserves")
 
 PERMANENT = 1_000_000
 """Contract end of a host-funded permanent post (never ends within a run)."""
@@ -214,30 +207,4 @@ class Population:
         c = self.centre[order]
         position = grouped_cumsum(c, np.ones(len(order)))
         out[order[position <= k[c]]] = True
-        return out
-
-    def salary_sources(self, bands: np.ndarray) -> np.ndarray:
-        """Which money pays each person, given a year's split of soft money by source.
-
-        Host posts are paid by the host. Soft money pays the others in :data:`SOURCES` order
-        (programme money first), people taken in priority order within each centre. This is an
-        accounting allocation, computed on demand: the dynamics only distinguish host posts from
-        soft-money posts.
-
-        Args:
-            bands: (n_centres, 6) money per soft source, SUBSIDY to RESERVES (see
-                :meth:`wpi_abm.finance.CentreFinances.settle`).
-
-        Returns:
-            Index into :data:`SOURCES` per person.
-        """
-        out = np.full(len(self), HOST, dtype=np.int8)
-        order = self.priority_order(~self.host)
-        if len(order) == 0:
-            return out
-        c = self.centre[order]
-        running = grouped_cumsum(c, self.salary[order]) - 1e-9
-        edges = np.cumsum(bands, axis=1)[c]
-        band = (running[:, None] > edges).sum(axis=1)
-        out[order] = SUBSIDY + np.minimum(band, bands.shape[1] - 1)
         return out

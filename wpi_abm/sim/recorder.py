@@ -36,10 +36,6 @@ class Recorder:
         self.n_centres = n_centres
         self.data = {name: np.full((horizon, n_centres), np.nan) for name in INDICATOR_COLUMNS}
 
-    def put(self, year: int, name: str, values: np.ndarray) -> None:
-        """Store this year's values of indicator ``name`` (one per centre)."""
-        self.data[name][year - 1] = values
-
     def put_many(self, year: int, **values: np.ndarray) -> None:
         """Store this year's values of several indicators."""
         row = year - 1

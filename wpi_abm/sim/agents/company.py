@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
 from wpi_abm.cohort import CompanySpec
-from wpi_abm.parameters import Company as CompanyParams
-
-if TYPE_CHECKING:
-    from wpi_abm.model import WPIModel
+from wpi_abm.parameters import CompanyParams
+from wpi_abm.sim.world import World
 
 
 @dataclass
@@ -26,17 +23,17 @@ class Partnership:
 
 
 class Company(mesa.Agent):
-    """A company that offers, pays and renews comprehensive partnerships.
+    """A company that offers, pays and renews comprehensive partnerships, in one run.
 
     Each year it first decides on partnerships that have run out (renewing on results: the centre's
-    reputation), then, if it has room, may offer a new one to a centre in its fields. Offers are
-    likelier to reputable centres and to centres that seek private money. The model draws the
-    random numbers for all companies at once, a fixed number per year, so that policies that change
-    a centre's path do not shift other draws.
+    reputation), then, if it has room, may offer a new one to a centre in its fields whose
+    encounter with it this year was met (:mod:`wpi_abm.sim.funders`: likelier for reputable
+    centres and for centres that seek private money), and pays its partners.
 
     Attributes:
         name: Identifier.
-        world: The run (world) it belongs to.
+        run: The run (world) it belongs to.
+        index: Its position among the cohort's companies.
         fields: Fields it funds.
         fit: Interest in each centre of the cohort by field (1, or ``off_field_fit``).
         max_annual: Largest yearly payment of one partnership.
@@ -44,11 +41,19 @@ class Company(mesa.Agent):
     """
 
     def __init__(
-        self, model: WPIModel, spec: CompanySpec, params: CompanyParams, world: int = 0
+        self,
+        model: mesa.Model,
+        world: World,
+        spec: CompanySpec,
+        params: CompanyParams,
+        run: int,
+        index: int,
     ) -> None:
         super().__init__(model)
         self.world = world
-        self._offset = world * model.n_centres
+        self.run = run
+        self.index = index
+        self._offset = run * world.n_centres
         self.name = spec.name
         self.fields = set(spec.fields)
         self.max_annual = spec.max_annual
@@ -56,35 +61,27 @@ class Company(mesa.Agent):
         self.params = params
         self.partnerships: list[Partnership] = []
         self.fit = np.array(
-            [1.0 if c.field in self.fields else params.off_field_fit for c in model.cohort.centres]
+            [1.0 if c.field in self.fields else params.off_field_fit for c in world.cohort.centres]
         )
 
-    def step_year(
-        self,
-        year: int,
-        u_renew: np.ndarray,
-        hits: np.ndarray,
-        order_keys: np.ndarray,
-        u_amount: float,
-    ) -> None:
-        """Renew or end partnerships, perhaps offer one, and pay this year's amounts.
-
-        Args:
-            year: The year.
-            u_renew: Uniform draws for renewal decisions (one per possible partnership).
-            hits: Centres of its world (by cohort position) whose draw fell under this company's
-                offer probability this year.
-            order_keys: Random keys: among several hits, the smallest key gets the offer.
-            u_amount: Uniform draw for the size of a new partnership.
-        """
+    def act(self) -> None:
+        """Renew or end partnerships, perhaps offer one, and pay this year's amounts."""
+        w = self.world
+        drawn = w.company_encounters
+        n = w.n_centres
+        u = drawn.u[self.run, self.index]
+        hits = drawn.hits[self.run, self.index]
+        if not self.partnerships and not hits.any():
+            return
+        u_renew, order_keys, u_amount = u[2 * n + 1 :], u[n : 2 * n], u[2 * n]
         p = self.params
-        model = self.model
+        year = w.year
         kept = []
         for i, deal in enumerate(self.partnerships):
             if deal.end >= year:
                 kept.append(deal)
                 continue
-            rep = model.reputation[deal.centre]
+            rep = w.reputation[deal.centre]
             if u_renew[i] < 1.0 / (
                 1.0 + math.exp(-p.renewal_steepness * (rep - p.renewal_midpoint))
             ):
@@ -98,9 +95,9 @@ class Company(mesa.Agent):
             if hits.any():
                 c = self._offset + int(np.flatnonzero(hits)[np.argmin(order_keys[hits])])
                 share = p.min_share_of_max + (1.0 - p.min_share_of_max) * u_amount
-                amount = share * self.max_annual * min(1.0, model.reputation[c])
+                amount = share * self.max_annual * min(1.0, w.reputation[c])
                 self.partnerships.append(Partnership(c, amount, year + p.duration_years - 1))
 
-        income = model.company_income
+        income = w.company_income
         for deal in self.partnerships:
             income[deal.centre] += deal.amount

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
 from wpi_abm.cohort import FoundationSpec
-from wpi_abm.parameters import Foundation as FoundationParams
-
-if TYPE_CHECKING:
-    from wpi_abm.model import WPIModel
+from wpi_abm.parameters import FoundationParams
+from wpi_abm.sim.world import World
 
 
 @dataclass
@@ -26,7 +23,7 @@ class Endowment:
 
 
 class Foundation(mesa.Agent):
-    """A foundation that endows centres it values.
+    """A foundation that endows centres it values, in one run.
 
     Funds earn the run's market return (one draw a year shared by every fund: centres in a run
     share markets). The centre receives ``spending_rate`` × the mean fund value over the last
@@ -36,18 +33,27 @@ class Foundation(mesa.Agent):
 
     Attributes:
         name: Identifier.
-        world: The run (world) it belongs to.
+        run: The run (world) it belongs to.
+        index: Its position among the cohort's foundations.
         fit: Interest in each centre of the cohort by field (1, or ``off_field_fit``).
         gift: Size of a founding gift.
         endowments: Funds it manages, one per endowed centre.
     """
 
     def __init__(
-        self, model: WPIModel, spec: FoundationSpec, params: FoundationParams, world: int = 0
+        self,
+        model: mesa.Model,
+        world: World,
+        spec: FoundationSpec,
+        params: FoundationParams,
+        run: int,
+        index: int,
     ) -> None:
         super().__init__(model)
         self.world = world
-        self._offset = world * model.n_centres
+        self.run = run
+        self.index = index
+        self._offset = run * world.n_centres
         self.name = spec.name
         self.gift = spec.gift
         self.max_endowments = spec.max_endowments
@@ -55,25 +61,22 @@ class Foundation(mesa.Agent):
         self.endowments: list[Endowment] = []
         fields = set(spec.fields)
         self.fit = np.array(
-            [1.0 if c.field in fields else params.off_field_fit for c in model.cohort.centres]
+            [1.0 if c.field in fields else params.off_field_fit for c in world.cohort.centres]
         )
 
-    def step_year(
-        self, year: int, u_topup: np.ndarray, hits: np.ndarray, order_keys: np.ndarray
-    ) -> None:
-        """Grow funds, pay out, top up, and perhaps endow a new centre.
-
-        Args:
-            year: The year.
-            u_topup: Uniform draws for top-ups (one per possible endowment).
-            hits: Centres of its world (by cohort position) whose draw fell under this
-                foundation's gift probability this year.
-            order_keys: Random keys: among several hits, the smallest key gets the gift.
-        """
+    def act(self) -> None:
+        """Grow funds, pay out, top up, and perhaps endow a centre whose encounter was met."""
+        w = self.world
+        drawn = w.foundation_encounters
+        n = w.n_centres
+        u = drawn.u[self.run, self.index]
+        hits = drawn.hits[self.run, self.index]
+        if not self.endowments and not hits.any():
+            return
+        u_topup, order_keys = u[2 * n :], u[n : 2 * n]
         p = self.params
-        model = self.model
-        growth = 1.0 + model.market_return[self.world]
-        support = model.finances.national_support_last
+        growth = 1.0 + w.market_return[self.run]
+        support = w.national_support_last
         for i, fund in enumerate(self.endowments):
             fund.value *= growth
             fund.history.append(fund.value)
@@ -83,11 +86,11 @@ class Foundation(mesa.Agent):
                 smoothed = sum(fund.history) / len(fund.history)
                 payout = max(0.0, min(p.spending_rate * smoothed, fund.value))
                 fund.value -= payout
-                model.endowment_income[fund.centre] += payout
-            if u_topup[i] < p.topup_rate and model.reputation[fund.centre] >= 1.0:
+                w.endowment_income[fund.centre] += payout
+            if u_topup[i] < p.topup_rate and w.reputation[fund.centre] >= 1.0:
                 topup = p.topup_share * self.gift
                 fund.value += topup
-                model.gifts[fund.centre] += topup
+                w.gifts[fund.centre] += topup
 
         if len(self.endowments) < self.max_endowments and hits.any():
             for e in self.endowments:
@@ -95,4 +98,4 @@ class Foundation(mesa.Agent):
             if hits.any():
                 c = self._offset + int(np.flatnonzero(hits)[np.argmin(order_keys[hits])])
                 self.endowments.append(Endowment(c, self.gift))
-                model.gifts[c] += self.gift
+                w.gifts[c] += self.gift

@@ -1,1 +1,0 @@
-"""Mesa agents of the model: centres, host institutions, companies and foundations."""

@@ -1,0 +1,138 @@
+"""Research centres: what they seek, whom they keep, whom they hire."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from wpi_abm.cohort import CentreSpec
+from wpi_abm.numerics import ratio
+from wpi_abm.sim.agents.host import HostInstitution
+from wpi_abm.sim.population import STAFF
+from wpi_abm.sim.world import World
+
+
+class Centre(mesa.Agent):
+    """A research centre funded by the programme, in every run of the chunk.
+
+    A centre has a field, one or more host institutions, a planned size and composition, a
+    reputation and its books. Its money comes from the programme (subsidy, matching, carry-over),
+    its hosts (permanent posts and cash), researchers' competitive grants, company partnerships,
+    endowment payouts and its reserves (:mod:`wpi_abm.sim.finance` keeps the books). It decides,
+    each year and in each run:
+
+    - whether to seek private money (:meth:`seek_private_money`);
+    - how much of its soft payroll to ask its hosts to take over, then how much to renew and how
+      much to cut (:meth:`ask_absorption`, :meth:`budget_staff`); the people concerned are chosen
+      in its priority order (:mod:`wpi_abm.sim.population`);
+    - which posts to open for next year (:meth:`open_posts`).
+
+    One agent stands for cohort entry ``slot`` in every run: its state is the slice ``rows`` of
+    the world's per-centre arrays (one element per run), so each decision is one numpy operation
+    over the runs.
+
+    Attributes:
+        slot: Position in the cohort.
+        rows: Its positions in the world's per-centre arrays, one per run.
+        spec: Its cohort entry.
+        field: Research field.
+        hosts: Its host institutions (several under a Multiple-Host design).
+        planned: Planned headcount by rank (PI, researcher, postdoc, staff).
+        planned_payroll: Yearly cost of the planned headcount (M yen).
+    """
+
+    def __init__(
+        self,
+        model: mesa.Model,
+        world: World,
+        slot: int,
+        spec: CentreSpec,
+        hosts: list[HostInstitution],
+    ) -> None:
+        super().__init__(model)
+        self.world = world
+        self.slot = slot
+        self.rows = world.rows(slot)
+        self.spec = spec
+        self.field = spec.field
+        self.hosts = hosts
+        for h in hosts:
+            h.centres.append(self)
+        self.planned = np.array(spec.planned.as_tuple(), dtype=float)
+        self.planned_payroll = float(self.planned @ world.population.salary_by_rank)
+        world.planned[self.rows] = self.planned
+        world.planned_payroll[self.rows] = self.planned_payroll
+        world.planned_researchers[self.rows] = self.planned[:STAFF].sum()
+
+    @property
+    def name(self) -> str:
+        """The centre's name in the cohort."""
+        return self.spec.name
+
+    @property
+    def reputation(self) -> np.ndarray:
+        """Reputation in each run (1.0 = a typical WPI centre); follows output with a lag."""
+        return self.world.reputation[self.rows]
+
+    @property
+    def headcount(self) -> np.ndarray:
+        """People by rank (PI, researcher, postdoc, staff), one row per run."""
+        return self.world.population.counts()[self.rows]
+
+    # -- decisions ------------------------------------------------------------------------------
+    def seek_private_money(self) -> None:
+        """Seek company and foundation money when secured support ends soon.
+
+        A centre seeks when its secured support ends within ``seek_years_before_end`` years; a
+        growth plan in force pushes its search further (its factor on funders' interest).
+        """
+        w = self.world
+        t = w.year
+        ahead = w.params.programme.seek_years_before_end
+        w.seeking[self.rows] = w.secured[self.rows] - t < ahead
+        w.push[self.rows] = w.policy.fundraising_push(t)
+
+    def ask_absorption(
+        self, money: np.ndarray, continuing: np.ndarray, expiring: np.ndarray
+    ) -> None:
+        """How much soft payroll to ask the hosts to take over: what money cannot carry.
+
+        Args:
+            money: Money for soft-money salaries this year (all centres).
+            continuing: Soft payroll of contracts that run on (all centres).
+            expiring: Soft payroll of contracts that ran out and may be renewed (all centres).
+        """
+        r = self.rows
+        self.world.shortfall[r] = np.maximum(0.0, continuing[r] + expiring[r] - money[r])
+
+    def budget_staff(self, money: np.ndarray, continuing: np.ndarray) -> None:
+        """Money for renewals (what is left after continuing contracts) and payroll to cut.
+
+        Args:
+            money: Money for soft-money salaries this year (all centres).
+            continuing: Soft payroll of contracts that run on, after the hosts' absorption.
+        """
+        r = self.rows
+        w = self.world
+        w.renewal_budget[r] = money[r] - continuing[r]
+        w.cut[r] = np.maximum(0.0, continuing[r] - money[r])
+
+    def open_posts(self, budget: np.ndarray, counts: np.ndarray, payroll: np.ndarray) -> None:
+        """Posts to open per rank for next year, within the hiring budget.
+
+        The centre aims at its planned composition scaled to the payroll it can afford; when the
+        posts it wants cost more than its budget, it opens the same share of each rank.
+
+        Args:
+            budget: Hiring budget (all centres; may be ≤ 0).
+            counts: People by centre and rank now.
+            payroll: Payroll now (all centres).
+        """
+        r = self.rows
+        w = self.world
+        salary = w.population.salary_by_rank
+        b = np.maximum(budget[r], 0.0)
+        scale = (payroll[r] + b) / self.planned_payroll
+        wanted = np.maximum(0.0, np.floor(self.planned * scale[:, None] - counts[r]))
+        share = np.minimum(1.0, ratio(b, wanted @ salary, 0.0))
+        w.openings[r] = np.floor(wanted * share[:, None]).astype(np.int64)

@@ -1,0 +1,110 @@
+"""Host institutions: the university or institute a centre belongs to."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import mesa
+import numpy as np
+
+from wpi_abm.cohort import HostSpec
+from wpi_abm.parameters import HostParams
+from wpi_abm.sim.world import World
+
+type Years = int | np.ndarray
+
+
+class Hosted(Protocol):
+    """What a host knows of a centre it hosts: where the centre's state lives in the world."""
+
+    rows: np.ndarray
+
+
+class HostInstitution(mesa.Agent):
+    """A host: funds permanent posts, converts centre posts to them, absorbs staff at the end.
+
+    Its permanent budget is its national operating grant, which shrinks every year
+    (``operating_grant_decline``), so the posts it can carry and its cash support shrink too. Each
+    year it decides, for every centre it hosts (:meth:`set_terms`): the cash it gives, the
+    permanent posts it can fund for the centre this year and next, how many centre posts it
+    expects to move onto its permanent budget (more under a growth plan), and what share of the
+    centre's soft payroll it will take over when the centre's programme money stops. The posts it
+    converts or absorbs are then chosen in the centre's priority order, within its room
+    (:mod:`wpi_abm.sim.hosting`).
+
+    One agent stands for one host in every run of the chunk (its rules depend on the year only).
+
+    Attributes:
+        name: Identifier.
+        strength: Size of its permanent budget relative to a large national university.
+        commitment: How far it carries its centres after support (0–1).
+        centres: The centres it hosts.
+    """
+
+    def __init__(
+        self,
+        model: mesa.Model,
+        world: World,
+        spec: HostSpec,
+        params: HostParams,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(model)
+        self.world = world
+        self.name = name or spec.name
+        self.strength = spec.strength
+        self.commitment = spec.commitment
+        self.params = params
+        self.centres: list[Hosted] = []
+        # Its outlook over every year a run can ask about, evaluated once: the rules below depend
+        # on nothing but the year, and the yearly step then only reads these lists.
+        years = np.arange(world.last_year + 1)
+        self._cash = self.cash(years).tolist()
+        self._capacity = self.capacity_posts(years).tolist()
+        self._conversion = self.conversion_mean(years).tolist()
+        self._absorption = self.absorption_share(years).tolist()
+
+    # -- rules (one year or an array of years) ----------------------------------------------------
+    def operating_grant(self, year: Years) -> Years:
+        """Operating-grant index relative to year 1."""
+        return (1.0 - self.params.operating_grant_decline) ** (np.asarray(year) - 1.0)
+
+    def capacity_posts(self, year: Years) -> Years:
+        """Most permanent posts this host funds for each centre it hosts in ``year``.
+
+        Today every centre it hosts gets this many (capacity is not shared among centres).
+        """
+        return self.params.capacity_posts * self.strength * self.operating_grant(year)
+
+    def cash(self, year: Years) -> Years:
+        """Cash support to one centre in ``year`` (M yen)."""
+        return self.params.cash_support * self.strength * self.operating_grant(year)
+
+    def commitment_for(self, year: Years) -> Years:
+        """Commitment in ``year``: a growth plan raises it to the plan's level once drawn up."""
+        return self.world.policy.host_commitment_floor(year, self.commitment)
+
+    def conversion_mean(self, year: Years) -> Years:
+        """Expected posts moved onto the permanent budget per centre in a supported ``year``."""
+        mult = self.world.policy.host_conversion_multiplier(year)
+        return self.params.conversion_rate * self.strength * self.commitment_for(year) * mult
+
+    def absorption_share(self, year: Years) -> Years:
+        """Share of a centre's soft payroll this host takes over when the centre's support ends."""
+        return self.params.absorption_share * self.strength * self.commitment_for(year)
+
+    # -- decisions ------------------------------------------------------------------------------
+    def set_terms(self) -> None:
+        """Give each centre it hosts this year's cash, room, conversion plan and absorption share.
+
+        Terms add up over a centre's hosts (Multiple-Host designs).
+        """
+        w = self.world
+        t = w.year
+        for centre in self.centres:
+            r = centre.rows
+            w.host_cash[r] += self._cash[t]
+            w.host_capacity[r] += self._capacity[t]
+            w.host_capacity_next[r] += self._capacity[t + 1]
+            w.conversion_mean[r] += self._conversion[t]
+            w.absorption_share[r] += self._absorption[t]

@@ -1,0 +1,36 @@
+"""Voluntary departures: researchers weigh the funding they foresee for their own post.
+
+Each soft-money person feels the centre's foreseen insecurity (fully if their contract ends within
+the foresight window, partly otherwise: lay-off risk); host posts feel none. The log-odds of
+leaving add that to the person's own base rate and outside options, less the pull of a reputable
+centre.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wpi_abm.sim.world import World
+
+
+def leaving(world: World, insecurity: np.ndarray) -> np.ndarray:
+    """Who leaves voluntarily this year (a mask; they are removed with the year's other leavers).
+
+    Args:
+        world: The chunk of runs.
+        insecurity: Foreseen funding gap of each centre's soft-money posts (0–1).
+    """
+    pop = world.population
+    r = world.params.researchers
+    t = world.year
+    u = world.draws.uniforms("departures", world.rows_per_world())[0]
+    exposure = np.where(
+        pop.contract_end < t + r.foresight_window - 1, 1.0, r.secure_contract_exposure
+    )
+    felt = np.where(pop.host, 0.0, insecurity[pop.centre] * exposure)
+    logit = (
+        pop.leave_logit
+        + r.insecurity_sensitivity * felt
+        - r.reputation_retention * (world.reputation[pop.centre] - 1.0)
+    )
+    return u < 1.0 / (1.0 + np.exp(-logit))

@@ -1,0 +1,62 @@
+"""Research output: papers, top-10% papers and internationally co-authored papers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wpi_abm.numerics import clip, ratio
+from wpi_abm.sim.population import STAFF
+from wpi_abm.sim.world import World
+
+
+class Output:
+    """The year's papers of every centre; half reflect last year's work (publication lag).
+
+    Expected papers combine the effort of the people present, their research money and the support
+    of specialist staff; top-10% and international shares are paper-weighted over authors.
+    """
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.effort_last = np.zeros(world.size)
+
+    def publish(
+        self, counts: np.ndarray, researchers: np.ndarray, foreign: np.ndarray, research: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Papers, top-10% papers and international papers of the year, per centre.
+
+        Args:
+            counts: People by centre and rank.
+            researchers: Researchers (PIs, researchers, postdocs) per centre.
+            foreign: Foreign researchers per centre.
+            research: Research money per centre.
+        """
+        w = self.world
+        pop = w.population
+        o = w.params.output
+        capacity = pop.per_centre(pop.effort)
+        norm = w.params.money.research_norm_per_researcher
+        resource_f = (
+            clip(
+                ratio(research, researchers * norm, 1.0), o.resource_ratio_min, o.resource_ratio_max
+            )
+            ** o.resource_elasticity
+        )
+        support = ratio(counts[:, STAFF], o.staff_ratio * researchers, 1.0)
+        effective = (
+            capacity * clip(support, o.staff_support_floor, 1.0) ** o.staff_elasticity * resource_f
+        )
+        lag = o.publication_lag_weight if w.year > 1 else 0.0
+        expected = lag * self.effort_last + (1 - lag) * effective
+        self.effort_last = effective
+        q = clip(ratio(pop.per_centre(pop.effort * pop.top10_q), capacity), 0.0, 1.0)
+        p_intl = clip(
+            o.intl_base + o.intl_per_foreign_share * ratio(foreign, researchers), 0.0, 1.0
+        )
+
+        def draw(g: np.random.Generator, lam: np.ndarray, q_: np.ndarray, pi: np.ndarray):
+            papers = g.poisson(lam)
+            return np.stack((papers, g.binomial(papers, q_), g.binomial(papers, pi)), axis=1)
+
+        out = w.draws.per_centre("output", draw, expected, q, p_intl).astype(float)
+        return out[:, 0], out[:, 1], out[:, 2]

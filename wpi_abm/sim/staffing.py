@@ -1,0 +1,68 @@
+"""Personnel first: bring each centre's soft payroll within its money.
+
+Each year, after voluntary departures, contracts that ran out come up for renewal. A centre whose
+money cannot carry its continuing and expiring contracts asks its hosts to take over posts (once
+its programme money has stopped or fallen sharply, up to the hosts' promise); renews what money is
+left for, in its priority order; and, if money is still short, lays people off in reverse priority
+order. The amounts are the centre agents' decisions (:class:`~wpi_abm.sim.agents.centre.Centre`);
+the people concerned are chosen here, for every centre at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from mesa.agent import AgentSet
+
+from wpi_abm.sim import hosting
+from wpi_abm.sim.finance import CentreFinances
+from wpi_abm.sim.world import World
+
+
+def staff(
+    world: World,
+    finances: CentreFinances,
+    money: np.ndarray,
+    stay: np.ndarray,
+    centres: AgentSet,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Absorb, renew, cut; remove everyone who leaves this year.
+
+    Args:
+        world: The chunk of runs.
+        finances: The books (the hosts' absorption promise is kept there).
+        money: Money each centre has for soft-money salaries.
+        stay: People who have not decided to leave this year; the others are removed here.
+        centres: The centre agents (they decide the amounts).
+
+    Returns:
+        Per-centre counts of absorbed, not renewed and laid-off people.
+    """
+    pop = world.population
+    t = world.year
+    soft = ~pop.host & stay
+    expired = soft & (pop.contract_end < t)
+    cont_pay = pop.per_centre(pop.salary * (soft & ~expired))
+    cand_pay = pop.per_centre(pop.salary * expired)
+    centres.do("ask_absorption", money, cont_pay, cand_pay)
+
+    absorbed = np.zeros(len(pop), dtype=bool)
+    allowance = np.where(finances.absorption_open, finances.absorption_left, 0.0)
+    if ((allowance > 0) & (world.shortfall > 0)).any():
+        absorbed = hosting.absorb(world, soft, allowance)
+        finances.absorption_left = finances.absorption_left - pop.per_centre(pop.salary * absorbed)
+        expired &= ~absorbed
+        cont_pay = pop.per_centre(pop.salary * (~pop.host & stay & ~expired))
+
+    centres.do("budget_staff", money, cont_pay)
+    renewed = pop.prefix_within(pop.priority_order(expired), world.renewal_budget)
+    not_renewed = expired & ~renewed
+    laid_off = np.zeros(len(pop), dtype=bool)
+    if (world.cut > 0).any():
+        continuing = ~pop.host & stay & ~expired
+        laid_off = pop.prefix_covering(pop.priority_order(continuing, reverse=True), world.cut)
+    if renewed.any():
+        idx = np.flatnonzero(renewed)
+        pop.contract_end[idx] = world.contract_ends(pop.centre[idx], pop.rank[idx], t)
+    counts = (pop.per_centre(absorbed), pop.per_centre(not_renewed), pop.per_centre(laid_off))
+    pop.keep(stay & ~(not_renewed | laid_off))
+    return counts

@@ -1,0 +1,193 @@
+"""The state of a chunk of runs that every mechanism and agent reads and writes.
+
+A :class:`World` holds, for every centre of every run simulated together, the arrays that change
+from year to year (reputation, income flows, the hosts' terms, permanent posts, the committee's
+view), the researcher population, the programme, the books and the random streams. Mechanisms
+(:mod:`wpi_abm.sim.departures`, :mod:`~wpi_abm.sim.staffing`, …) and agents
+(:mod:`wpi_abm.sim.agents`) take the world; nothing reaches up into the Mesa model.
+
+Per-centre arrays are world-major: centre ``w * n_centres + c`` is cohort centre ``c`` of run
+(world) ``w``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtri
+
+from wpi_abm.cohort import Cohort
+from wpi_abm.numerics import clip
+from wpi_abm.parameters import Parameters
+from wpi_abm.policy import PolicyDesign
+from wpi_abm.sim.population import N_RANKS, Population
+from wpi_abm.sim.programme import Programme
+from wpi_abm.sim.recorder import Recorder
+from wpi_abm.sim.streams import Draws
+
+EXTRA_LOOKAHEAD = 2
+"""Years compiled beyond ``horizon + foresight_window``: foresight in the last simulated years,
+and next year's host capacity, must find a schedule column. Not a parameter: it changes nothing
+but array lengths."""
+
+
+@dataclass(frozen=True)
+class Encounters:
+    """One kind of funder's random numbers for the year.
+
+    Attributes:
+        u: (runs, funders, width) uniform draws; a funder's row is read by its agent.
+        hits: (runs, funders, centres) whether the funder's interest in a centre was met.
+    """
+
+    u: np.ndarray
+    hits: np.ndarray
+
+
+class World:
+    """Every centre of a chunk of runs, and what is around them.
+
+    Args:
+        cohort: Centres, hosts, companies and foundations of one run.
+        params: Behavioural parameters.
+        policy: The funding-policy design.
+        horizon: Years to simulate.
+        seeds: One seed sequence per run (world).
+
+    Attributes:
+        year: The support year being simulated (0 before the first).
+        size: Centres in all worlds (``n_worlds × n_centres``).
+        last_year: Last year any schedule or host outlook is needed for.
+        draws: Random draws, one stream per mechanism and world.
+        population: Every researcher and staff member of all worlds (columnar).
+        programme: The programme applying the design.
+        reputation: Per centre; follows output with a lag.
+        seeking: Per centre: whether it seeks private money this year.
+        push: Per centre: a growth plan's factor on its search for private money.
+        secured: Per centre: last year of certain support, as seen this year.
+        company_income, endowment_income, gifts: Private money flows of the year.
+        market_return: Per world: the year's return on endowment funds.
+        deals: Running company partnerships by centre.
+        company_encounters, foundation_encounters: The year's draws for funders.
+        national_support_last: National money each centre received last year.
+        host_cash, host_capacity, host_capacity_next, conversion_mean, absorption_share: What
+            the hosts give each centre this year (set by the host agents).
+        host_posts: (size, ranks) permanent posts the hosts fund for each centre.
+        shortfall, renewal_budget, cut, openings: The centres' staffing and hiring decisions.
+        planned, planned_payroll, planned_researchers: Each centre's planned size (set by the
+            centre agents).
+        track_score: The committee's current view of each centre.
+        recorder: Indicators per centre and year.
+    """
+
+    def __init__(
+        self,
+        cohort: Cohort,
+        params: Parameters,
+        policy: PolicyDesign,
+        horizon: int,
+        seeds: Sequence[np.random.SeedSequence],
+    ) -> None:
+        self.cohort = cohort
+        self.params = params
+        self.policy = policy
+        self.horizon = horizon
+        self.year = 0
+        self.n_centres = n = len(cohort.centres)
+        self.draws = Draws(seeds, n)
+        self.n_worlds = nw = self.draws.n_worlds
+        self.size = size = nw * n
+        self.last_year = horizon + params.researchers.foresight_window + EXTRA_LOOKAHEAD
+        self.population = Population(size, params)
+        self.programme = Programme(
+            policy,
+            horizon,
+            params.researchers.foresight_window + EXTRA_LOOKAHEAD,
+            params.programme,
+            size,
+        )
+        self.reputation = np.tile([c.reputation for c in cohort.centres], nw).astype(float)
+        self.seeking = np.zeros(size, dtype=bool)
+        self.push = np.ones(size)
+        self.secured = np.zeros(size, dtype=np.int64)
+        self.company_income = np.zeros(size)
+        self.endowment_income = np.zeros(size)
+        self.gifts = np.zeros(size)
+        self.market_return = np.zeros(nw)
+        self.deals: dict[int, list] = {}
+        self.company_encounters: Encounters | None = None
+        self.foundation_encounters: Encounters | None = None
+        # National money (programme + host) each centre received last year: the Kavli condition.
+        self.national_support_last = np.full(size, np.inf)
+        self.host_cash = np.zeros(size)
+        self.host_capacity = np.zeros(size)
+        self.host_capacity_next = np.zeros(size)
+        self.conversion_mean = np.zeros(size)
+        self.absorption_share = np.zeros(size)
+        self.host_posts = np.zeros((size, N_RANKS))
+        # The centres' staffing and hiring decisions of the year (set by the centre agents).
+        self.shortfall = np.zeros(size)
+        self.renewal_budget = np.zeros(size)
+        self.cut = np.zeros(size)
+        self.openings = np.zeros((size, N_RANKS), dtype=np.int64)
+        self.planned = np.zeros((size, N_RANKS))
+        self.planned_payroll = np.zeros(size)
+        self.planned_researchers = np.zeros(size)
+        self.track_score = np.full(size, np.nan)
+        self.contract_years = np.asarray(params.researchers.contract_years.as_tuple())
+        self.recorder = Recorder(horizon, size)
+
+    def begin_year(self) -> None:
+        """Advance the year; clear the flows and terms that agents set afresh every year."""
+        self.year += 1
+        self.secured = self.programme.secured_until(self.year)
+        for flow in (
+            self.company_income,
+            self.endowment_income,
+            self.gifts,
+            self.host_cash,
+            self.host_capacity,
+            self.host_capacity_next,
+            self.conversion_mean,
+            self.absorption_share,
+        ):
+            flow[:] = 0.0
+
+    def rows(self, slot: int) -> np.ndarray:
+        """Positions of cohort centre ``slot`` in every world's per-centre arrays."""
+        return slot + self.n_centres * np.arange(self.n_worlds)
+
+    def rows_per_world(self) -> np.ndarray:
+        """Population rows per world (rows are sorted by centre, hence by world)."""
+        return np.bincount(self.population.centre // self.n_centres, minlength=self.n_worlds)
+
+    def fundraising(self, multiplier: float) -> np.ndarray:
+        """Each centre's factor on a funder's interest.
+
+        ``multiplier`` where the centre seeks private money, times a growth plan's push.
+        """
+        return self.push * np.where(self.seeking, multiplier, 1.0)
+
+    def contract_ends(self, centre: np.ndarray, rank: np.ndarray, start: int) -> np.ndarray:
+        """End years of new soft-money contracts starting in ``start``.
+
+        While support runs, contracts end no later than the last year of secured support
+        (posts paid from the subsidy end with it); after support, they run their full length.
+        """
+        cap = self.programme.secured_until(start)[centre]
+        full = start + self.contract_years[rank] - 1
+        return np.where(cap >= start, np.minimum(full, cap), full)
+
+    def productivity(self, u: np.ndarray, centre: np.ndarray, foreign: np.ndarray) -> np.ndarray:
+        """Productivity of new people from uniform draws ``u``.
+
+        Lognormal; better at reputable centres; foreign researchers carry a premium.
+        """
+        r = self.params.researchers
+        rep = self.reputation[centre]
+        mu = -0.5 * r.productivity_sigma**2 + r.reputation_talent * np.log(rep)
+        z = ndtri(clip(u, 1e-12, 1 - 1e-12))
+        prod = np.exp(mu + r.productivity_sigma * z)
+        return prod * np.where(foreign, r.foreign_productivity_premium, 1.0)
