@@ -214,6 +214,8 @@ class PolicyDesign(Strict):
 
     def plan_in_force(self, year: int | np.ndarray) -> bool | np.ndarray:
         """Whether a growth plan shapes ``year`` (False for every year without a plan)."""
+        if isinstance(year, int):
+            return self.growth_plan is not None and year > self.growth_plan.year
         if self.growth_plan is None:
             return np.zeros(np.shape(year), dtype=bool)
         return self.growth_plan.in_force(year)

@@ -46,6 +46,10 @@ class Encounters:
     hits: np.ndarray
 
 
+HOST_TERMS = ("cash", "capacity", "capacity_next", "conversion_mean", "absorption_share")
+"""What hosts give each centre in a year, in the column order of :attr:`World.host_terms`."""
+
+
 class World:
     """Every centre of a chunk of runs, and what is around them.
 
@@ -72,8 +76,9 @@ class World:
         deals: Running company partnerships by centre.
         company_encounters, foundation_encounters: The year's draws for funders.
         national_support_last: National money each centre received last year.
-        host_cash, host_capacity, host_capacity_next, conversion_mean, absorption_share: What
-            the hosts give each centre this year (set by the host agents).
+        host_terms: (size, 5) what the hosts give each centre this year, by
+            :data:`HOST_TERMS` (set by the host agents); ``host_cash``, ``host_capacity``,
+            ``host_capacity_next``, ``conversion_mean`` and ``absorption_share`` are its columns.
         host_posts: (size, ranks) permanent posts the hosts fund for each centre.
         shortfall, renewal_budget, cut, openings: The centres' staffing and hiring decisions.
         planned, planned_payroll, planned_researchers: Each centre's planned size (set by the
@@ -121,11 +126,16 @@ class World:
         self.foundation_encounters: Encounters | None = None
         # National money (programme + host) each centre received last year: the Kavli condition.
         self.national_support_last = np.full(size, np.inf)
-        self.host_cash = np.zeros(size)
-        self.host_capacity = np.zeros(size)
-        self.host_capacity_next = np.zeros(size)
-        self.conversion_mean = np.zeros(size)
-        self.absorption_share = np.zeros(size)
+        # One column per term, so that a host gives a centre all its terms in one operation; the
+        # named attributes are views of the columns.
+        self.host_terms = np.zeros((size, len(HOST_TERMS)))
+        (
+            self.host_cash,
+            self.host_capacity,
+            self.host_capacity_next,
+            self.conversion_mean,
+            self.absorption_share,
+        ) = self.host_terms.T
         self.host_posts = np.zeros((size, N_RANKS))
         # The centres' staffing and hiring decisions of the year (set by the centre agents).
         self.shortfall = np.zeros(size)
@@ -143,21 +153,13 @@ class World:
         """Advance the year; clear the flows and terms that agents set afresh every year."""
         self.year += 1
         self.secured = self.programme.secured_until(self.year)
-        for flow in (
-            self.company_income,
-            self.endowment_income,
-            self.gifts,
-            self.host_cash,
-            self.host_capacity,
-            self.host_capacity_next,
-            self.conversion_mean,
-            self.absorption_share,
-        ):
+        for flow in (self.company_income, self.endowment_income, self.gifts, self.host_terms):
             flow[:] = 0.0
 
-    def rows(self, slot: int) -> np.ndarray:
-        """Positions of cohort centre ``slot`` in every world's per-centre arrays."""
-        return slot + self.n_centres * np.arange(self.n_worlds)
+    def rows(self, slot: int) -> slice:
+        """Positions of cohort centre ``slot`` in every world's per-centre arrays (a strided
+        slice: indexing with it gives a view, so agents read and write their state in place)."""
+        return slice(slot, self.size, self.n_centres)
 
     def rows_per_world(self) -> np.ndarray:
         """Population rows per world (rows are sorted by centre, hence by world)."""

@@ -6,7 +6,6 @@ import mesa
 import numpy as np
 
 from wpi_abm.cohort import CentreSpec
-from wpi_abm.numerics import ratio
 from wpi_abm.sim.agents.host import HostInstitution
 from wpi_abm.sim.population import STAFF
 from wpi_abm.sim.world import World
@@ -33,7 +32,7 @@ class Centre(mesa.Agent):
 
     Attributes:
         slot: Position in the cohort.
-        rows: Its positions in the world's per-centre arrays, one per run.
+        rows: Its positions in the world's per-centre arrays, one per run (a strided slice).
         spec: Its cohort entry.
         field: Research field.
         hosts: Its host institutions (several under a Multiple-Host design).
@@ -59,7 +58,8 @@ class Centre(mesa.Agent):
         for h in hosts:
             h.centres.append(self)
         self.planned = np.array(spec.planned.as_tuple(), dtype=float)
-        self.planned_payroll = float(self.planned @ world.population.salary_by_rank)
+        self._salary = world.population.salary_by_rank
+        self.planned_payroll = float(self.planned @ self._salary)
         world.planned[self.rows] = self.planned
         world.planned_payroll[self.rows] = self.planned_payroll
         world.planned_researchers[self.rows] = self.planned[:STAFF].sum()
@@ -130,9 +130,12 @@ class Centre(mesa.Agent):
         """
         r = self.rows
         w = self.world
-        salary = w.population.salary_by_rank
         b = np.maximum(budget[r], 0.0)
         scale = (payroll[r] + b) / self.planned_payroll
         wanted = np.maximum(0.0, np.floor(self.planned * scale[:, None] - counts[r]))
-        share = np.minimum(1.0, ratio(b, wanted @ salary, 0.0))
-        w.openings[r] = np.floor(wanted * share[:, None]).astype(np.int64)
+        cost = wanted @ self._salary
+        # The share of wanted posts the budget pays for (none wanted: nothing to open).
+        share = np.zeros_like(b)
+        np.divide(b, cost, out=share, where=cost > 0)
+        np.minimum(share, 1.0, out=share)
+        w.openings[r] = np.floor(wanted * share[:, None])

@@ -17,7 +17,7 @@ type Years = int | np.ndarray
 class Hosted(Protocol):
     """What a host knows of a centre it hosts: where the centre's state lives in the world."""
 
-    rows: np.ndarray
+    rows: slice
 
 
 class HostInstitution(mesa.Agent):
@@ -59,10 +59,17 @@ class HostInstitution(mesa.Agent):
         # Its outlook over every year a run can ask about, evaluated once: the rules below depend
         # on nothing but the year, and the yearly step then only reads these lists.
         years = np.arange(world.last_year + 1)
-        self._cash = self.cash(years).tolist()
-        self._capacity = self.capacity_posts(years).tolist()
-        self._conversion = self.conversion_mean(years).tolist()
-        self._absorption = self.absorption_share(years).tolist()
+        capacity = self.capacity_posts(years)
+        # Row t: the terms of year t, in the order of HOST_TERMS (capacity of t and of t + 1).
+        self._terms = np.column_stack(
+            (
+                self.cash(years)[:-1],
+                capacity[:-1],
+                capacity[1:],
+                self.conversion_mean(years)[:-1],
+                self.absorption_share(years)[:-1],
+            )
+        )
 
     # -- rules (one year or an array of years) ----------------------------------------------------
     def operating_grant(self, year: Years) -> Years:
@@ -100,11 +107,6 @@ class HostInstitution(mesa.Agent):
         Terms add up over a centre's hosts (Multiple-Host designs).
         """
         w = self.world
-        t = w.year
+        terms = self._terms[w.year]
         for centre in self.centres:
-            r = centre.rows
-            w.host_cash[r] += self._cash[t]
-            w.host_capacity[r] += self._capacity[t]
-            w.host_capacity_next[r] += self._capacity[t + 1]
-            w.conversion_mean[r] += self._conversion[t]
-            w.absorption_share[r] += self._absorption[t]
+            w.host_terms[centre.rows] += terms
