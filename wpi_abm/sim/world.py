@@ -157,8 +157,11 @@ class World:
             flow[:] = 0.0
 
     def rows(self, slot: int) -> slice:
-        """Positions of cohort centre ``slot`` in every world's per-centre arrays (a strided
-        slice: indexing with it gives a view, so agents read and write their state in place)."""
+        """Positions of cohort centre ``slot`` in every world's per-centre arrays.
+
+        A strided slice: indexing with it gives a view, so agents read and write their state in
+        place.
+        """
         return slice(slot, self.size, self.n_centres)
 
     def rows_per_world(self) -> np.ndarray:
