@@ -225,15 +225,34 @@ def test_null_model_rarely_declines(default_experiment):
     assert rate < 0.03
 
 
-def test_flexibility_lets_centres_draw_carried_over_money_later(default_experiment):
-    reform = simulate(default_experiment, "reform_2024", seeds(10)).recorder
-    legacy = simulate(default_experiment, "legacy", seeds(10)).recorder
+def test_carry_over_flexibility_lets_centres_draw_unspent_money_later():
+    exp, _ = load_experiment(sets=["policies.reform_2024.flexibility.rule=carry_over"])
+    reform = simulate(exp, "reform_2024", seeds(10)).recorder
+    legacy = simulate(exp, "legacy", seeds(10)).recorder
     # Carry-over exists only from year 6 under the reform, and some of it is drawn later:
     # a centre then receives more programme money in a year than that year's schedule.
     assert (reform["deferred"][:5] == 0).all() and reform["deferred"][5:].sum() > 0
     assert (reform["income_subsidy"] > reform["subsidy_owed"] + 1e-9).any()
     assert (legacy["deferred"] == 0).all()
     assert (legacy["income_subsidy"] <= legacy["subsidy_owed"] + 1e-9).all()
+
+
+def test_glide_spreads_the_envelope_and_softens_the_cliff(default_experiment):
+    rec = simulate(default_experiment, "reform_2024", seeds(20)).recorder
+    subsidy, owed = rec["income_subsidy"], rec["subsidy_owed"]
+    # Never more than the envelope (10 x 700; less after an interim cut), never negative.
+    assert (subsidy >= 0).all() and (subsidy.sum(axis=0) <= 7000 + 1e-6).all()
+    assert (owed[:5] == 700).all()  # the profile holds until the growth-plan year
+    certified = rec["passed"][8] == 1.0
+    assert certified.any() and (~certified).any()
+    # Certified centres keep drawing subsidy in years 11-15 (a year's matching may cover a
+    # whole step of the path); programme money steps down.
+    assert (subsidy[10:15][:, certified].sum(axis=0) > 0).mean() > 0.95
+    money = subsidy + rec["income_matching"]
+    year10, year11 = money[9, certified], money[10, certified]
+    assert np.median(year11 / year10) > 0.75
+    # Uncertified centres' envelopes close at year 10.
+    assert (subsidy[10:][:, ~certified] == 0).all()
 
 
 def test_certified_reform_centres_receive_capped_matching_only_in_years_11_to_15(
@@ -243,7 +262,7 @@ def test_certified_reform_centres_receive_capped_matching_only_in_years_11_to_15
     matching = rec["income_matching"]
     assert (matching[:10] == 0).all() and (matching[15:] == 0).all()
     assert (matching <= 300 + 1e-9).all()
-    certified = rec["passed"][9] == 1.0
+    certified = rec["passed"][8] == 1.0  # certification: end of year 9
     assert (matching[10:15][:, ~certified] == 0).all()
 
 

@@ -55,12 +55,12 @@ def test_reputation_floor_binds(exp, base):
     assert floored["reputation"].min() >= 1.0
 
 
-def test_absorption_trigger_decides_when_hosts_take_over(exp):
+def test_support_end_fraction_decides_when_hosts_take_over(exp):
     # Under the taper (逓減) programme money falls by 70 M yen a year from year 6: never by half
     # until its last years, so with the default trigger (0.5) the hosts take over posts only at
     # the end (year 15); with 0.95 every step down calls in their promise, years earlier.
     default = run(exp, "taper")
-    eager = run(exp, "taper", host={"absorption_trigger": 0.95})
+    eager = run(exp, "taper", programme={"support_end_fraction": 0.95})
     assert default["absorbed"][:14].sum() == 0
     assert eager["absorbed"][:14].sum() > 0
 

@@ -75,7 +75,7 @@ def measure(exp: Experiment, replicates: int, seed: int = 2023) -> dict[str, flo
     )
     out["legacy interim pass rate (year 5)"] = float(np.nanmean(legacy["passed"][4]))
     for policy, year, name in (
-        ("reform_2024", 10, "reform certification pass rate (year 10)"),
+        ("reform_2024", 9, "reform certification pass rate (year 9)"),
         ("legacy_extension_taper", 10, "extension pass rate (year 10)"),
     ):
         if policy in exp.policies:

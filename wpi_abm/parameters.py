@@ -139,7 +139,6 @@ class HostParams(Strict):
     absorption_share: NonNegative
     cash_support: Money
     operating_grant_decline: Annotated[float, Field(ge=0, lt=1)]
-    absorption_trigger: Annotated[float, Field(gt=0, le=1)]
     commitment_belief: Probability
 
 
@@ -183,6 +182,7 @@ class ProgrammeParams(Strict):
     prior_gate_belief: Probability
     seek_years_before_end: Annotated[int, Field(ge=0, le=10)]
     track_years: Annotated[int, Field(ge=1, le=10)]
+    support_end_fraction: Annotated[float, Field(gt=0, le=1)]
 
     @model_validator(mode="after")
     def _weights(self) -> ProgrammeParams:
@@ -195,6 +195,12 @@ class ProgrammeParams(Strict):
         if sum(self.score_weights.values()) <= 0:
             raise ValueError("score_weights must not all be zero")
         return self
+
+
+class CentreParams(Strict):
+    """How centres plan."""
+
+    matching_response: NonNegative
 
 
 class Parameters(Strict):
@@ -210,3 +216,4 @@ class Parameters(Strict):
     company: CompanyParams
     foundation: FoundationParams
     programme: ProgrammeParams
+    centre: CentreParams

@@ -71,26 +71,34 @@ class Segment(Strict):
 
 
 class Matching(Strict):
-    """Matching support: the programme adds ``min(cap, ratio × eligible private funds)``.
+    """Matching support: ``min(cap, ratio × eligible private funds raised up to then)`` a year.
+
+    Seed, slide 今後（2024年度～）: 「11年目以降、それまでの外部資金の獲得額等に応じ、最大3億円/年の
+    マッチング支援」 — from year 11, matching of up to 300 M yen a year according to the external
+    funds raised up to then; ※1 「民間等の外部資金（国・FA由来の資金を除く）」 — private and other
+    external funds, excluding money from the state or funding agencies.
 
     Attributes:
         cap: Most matching per year (M yen). Reform 2024: 300 (seed).
-        ratio: Yen of matching per yen of eligible funds (assumption: 1.0; the seed gives no
+        ratio: Yen of matching a year per yen of funds in the basis (assumption: the seed gives no
             formula).
+        basis_years: The basis is the eligible funds of the last ``basis_years`` years before
+            the matching year; None: every year since the start of support (assumption).
         eligible: Which private sources count; national and funding-agency money never counts
-            (seed).
+            (seed ※1).
     """
 
     cap: Money
     ratio: float = Field(1.0, gt=0, le=10)
+    basis_years: int | None = Field(None, ge=1, le=50)
     eligible: list[Literal["company", "foundation"]] = ["company", "foundation"]
 
-    def amount(self, eligible_funds: np.ndarray | float) -> np.ndarray:
-        """Matching owed in a matching year on ``eligible_funds`` of private money.
+    def amount(self, basis: np.ndarray | float) -> np.ndarray:
+        """Matching owed in a matching year on a ``basis`` of eligible funds raised.
 
-        The only place the rule ``min(cap, ratio × eligible)`` is written.
+        The only place the rule ``min(cap, ratio × basis)`` is written.
         """
-        return np.minimum(self.cap, self.ratio * eligible_funds)
+        return np.minimum(self.cap, self.ratio * basis)
 
 
 class Evaluation(Strict):
@@ -147,6 +155,23 @@ class FromYear(Strict):
     from_year: Year
 
 
+class Flexibility(FromYear):
+    """From ``from_year`` the yearly amount is flexible within the total envelope.
+
+    Seed, slide 今後（2024年度～）: 「6年目以降、『成長・発展計画』に基づき、各年度の補助金額を
+    上記に依らず、支援総額の範囲内で、柔軟に措置可能に」 — from year 6, following the growth
+    plan, each year's subsidy can be set regardless of the 700/300 profile, flexibly within the
+    total.
+
+    Attributes:
+        rule: ``glide``: the centre chooses each year's draw from what is left of its envelope
+            (:meth:`wpi_abm.sim.agents.centre.Centre.plan_draw`); ``carry_over``: the profile
+            stays and only unspent money is kept for later years (the narrower reading).
+    """
+
+    rule: Literal["glide", "carry_over"] = "glide"
+
+
 class PolicyDesign(Strict):
     """One funding-policy design: who gets how much, when, and on what conditions.
 
@@ -159,7 +184,7 @@ class PolicyDesign(Strict):
         matching: Matching rule, required when any segment has ``matching: true``.
         evaluations: Programme evaluations.
         growth_plan: Growth & development plan (reform 2024), if any.
-        flexibility: From this year unspent subsidy is kept for later years within the envelope.
+        flexibility: From this year the yearly amount is flexible within the envelope.
         foresight: From this year the yearly follow-up tells the centre its prospects at the gates.
         hosts_per_centre: Host institutions per centre (Multiple-Host WPI: several).
     """
@@ -172,7 +197,7 @@ class PolicyDesign(Strict):
     matching: Matching | None = None
     evaluations: list[Evaluation] = []
     growth_plan: GrowthPlan | None = None
-    flexibility: FromYear | None = None
+    flexibility: Flexibility | None = None
     foresight: FromYear | None = None
     hosts_per_centre: int = Field(1, ge=1, le=5)
 
@@ -252,9 +277,16 @@ class PolicyDesign(Strict):
             return None
         return max(int(e) for e in ends)
 
-    def compile(self, horizon: int, lookahead: int = 5) -> Schedule:
-        """The year-indexed schedule for runs of ``horizon`` years (plus a foresight look-ahead)."""
-        return Schedule.build(self, horizon + lookahead)
+    def compile(self, horizon: int, lookahead: int, end_fraction: float) -> Schedule:
+        """The year-indexed schedule for runs of ``horizon`` years (plus a foresight look-ahead).
+
+        Args:
+            horizon: Years simulated.
+            lookahead: Extra years compiled for foresight.
+            end_fraction: Support ends where the subsidy falls below this share of the year
+                before (see :class:`Plan`).
+        """
+        return Schedule.build(self, horizon + lookahead, end_fraction)
 
 
 @dataclass(frozen=True)
@@ -287,6 +319,7 @@ class Schedule:
         gated: dict[str, tuple[np.ndarray, np.ndarray]],
         match_fixed: np.ndarray,
         match_gated: dict[str, np.ndarray],
+        end_fraction: float,
     ) -> None:
         self.policy = policy
         self.length = len(fixed) - 1
@@ -298,8 +331,11 @@ class Schedule:
         self.evaluations = {e.name: e for e in policy.evaluations}
         self.eval_years = {e.year: e for e in policy.evaluations}
         self.matching = policy.matching
+        self.end_fraction = end_fraction
         self.match_eligible = frozenset(policy.matching.eligible if policy.matching else ())
-        self.flex_from = policy.flexibility.from_year if policy.flexibility else math.inf
+        flex = policy.flexibility
+        self.flex_from = flex.from_year if flex else math.inf
+        self.glide = flex is not None and flex.rule == "glide"
         self.foresight_from = policy.foresight.from_year if policy.foresight else math.inf
         self._plans: dict[tuple[tuple[tuple[str, bool], ...], float], Plan] = {}
         # Prefix sums for expected amounts over a window: cum[y] = sum of years 1..y-1.
@@ -314,7 +350,7 @@ class Schedule:
         }
 
     @classmethod
-    def build(cls, policy: PolicyDesign, length: int) -> Schedule:
+    def build(cls, policy: PolicyDesign, length: int, end_fraction: float) -> Schedule:
         """Compile ``policy`` into arrays covering years 1..length."""
         size = length + 1
         fixed = np.zeros(size)
@@ -335,7 +371,7 @@ class Schedule:
                 on_fail[sl] += other
                 if seg.matching:
                     match_gated.setdefault(seg.gate, np.zeros(size, dtype=bool))[sl] = True
-        return cls(policy, fixed, gated, match_fixed, match_gated)
+        return cls(policy, fixed, gated, match_fixed, match_gated, end_fraction)
 
     def plan(self, record: GateRecord) -> Plan:
         """Everything that follows from ``record`` (cached)."""
@@ -360,6 +396,31 @@ class Schedule:
         cp, cf = self._cum_gated[gate]
         return float(cp[hi + 1] - cp[lo]), float(cf[hi + 1] - cf[lo])
 
+    def match_years_between(self, lo: int, hi: np.ndarray) -> tuple[np.ndarray, dict]:
+        """Matching years within lo..hi, ``hi`` per centre (none where hi < lo).
+
+        Returns:
+            The ungated count, and per gate the count opened by passing it.
+        """
+        hi = np.where(np.minimum(hi, self.length) >= lo, np.minimum(hi, self.length), lo - 1)
+        fixed = self._cum_match[hi + 1] - self._cum_match[lo]
+        gated = {g: cm[hi + 1] - cm[lo] for g, cm in self._cum_match_gated.items()}
+        return fixed, gated
+
+    @property
+    def last_match_year(self) -> int | None:
+        """Last year any record could be paid matching (None: no matching year)."""
+        possible = self.match_fixed.copy()
+        for mask in self.match_gated.values():
+            possible |= mask
+        years = np.flatnonzero(possible)
+        return int(years[-1]) if len(years) else None
+
+    def window_match_possible(self, lo: int, hi: int) -> float:
+        """Years within lo..hi that pay matching under some record (gates passed)."""
+        gated = sum(self.window_match_gated(g, lo, hi) for g in self.match_gated)
+        return self.window_match(lo, hi) + gated
+
     def window_match_gated(self, gate: str, lo: int, hi: int) -> float:
         """Matching years within lo..hi opened by passing ``gate``."""
         if gate not in self._cum_match_gated:
@@ -375,7 +436,9 @@ class Plan:
     Attributes:
         amounts: Subsidy owed per year (index = year; beyond the schedule: 0).
         matching: Whether matching is paid per year.
-        secured: For each year, the last year through which support is certain.
+        secured: For each year, the last year through which subsidy is certain (matching-only
+            years are expected money, never secured; a fall below ``end_fraction`` of the
+            year before ends secured support).
         envelope_end: Last year the programme may still pay if pending gates are passed.
     """
 
@@ -401,12 +464,22 @@ class Plan:
             return total * record.factor, match
 
         amounts, match = amounts_for(record.passed)
-        paying = (amounts > 0) | match
+        # Only subsidy is secured support: years that pay matching alone pay expected money
+        # (it depends on the funds raised), so they never extend what a centre can count on.
+        # Nor does a subsidy that falls below end_fraction of the year before (a cliff to a
+        # token amount ends support as surely as a cliff to zero): support is secured from year
+        # y through the years whose subsidy stays positive and above that share of the last.
         n = len(amounts)
+        fraction = schedule.end_fraction
         secured = [0] * (n + 1)
         secured[n] = n - 1
         for y in range(n - 1, -1, -1):
-            secured[y] = secured[y + 1] if paying[y] else y - 1
+            if amounts[y] <= 0:
+                secured[y] = y - 1
+            elif y + 1 < n and amounts[y + 1] > 0 and amounts[y + 1] >= fraction * amounts[y]:
+                secured[y] = secured[y + 1]
+            else:
+                secured[y] = y
         optimistic = {g: record.passed.get(g, True) for g in schedule.gates}
         o_amounts, o_match = amounts_for(optimistic)
         o_paying = np.flatnonzero((o_amounts > 0) | o_match)

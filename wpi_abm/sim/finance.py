@@ -71,12 +71,11 @@ class CentreFinances:
         self.renewal_belief = p.company.renewal_belief
         self.commitment_belief = p.host.commitment_belief
         self.max_size = p.recruitment.max_size_factor
-        self.cliff_fraction = p.host.absorption_trigger
+        self.cliff_fraction = p.programme.support_end_fraction
         self.reserves = np.zeros(n)
         self.insecurity = np.zeros(n)
         self.private_last = np.zeros(n)
         self.nonprog_last = np.zeros(n)
-        self.programme_last = np.zeros(n)
         self.absorption_open = np.zeros(n, dtype=bool)
         self.absorption_left = np.zeros(n)
         eligible = world.programme.schedule.match_eligible
@@ -101,10 +100,14 @@ class CentreFinances:
         w = self.window
         last = year + w - 1
         need = w * soft_payroll
-        subsidy, match_years = prog.expected(year, last, prog.beliefs(year, track_score))
-        match = prog.match_amount(self.private_last)
-        seen = subsidy + match_years * match + w * self.nonprog_last + self.reserves
-        if prog.flexible(year):
+        if prog.gliding(year):
+            # A flexible centre sees its own plan: programme money on its glide path.
+            programme = world.planned_window.copy()
+        else:
+            subsidy, match_years = prog.expected(year, last, prog.beliefs(year, track_score))
+            programme = subsidy + match_years * prog.match_amount(year)
+        seen = programme + w * self.nonprog_last + self.reserves
+        if prog.carries_over(year):
             seen = seen + prog.deferred
         for deals in world.deals.values():
             for d in deals:
@@ -143,20 +146,21 @@ class CentreFinances:
             eligible = eligible + company
         if self._foundation_eligible:
             eligible = eligible + endowment + gifts
-        owed = prog.owed(year)
-        matching = prog.matching(year, eligible)
+        owed = prog.owed(year, world.draw)
+        matching = prog.matching(year)
+        prog.record_raised(year, eligible)
         carry = prog.carry_over(year)
         now = owed + matching
         cliff = (
             ~self.absorption_open
-            & (self.programme_last > 0)
-            & (now < self.cliff_fraction * self.programme_last)
+            & (world.programme_last > 0)
+            & (now < self.cliff_fraction * world.programme_last)
         )
         self.absorption_left = np.where(
             cliff, world.absorption_share * soft_payroll, self.absorption_left
         )
         self.absorption_open |= cliff
-        self.programme_last = now
+        world.programme_last = now
         personnel_grants = grants * self.personnel_share
         host_cash = world.host_cash.copy()
         nonprog = personnel_grants + host_cash + company + endowment
@@ -199,8 +203,9 @@ class CentreFinances:
         reserves = self.reserves - use_reserves + (b.nonprog - use_nonprog)
         excess = np.maximum(0.0, reserves - self.reserve_cap * soft_payroll)
         reserves -= excess
-        prog.deferred[:] = available - drawn if prog.flexible(year) else 0.0
+        prog.deferred[:] = available - drawn if prog.carries_over(year) else 0.0
         b.income_subsidy = np.minimum(drawn, b.owed + b.carry)
+        prog.record_used(b.income_subsidy)
         b.income_matching = drawn - b.income_subsidy
         b.income_host = host_payroll + b.host_cash
         b.income = drawn + b.income_host + b.grants + b.company + b.endowment
@@ -239,9 +244,13 @@ class CentreFinances:
         prog = self.world.programme
         b = self.books
         nxt = year + 1
-        expected = prog.owed(nxt) + prog.matching(nxt, b.eligible) + b.nonprog
+        if prog.gliding(nxt):
+            programme = self.world.planned_next
+        else:
+            programme = prog.owed(nxt) + prog.matching(nxt)
+        expected = programme + b.nonprog
         expected = expected + self.reserves / self.window
-        if prog.flexible(nxt):
+        if prog.carries_over(nxt):
             expected = expected + prog.deferred
         limit = self.max_size * self.world.planned_payroll - soft_payroll - host_payroll
         return np.minimum(expected - soft_payroll, limit)

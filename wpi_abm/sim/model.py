@@ -144,6 +144,7 @@ class WPIModel(mesa.Model):
         # 1. Centres near the end of their secured support seek private money; foundations grow
         #    funds, pay out and may endow; companies renew, offer and pay partnerships.
         self._each(Centre, "seek_private_money")
+        self._each(Centre, "plan_draw")
         funders.draw_market(w)
         fp, cp = p.foundation, p.company
         w.foundation_encounters = funders.encounter(

@@ -43,7 +43,7 @@ class Programme:
         n_centres: int,
     ) -> None:
         self.policy = policy
-        self.schedule: Schedule = policy.compile(horizon, lookahead)
+        self.schedule: Schedule = policy.compile(horizon, lookahead, params.support_end_fraction)
         self.params = params
         self.n = n_centres
         size = self.schedule.length + 1
@@ -54,6 +54,10 @@ class Programme:
         self.envelope_end = np.zeros(n_centres, dtype=np.int64)
         self.factor = np.ones(n_centres)
         self.deferred = np.zeros(n_centres)
+        # Subsidy each centre has used so far (what is left of a flexible envelope).
+        self.used = np.zeros(n_centres)
+        # Eligible private funds each centre received, by year (row = year): the matching basis.
+        self.raised = np.zeros((size + 1, n_centres))
         self.last_score = np.full(n_centres, np.nan)
         # Outcome of each gate per centre: 1 passed, 0 failed, NaN pending.
         self.gate_state = {g: np.full(n_centres, np.nan) for g in self.schedule.gates}
@@ -78,35 +82,123 @@ class Programme:
         return year if year <= self.schedule.length else None
 
     # -- money --------------------------------------------------------------------------------
-    def owed(self, year: int) -> np.ndarray:
-        """Subsidy owed to each centre in ``year`` (before matching and carry-over)."""
+    def owed(self, year: int, draw: np.ndarray | None = None) -> np.ndarray:
+        """Subsidy owed to each centre in ``year`` (before matching and carry-over).
+
+        Args:
+            year: The year.
+            draw: Under a glide (flexible) design, the draw each centre chose for ``year`` from
+                what is left of its envelope (paid within it); ignored otherwise.
+        """
+        if draw is not None and self.gliding(year):
+            # Within what is left, and only while the envelope is open (then it lapses).
+            paid = np.clip(draw, 0.0, self.envelope_left())
+            return np.where(year <= self.envelope_end, paid, 0.0)
         col = self._col(year)
         # A copy: evaluations rewrite the schedule rows later in the year.
         return self.amounts[:, col].copy() if col is not None else np.zeros(self.n)
 
-    def matching(self, year: int, eligible: np.ndarray) -> np.ndarray:
-        """Matching owed in ``year`` on each centre's ``eligible`` private funds."""
+    # -- the flexible envelope ------------------------------------------------------------------
+    def gliding(self, year: int) -> bool:
+        """Whether centres choose ``year``'s draw from their envelope (glide designs)."""
+        return self.schedule.glide and year >= self._flex_from
+
+    def envelope_left(self) -> np.ndarray:
+        """Subsidy each centre may still draw: its schedule's total (given its record) less use."""
+        return np.maximum(0.0, self.amounts.sum(axis=1) - self.used)
+
+    def matching_ahead(
+        self, year: int, years: np.ndarray, beliefs: dict[str, np.ndarray]
+    ) -> np.ndarray:
+        """Matching each centre expects over ``years`` years from ``year``, at its basis now."""
+        fixed, gated = self.schedule.match_years_between(year, year + years - 1)
+        expected = fixed.astype(float)
+        for gate, count in gated.items():
+            expected = expected + beliefs.get(gate, 0.0) * count
+        return expected * self.match_amount(year)
+
+    def record_used(self, subsidy: np.ndarray) -> None:
+        """Add the subsidy each centre used this year to what it has used."""
+        self.used += subsidy
+
+    def envelope_years(self, year: int, beliefs: dict[str, np.ndarray]) -> np.ndarray:
+        """Years from ``year`` to the end of the envelope a centre plans for (≥ 1).
+
+        A centre plans to the end of its envelope if the gates still pending are more likely
+        than not to be passed (it believes its follow-up), else to the end of its secured
+        subsidy: failing a gate such as certification closes the envelope (※4), and what is
+        left of it lapses.
+        """
+        p = np.ones(self.n)
+        for gate, belief in beliefs.items():
+            p = p * np.where(np.isnan(self.gate_state[gate]), belief, 1.0)
+        col = self._col(year)
+        secured = self.secured[:, col] if col is not None else np.full(self.n, year - 1)
+        end = np.where(p >= 0.5, self.envelope_end, secured)
+        return np.maximum(end - year + 1, 1)
+
+    def record_raised(self, year: int, eligible: np.ndarray) -> None:
+        """Record the eligible private funds each centre received in ``year``."""
+        if year < len(self.raised):
+            self.raised[year] = eligible
+
+    def basis(self, year: int) -> np.ndarray:
+        """Private funds raised *before* ``year`` that count for its matching, per centre.
+
+        ※1 and the slide 今後（2024年度～）: matching "according to the external funds raised up to
+        then" (「それまでの外部資金の獲得額等に応じ」): the funds of years 1..year−1, or of the
+        last ``basis_years`` of them.
+        """
+        m = self.schedule.matching
+        last = min(year - 1, len(self.raised) - 1)
+        first = 1 if m is None or m.basis_years is None else max(1, year - m.basis_years)
+        if last < first:
+            return np.zeros(self.n)
+        return self.raised[first : last + 1].sum(axis=0)
+
+    def matching(self, year: int) -> np.ndarray:
+        """Matching owed in ``year``: the rule on each centre's basis, in its matching years."""
         col = self._col(year)
         if col is None or self.schedule.matching is None:
             return np.zeros(self.n)
-        return np.where(self.match_open[:, col], self.match_amount(eligible), 0.0)
+        return np.where(self.match_open[:, col], self.match_amount(year), 0.0)
 
-    def match_amount(self, eligible: np.ndarray) -> np.ndarray:
-        """Matching each centre would receive on ``eligible`` funds in a matching year."""
+    def match_amount(self, year: int) -> np.ndarray:
+        """Matching each centre would receive in ``year`` if it were a matching year."""
         if self.schedule.matching is None:
             return np.zeros(self.n)
-        return self.schedule.matching.amount(eligible) * self.factor
+        return self.schedule.matching.amount(self.basis(year)) * self.factor
+
+    def match_incentive(self, year: int, score_now: np.ndarray) -> np.ndarray:
+        """Matching a centre can expect per extra yen it raises now (0 when none lies ahead).
+
+        The ratio, times the chance the centre gives to being paid matching in the matching years
+        still ahead (1 when ungated; its belief in the gate before the gate is decided), while
+        its basis is below the cap (beyond it, more private money earns no more matching).
+        """
+        m = self.schedule.matching
+        last = self.schedule.last_match_year
+        if m is None or last is None or year > last:
+            return np.zeros(self.n)
+        possible = self.schedule.window_match_possible(year, last)
+        _, years = self.expected(year, last, self.beliefs(year, score_now))
+        uncapped = m.ratio * self.basis(year) < m.cap
+        return m.ratio * (years / possible) * uncapped * (self.factor > 0)
 
     def flexible(self, year: int) -> bool:
-        """Whether unspent programme money is kept for later years in ``year``."""
+        """Whether the yearly amount is flexible in ``year`` (either rule)."""
         return year >= self._flex_from
+
+    def carries_over(self, year: int) -> bool:
+        """Whether unspent programme money is kept for later years (``carry_over`` rule)."""
+        return self.flexible(year) and not self.schedule.glide
 
     def carry_over(self, year: int) -> np.ndarray:
         """Unspent programme money each centre may still draw in ``year``.
 
         Once a centre's envelope has closed, what is left goes back to the government.
         """
-        if not self.flexible(year):
+        if not self.carries_over(year):
             return np.zeros(self.n)
         self.deferred[year > self.envelope_end] = 0.0
         return self.deferred.copy()

@@ -71,6 +71,12 @@ class World:
         seeking: Per centre: whether it seeks private money this year.
         push: Per centre: a growth plan's factor on its search for private money.
         secured: Per centre: last year of certain support, as seen this year.
+        match_incentive: Per centre: matching it can expect per extra yen raised now.
+        envelope_years, envelope_left, matching_ahead, matching_now: What the programme tells a
+            flexible centre this year (years to the end of its envelope, subsidy left, matching
+            expected over those years, matching this year).
+        draw, planned_window, planned_next: A flexible centre's plan of the year.
+        programme_last: Programme money each centre received last year.
         company_income, endowment_income, gifts: Private money flows of the year.
         market_return: Per world: the year's return on endowment funds.
         deals: Running company partnerships by centre.
@@ -117,6 +123,18 @@ class World:
         self.seeking = np.zeros(size, dtype=bool)
         self.push = np.ones(size)
         self.secured = np.zeros(size, dtype=np.int64)
+        self.match_incentive = np.zeros(size)
+        # A flexible centre's plan (set by the centre agents): this year's draw, and the
+        # programme money it plans over the foresight window and for next year.
+        self.draw = np.zeros(size)
+        self.envelope_years = np.ones(size, dtype=np.int64)
+        self.envelope_left = np.zeros(size)
+        self.matching_ahead = np.zeros(size)
+        self.matching_now = np.zeros(size)
+        self.planned_window = np.zeros(size)
+        self.planned_next = np.zeros(size)
+        # Programme money (subsidy owed + matching) of each centre last year.
+        self.programme_last = np.zeros(size)
         self.company_income = np.zeros(size)
         self.endowment_income = np.zeros(size)
         self.gifts = np.zeros(size)
@@ -153,6 +171,14 @@ class World:
         """Advance the year; clear the flows and terms that agents set afresh every year."""
         self.year += 1
         self.secured = self.programme.secured_until(self.year)
+        prog = self.programme
+        self.match_incentive = prog.match_incentive(self.year, self.track_score)
+        if prog.gliding(self.year):
+            beliefs = prog.beliefs(self.year, self.track_score)
+            self.envelope_years = prog.envelope_years(self.year, beliefs)
+            self.envelope_left = prog.envelope_left()
+            self.matching_ahead = prog.matching_ahead(self.year, self.envelope_years, beliefs)
+            self.matching_now = prog.matching(self.year)
         for flow in (self.company_income, self.endowment_income, self.gifts, self.host_terms):
             flow[:] = 0.0
 

@@ -7,6 +7,7 @@ import numpy as np
 
 from wpi_abm.cohort import CentreSpec
 from wpi_abm.sim.agents.host import HostInstitution
+from wpi_abm.sim.flexibility import glide
 from wpi_abm.sim.population import STAFF
 from wpi_abm.sim.world import World
 
@@ -21,6 +22,7 @@ class Centre(mesa.Agent):
     each year and in each run:
 
     - whether to seek private money (:meth:`seek_private_money`);
+    - under a flexible design, how much of its envelope to draw this year (:meth:`plan_draw`);
     - how much of its soft payroll to ask its hosts to take over, then how much to renew and how
       much to cut (:meth:`ask_absorption`, :meth:`budget_staff`); the people concerned are chosen
       in its priority order (:mod:`wpi_abm.sim.population`);
@@ -81,16 +83,47 @@ class Centre(mesa.Agent):
 
     # -- decisions ------------------------------------------------------------------------------
     def seek_private_money(self) -> None:
-        """Seek company and foundation money when secured support ends soon.
+        """Seek company and foundation money when secured support ends soon, or when it pays.
 
-        A centre seeks when its secured support ends within ``seek_years_before_end`` years; a
-        growth plan in force pushes its search further (its factor on funders' interest).
+        A centre seeks when its secured subsidy ends within ``seek_years_before_end`` years (or
+        has ended: matching-only years are never secured, so the search goes on through them). A
+        growth plan in force pushes its search further, and so does matching: each yen of
+        matching it expects per yen raised raises its effort by ``matching_response`` (matching
+        as 「外部資金の獲得増のインセンティブ」, an incentive to raise more; seed).
         """
         w = self.world
         t = w.year
+        r = self.rows
         ahead = w.params.programme.seek_years_before_end
-        w.seeking[self.rows] = w.secured[self.rows] - t < ahead
-        w.push[self.rows] = w.policy.fundraising_push(t)
+        w.seeking[r] = w.secured[r] - t < ahead
+        response = w.params.centre.matching_response
+        w.push[r] = w.policy.fundraising_push(t) * (1.0 + response * w.match_incentive[r])
+
+    def plan_draw(self) -> None:
+        """Choose this year's draw from what is left of the envelope (flexible designs only).
+
+        The glide path of :mod:`wpi_abm.sim.flexibility`: programme money (draw plus expected
+        matching) steps from last year's level to a landing level at the end of the envelope
+        the centre plans for, spending exactly what is left plus the matching it expects; this
+        year's draw is the first step less this year's matching. The centre also records what
+        its plan gives over the foresight window and next year, which it and its researchers
+        foresee.
+        """
+        w = self.world
+        prog = w.programme
+        t = w.year
+        if not prog.gliding(t):
+            return
+        r = self.rows
+        # What the programme tells it (computed once a year for every centre): the years to the
+        # end of the envelope it plans for, what is left, and the matching it expects meanwhile.
+        plan = glide(
+            w.programme_last[r], w.envelope_left[r] + w.matching_ahead[r], w.envelope_years[r]
+        )
+        w.draw[r] = np.maximum(0.0, plan.first - w.matching_now[r])
+        window = w.params.researchers.foresight_window
+        w.planned_window[r] = plan.total(window)
+        w.planned_next[r] = plan.at(1)
 
     def ask_absorption(
         self, money: np.ndarray, continuing: np.ndarray, expiring: np.ndarray

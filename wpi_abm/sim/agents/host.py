@@ -18,6 +18,7 @@ class Hosted(Protocol):
     """What a host knows of a centre it hosts: where the centre's state lives in the world."""
 
     rows: slice
+    planned_payroll: float
 
 
 class HostInstitution(mesa.Agent):
@@ -56,6 +57,7 @@ class HostInstitution(mesa.Agent):
         self.commitment = spec.commitment
         self.params = params
         self.centres: list[Hosted] = []
+        self._factors: list[np.ndarray] | None = None
         # Its outlook over every year a run can ask about, evaluated once: the rules below depend
         # on nothing but the year, and the yearly step then only reads these lists.
         years = np.arange(world.last_year + 1)
@@ -77,10 +79,7 @@ class HostInstitution(mesa.Agent):
         return (1.0 - self.params.operating_grant_decline) ** (np.asarray(year) - 1.0)
 
     def capacity_posts(self, year: Years) -> Years:
-        """Most permanent posts this host funds for each centre it hosts in ``year``.
-
-        Today every centre it hosts gets this many (capacity is not shared among centres).
-        """
+        """Most permanent posts this host funds for all the centres it hosts in ``year``."""
         return self.params.capacity_posts * self.strength * self.operating_grant(year)
 
     def cash(self, year: Years) -> Years:
@@ -101,12 +100,27 @@ class HostInstitution(mesa.Agent):
         return self.params.absorption_share * self.strength * self.commitment_for(year)
 
     # -- decisions ------------------------------------------------------------------------------
+    def capacity_shares(self) -> list[float]:
+        """How the host divides its permanent-post capacity among the centres it hosts.
+
+        In proportion to their planned size (a host with two centres gives each part of one
+        budget, so they compete for its posts: four real hosts host two centres).
+        """
+        sizes = [c.planned_payroll for c in self.centres]
+        total = sum(sizes)
+        return [s / total for s in sizes]
+
     def set_terms(self) -> None:
         """Give each centre it hosts this year's cash, room, conversion plan and absorption share.
 
-        Terms add up over a centre's hosts (Multiple-Host designs).
+        Cash, conversions and absorption are per centre; the room for permanent posts is the
+        centre's share of the host's capacity. Terms add up over a centre's hosts (Multiple-Host
+        designs).
         """
         w = self.world
+        if self._factors is None:
+            # Per centre, the factor on each term (HOST_TERMS order): capacity is shared.
+            self._factors = [np.array([1.0, s, s, 1.0, 1.0]) for s in self.capacity_shares()]
         terms = self._terms[w.year]
-        for centre in self.centres:
-            w.host_terms[centre.rows] += terms
+        for centre, factor in zip(self.centres, self._factors, strict=True):
+            w.host_terms[centre.rows] += terms * factor
