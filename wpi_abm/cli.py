@@ -1,18 +1,24 @@
 """The ``wpi-abm`` command.
 
-Exit codes: 0 success; 1 some runs failed (the rest are stored); 2 bad input or unusable results
-folder (a one-paragraph message, no traceback); 3 internal error; 130 interrupted (resumable).
+Exit codes: 0 success; 1 some runs (or figures) failed (the rest are stored); 2 anything the user
+can fix — bad input, options, paths, results folder, missing cluster tools (a one-paragraph
+message, no traceback); 3 internal error (a bug: report it); 130 interrupted (resumable).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import re
+import shlex
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
-from wpi_abm.errors import ConfigError, ResultsError, WpiError
+from wpi_abm import __version__
+from wpi_abm.errors import ConfigError, ConfigErrors, Interrupted, ResultsError, WpiError
 
 EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
 
@@ -44,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="How often does a research centre's value decline after its founding grant "
         "ends, under each funding-policy design? (Agent-based model of Japan's WPI programme.)",
     )
+    parser.add_argument("--version", action="version", version=f"wpi-abm {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -73,17 +80,25 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument("--no-figures", action="store_true", help="do not draw figures")
     run.add_argument("--no-panel", action="store_true", help="store outcomes only, not the panel")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--quiet", action="store_true", help="no progress output")
 
     val = sub.add_parser(
         "validate",
         help="check a YAML file (experiment, policy, cohort or parameters)",
         description="Check a configuration file; prints what it holds or every problem found.",
     )
-    val.add_argument("file", type=Path)
-    val.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    val.add_argument("file", type=Path, help="the YAML file to check")
+    val.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+        help="check the experiment with this override applied (repeatable)",
+    )  # fmt: skip
 
-    sub.add_parser("policies", help="list the built-in policy designs")
+    sub.add_parser(
+        "policies",
+        help="list the built-in policy designs",
+        description="List the built-in policy designs (configs/policies/): name, title, the "
+        "years they pay and what they model. An experiment names them under 'policies'.",
+    )
 
     cal = sub.add_parser(
         "calibrate",
@@ -92,9 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
         "their targets (shared/reference/wpi_facts.md §6), the post-support drop, and pass rates.",
     )
     cal.add_argument("experiment", nargs="?", help="experiment YAML (default: packaged default)")
-    cal.add_argument("--replicates", type=_positive_int, default=200)
-    cal.add_argument("--seed", type=_seed, default=2023)
-    cal.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    cal.add_argument("--replicates", type=_positive_int, default=200, help="runs (default 200)")
+    cal.add_argument("--seed", type=_seed, default=2023, help="root seed (default 2023)")
+    cal.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+        help="override any field of the experiment (repeatable)",
+    )  # fmt: skip
 
     for name, text in (
         ("sweep", "run a parameter sweep (grid, Latin hypercube, Sobol or Morris design)"),
@@ -103,24 +121,41 @@ def build_parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=text, description=text)
         sp.add_argument("spec", type=Path, help="sweep / sensitivity YAML")
         sp.add_argument("--replicates", type=_positive_int, help="runs per point and policy")
-        sp.add_argument("--executor", choices=("serial", "processes", "dask"))
-        sp.add_argument("--workers", type=_positive_int)
+        sp.add_argument(
+            "--executor", choices=("serial", "processes", "dask"), help="where runs execute"
+        )
+        sp.add_argument("--workers", type=_positive_int, help="worker processes")
         sp.add_argument("--scheduler", help="address of a running Dask scheduler")
-        sp.add_argument("--out", type=Path)
-        sp.add_argument("--resume", type=Path, metavar="DIR")
-        sp.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
-        sp.add_argument("--quiet", action="store_true")
+        sp.add_argument("--out", type=Path, help="results folder")
+        sp.add_argument(
+            "--resume", type=Path, metavar="DIR", help="continue an interrupted study in DIR"
+        )
+        sp.add_argument(
+            "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+            help="override a field of the base experiment (repeatable)",
+        )  # fmt: skip
+        sp.add_argument("--quiet", action="store_true", help="no progress output")
 
-    plot = sub.add_parser("plot", help="draw the figures of a results folder (no re-running)")
-    plot.add_argument("results", type=Path)
+    plot = sub.add_parser(
+        "plot",
+        help="draw the figures of a results folder (no re-running)",
+        description="Draw every figure a results folder allows into RESULTS/figures (PDF and "
+        "PNG), from the stored results only; says which figures it skipped and why. Checks the "
+        "stored chunks against their checksums first.",
+    )
+    plot.add_argument("results", type=Path, help="a results folder")
     plot.add_argument("--lang", choices=("en", "ja"), default="en", help="label language")
 
     rep = sub.add_parser(
-        "report", help="write one self-contained HTML report of a results folder (opens offline)"
+        "report",
+        help="write one self-contained HTML report of a results folder (opens offline)",
+        description="Write one HTML file (figures embedded, no network needed) with the "
+        "question, the policies, the summary, the figures and the provenance of a results "
+        "folder. Checks the stored chunks against their checksums first.",
     )
-    rep.add_argument("results", type=Path)
+    rep.add_argument("results", type=Path, help="a results folder")
     rep.add_argument("--out", type=Path, help="default: RESULTS/report.html")
-    rep.add_argument("--lang", choices=("en", "ja"), default="en")
+    rep.add_argument("--lang", choices=("en", "ja"), default="en", help="label language")
     return parser
 
 
@@ -130,16 +165,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _dispatch(args)
-    except KeyboardInterrupt:
-        print(
-            "\ninterrupted: finished chunks are saved; continue with "
-            "`wpi-abm run ... --resume <results folder>`",
-            file=sys.stderr,
-        )
+    except KeyboardInterrupt as exc:
+        print(f"\n{_interrupted(exc)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (ConfigError, ResultsError, WpiError) as exc:
         text = exc.render() if isinstance(exc, ConfigError) else str(exc)
         print(f"error: {text}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        # A path the user gave (or a full disk) is not a bug in wpi-abm: say which file.
+        print(f"error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:
         if args.debug:
@@ -151,6 +188,28 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return EXIT_INTERNAL
+
+
+def _interrupted(exc: KeyboardInterrupt) -> str:
+    """What to tell the user after Ctrl-C: the exact command that continues, if any."""
+    folder = exc.folder if isinstance(exc, Interrupted) else None
+    if folder is None or not (folder / "manifest.json").is_file():
+        return "interrupted before anything was stored; nothing to resume"
+    return (
+        f"interrupted: finished chunks are saved in {folder}; continue with "
+        f"`wpi-abm resume {shlex.quote(str(folder))}`"
+    )
+
+
+@contextlib.contextmanager
+def _resumable(out: Path) -> Iterator[None]:
+    """Tag Ctrl-C with the results folder, so the message names the command that resumes it."""
+    try:
+        yield
+    except Interrupted:
+        raise
+    except KeyboardInterrupt as exc:
+        raise Interrupted(out) from exc
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -174,21 +233,82 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
+OPTION_FIELDS = {"replicates": "--replicates", "seed": "--seed", "output.panel": "--no-panel"}
+"""Fields that command-line options set (through the same path as ``--set``)."""
+
+EXAMPLES = {
+    "experiment": "experiments/policy_comparison.yaml",
+    "sweep": "experiments/sweep_matching_cap.yaml",
+    "sensitivity": "experiments/sensitivity_reform.yaml",
+}
+
+
+def _option_sets(args: argparse.Namespace) -> list[str]:
+    """The options ``--replicates``, ``--seed`` and ``--no-panel`` as ``--set`` items."""
+    sets = []
+    if getattr(args, "replicates", None) is not None:
+        sets.append(f"replicates={args.replicates}")
+    if getattr(args, "seed", None) is not None:
+        sets.append(f"seed={args.seed}")
+    if getattr(args, "no_panel", False):
+        sets.append("output.panel=false")
+    return sets
+
+
+@contextlib.contextmanager
+def _blaming_options() -> Iterator[None]:
+    """Name ``--replicates`` (not ``--set``) when the value it set is refused.
+
+    Options are applied after the ``--set`` items, so the final value of their field is theirs.
+    """
+    try:
+        yield
+    except ConfigError as exc:
+        for error in exc.errors if isinstance(exc, ConfigErrors) else [exc]:
+            if error.file == "--set" and error.field in OPTION_FIELDS:
+                error.file = OPTION_FIELDS[error.field]
+        raise
+
+
+def _expect_kind(path: Path, expected: str, command: str) -> None:
+    """Refuse a file of another kind with a message that says what it is and what to give.
+
+    Without this, a policy file given to ``run`` gets a list of 'unknown key' problems that never
+    say it is a policy file.
+    """
+    from wpi_abm.config import guess_kind
+    from wpi_abm.yamlio import load_yaml
+
+    kind = guess_kind(load_yaml(path)[0])
+    if kind in ("unknown", "sweep" if expected == "sensitivity" else expected):
+        return
+    hint = {
+        "experiment": f"run it with `wpi-abm run {path}`",
+        "sweep": f"run it with `wpi-abm sweep {path}` (or `wpi-abm sensitivity`)",
+        "policy": "an experiment lists policy files under 'policies:'",
+        "cohort": "an experiment names a cohort file under 'cohort:'",
+        "parameters": "an experiment names a parameter file under 'parameters:'",
+    }[kind]
+    article = "an" if kind[0] in "aeiou" else "a"
+    wanted = "a sweep" if expected != "experiment" else "an experiment"
+    raise ConfigError(
+        f"this is {article} {kind} file; `wpi-abm {command}` takes {wanted} file (see "
+        f"{EXAMPLES[expected]}); {hint}",
+        file=str(path),
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``wpi-abm run``."""
     from wpi_abm.config import load_experiment
     from wpi_abm.experiment.driver import run_experiment
 
-    sets = list(args.sets)
-    if args.replicates is not None:
-        sets.append(f"replicates={args.replicates}")
-    if args.seed is not None:
-        sets.append(f"seed={args.seed}")
-    if args.no_panel:
-        sets.append("output.panel=false")
-    exp, tree = load_experiment(args.experiment, sets)
+    if args.experiment is not None:
+        _expect_kind(Path(args.experiment), "experiment", "run")
+    with _blaming_options():
+        exp, tree = load_experiment(args.experiment, [*args.sets, *_option_sets(args)])
     out = _out_folder(args, exp.name)
-    with _executor(args, exp) as executor:
+    with _resumable(out), _executor(args, exp) as executor:
         report = run_experiment(
             exp,
             tree,
@@ -223,13 +343,29 @@ def _failed(report) -> int:
 
 
 def _out_folder(args: argparse.Namespace, name: str) -> Path:
+    """The results folder, checked before anything starts (nothing is created yet)."""
     from wpi_abm.experiment.driver import default_out
+    from wpi_abm.experiment.store import ResultStore
 
     if args.resume and args.out and args.resume.resolve() != args.out.resolve():
         raise ConfigError(
-            "--out and --resume name different folders; give only --resume DIR", field="--resume"
+            "--out and --resume name different folders; give only --resume DIR", file="--resume"
         )
-    return args.resume or args.out or default_out(name)
+    out = args.resume or args.out or default_out(name)
+    ResultStore(out).check(resume=args.resume is not None)
+    return out
+
+
+SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx)://(\[[0-9A-Fa-f:.]+\]|[\w.-]+):\d{1,5}")
+
+
+def _check_scheduler(address: str, source: str) -> None:
+    if not SCHEDULER_ADDRESS.fullmatch(address):
+        raise ConfigError(
+            f"'{address}' is not a Dask scheduler address; give tcp://HOST:PORT (for example "
+            "tcp://10.0.0.5:8786, as `dask scheduler` prints it)",
+            file=source,
+        )
 
 
 def _executor(args: argparse.Namespace, exp, cluster=None):
@@ -240,6 +376,10 @@ def _executor(args: argparse.Namespace, exp, cluster=None):
     from wpi_abm.experiment.executors import make_executor
 
     cluster = cluster or exp.cluster
+    if args.scheduler:
+        _check_scheduler(args.scheduler, "--scheduler")
+    elif exp.execution.scheduler:
+        _check_scheduler(exp.execution.scheduler, "the experiment's execution.scheduler")
     scheduler = args.scheduler or exp.execution.scheduler
     kind = args.executor or ("dask" if scheduler or cluster else exp.execution.executor)
     if scheduler and kind != "dask":
@@ -254,11 +394,12 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
     from wpi_abm.experiment.driver import run_experiment
     from wpi_abm.experiment.sweep import build, expected_points
 
-    sets = list(args.sets)
-    if args.replicates is not None:
-        sets.append(f"replicates={args.replicates}")
-    spec, exp, tree, points, table = build(args.spec, sets, sensitivity=sensitivity)
     kind = "sensitivity" if sensitivity else "sweep"
+    _expect_kind(args.spec, kind, kind)
+    with _blaming_options():
+        spec, exp, tree, points, table = build(
+            args.spec, [*args.sets, *_option_sets(args)], sensitivity=sensitivity
+        )
     out = _out_folder(args, spec.name)
     designs = spec.methods if sensitivity else [spec.design]
     sizes = ", ".join(f"{d} {expected_points(spec, d)}" for d in designs)
@@ -279,7 +420,7 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
             f"policies × {exp.replicates} replicates = {runs} runs",
             flush=True,
         )
-        with _executor(args, exp, spec.cluster) as executor:
+        with _resumable(out), _executor(args, exp, spec.cluster) as executor:
             report = run_experiment(
                 exp, tree, executor, out, points=points, point_columns=table,
                 resume=args.resume is not None, progress=not args.quiet, kind=kind,
@@ -490,8 +631,17 @@ def cmd_plot(args: argparse.Namespace) -> int:
     made, skipped = plot_results(args.results, lang=args.lang)
     for name in made:
         print(f"wrote {args.results / 'figures' / name}")
+    # A figure that raised has been reported on standard error as it failed; only say its count.
+    failed = [name for name, why in skipped if why.startswith("failed")]
     for name, why in skipped:
-        print(f"skipped {name}: {why}")
+        if name not in failed:
+            print(f"skipped {name}: {why}")
+    if failed:
+        print(
+            f"error: {len(failed)} figures failed (errors above); the others were written",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED_RUNS
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class WpiError(Exception):
     """Base class of the errors the command line reports without a traceback."""
@@ -66,3 +68,18 @@ class ResultsError(WpiError):
 
 class RunFailure(WpiError):
     """Some runs raised; the rest finished and were stored."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C while an experiment writes into ``folder`` (what is finished there is kept).
+
+    A ``KeyboardInterrupt``, so that everything that cleans up on Ctrl-C still does; it only adds
+    the folder, so that the message can name the command that continues.
+
+    Args:
+        folder: The results folder.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        super().__init__(str(folder))

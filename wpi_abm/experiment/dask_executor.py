@@ -2,7 +2,9 @@
 
 - no address: starts a ``LocalCluster`` of worker *processes* (one thread each);
 - ``--scheduler tcp://HOST:PORT``: connects to a running scheduler and its workers;
-- a ``cluster:`` section (slurm / pbs / sge): starts one through dask-jobqueue.
+- a ``cluster:`` section (slurm / pbs / sge): starts one through dask-jobqueue, after checking
+  that the batch system's commands are on this machine (without them dask-jobqueue retries
+  forever, printing tracebacks).
 
 The job (the resolved experiment) is scattered once to every worker; each chunk is one task, so
 per-task overhead is paid per chunk, not per run. At most two chunks per worker thread are in
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -55,6 +58,8 @@ class DaskExecutor:
         self.workers = workers or os.cpu_count() or 1
         self._client: Any = None
         self._cluster: Any = None
+        if cluster is not None and not scheduler:
+            check_batch_tools(cluster.kind)
 
     def __enter__(self) -> DaskExecutor:
         from distributed import Client, LocalCluster
@@ -74,7 +79,8 @@ class DaskExecutor:
                     silence_logs=logging.ERROR,
                 )
                 self._client = Client(self._cluster)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
+            # OSError: nothing listens there (or it timed out); ValueError: a malformed address.
             raise WpiError(
                 f"cannot reach the Dask scheduler {self.scheduler or ''}: {exc}; check the address "
                 "(tcp://HOST:PORT) and that the scheduler is running"
@@ -128,6 +134,36 @@ class DaskExecutor:
         if self.cluster_spec is not None:
             info["cluster"] = self.cluster_spec.model_dump()
         return info
+
+
+BATCH_TOOLS = {
+    "slurm": ("sbatch", "squeue", "scancel"),
+    "pbs": ("qsub", "qstat", "qdel"),
+    "sge": ("qsub", "qstat", "qdel"),
+}
+"""Commands dask-jobqueue runs to submit, watch and cancel worker jobs."""
+
+
+def check_batch_tools(kind: str) -> None:
+    """Refuse to start a batch-system cluster on a machine without its commands.
+
+    Args:
+        kind: ``slurm``, ``pbs`` or ``sge``.
+
+    Raises:
+        WpiError: Some of the commands are not on ``PATH`` (names them and the alternatives).
+    """
+    missing = [tool for tool in BATCH_TOOLS[kind] if shutil.which(tool) is None]
+    if not missing:
+        return
+    tools = ", ".join(missing)
+    raise WpiError(
+        f"the experiment's cluster: section (kind: {kind}) starts Dask workers as batch jobs, "
+        f"but {tools} {'is' if len(missing) == 1 else 'are'} not on this machine's PATH, so no "
+        "job can be submitted; nothing was started. Run the command on the cluster's login node; "
+        "or start a Dask scheduler and workers yourself (README, 'Slurm recipe') and add "
+        "--scheduler tcp://HOST:PORT; or run here without the cluster with --executor processes."
+    )
 
 
 def _take(future: Any) -> ChunkResult:

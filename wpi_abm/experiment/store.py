@@ -124,12 +124,15 @@ class ResultStore:
         self._lock_fd: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def open(self, *, resume: bool) -> None:
-        """Create (or, to resume, reopen) the folder and take its lock.
+    def check(self, *, resume: bool) -> None:
+        """Whether the folder can be used, without creating or changing anything.
+
+        Called before an experiment starts (and before a cluster is started for it), so that a
+        bad ``--out`` costs nothing.
 
         Raises:
             ResultsError: The folder exists and holds results (without ``resume``), does not
-                exist (with ``resume``), or another experiment is writing into it.
+                exist (with ``resume``), is a file, lies under a file, or cannot be written.
         """
         if resume:
             if not (self.root / MANIFEST).is_file():
@@ -137,13 +140,49 @@ class ResultStore:
                     f"{self.root}: nothing to resume (no {MANIFEST}); give the folder of an "
                     "interrupted run"
                 )
-        elif self.root.exists() and any(self.root.iterdir()):
+            return
+        if self.root.exists() and not self.root.is_dir():
+            raise ResultsError(
+                f"{self.root}: is a file, not a folder; give --out a folder that does not exist "
+                "yet (it is created) or an empty one"
+            )
+        if self.root.is_dir() and any(self.root.iterdir()):
             raise ResultsError(
                 f"{self.root}: folder exists and is not empty; choose another --out, or "
-                f"continue an interrupted run with --resume {self.root}"
+                f"continue an interrupted run with `wpi-abm resume {self.root}`"
             )
-        for d in (self.root, self.runs, self.outcomes, self.figures):
-            d.mkdir(parents=True, exist_ok=True)
+        # The nearest existing ancestor decides whether the folder can be created.
+        above = self.root.absolute()
+        while not above.exists():
+            above = above.parent
+        if not above.is_dir():
+            raise ResultsError(
+                f"{self.root}: cannot be created under {above}, which is a file, not a folder; "
+                "give --out a path under a folder"
+            )
+        if not os.access(above, os.W_OK | os.X_OK):
+            raise ResultsError(
+                f"{self.root}: cannot be created: no permission to write in {above}; give --out "
+                "a folder you can write to"
+            )
+
+    def open(self, *, resume: bool) -> None:
+        """Create (or, to resume, reopen) the folder and take its lock.
+
+        Raises:
+            ResultsError: See :meth:`check`; also when another experiment is writing into the
+                folder, or the system refuses to create it.
+        """
+        self.check(resume=resume)
+        try:
+            for d in (self.root, self.runs, self.outcomes, self.figures):
+                d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # e.g. a read-only or virtual file system (/proc), or permissions os.access misjudged
+            raise ResultsError(
+                f"{self.root}: cannot create the results folder ({exc.strerror or exc}); give "
+                "--out a folder you can write to"
+            ) from None
         self._take_lock()
 
     def _take_lock(self) -> None:
