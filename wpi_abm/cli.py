@@ -438,9 +438,11 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
 
         indices = analyse(summary, table, spec, policies)
         write_atomic(out / "sensitivity.csv", indices.to_csv(index=False).encode())
+        from wpi_abm.experiment.progress import figure_progress
         from wpi_abm.plots.summary import plot_results
 
-        plot_results(out)  # adds the sensitivity figures now that the indices exist
+        # adds the sensitivity figures now that the indices exist
+        plot_results(out, progress=None if args.quiet else figure_progress())
         print(format_indices(indices))
     else:
         print(format_sweep(summary, list(spec.parameters)))
@@ -626,9 +628,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """``wpi-abm plot RESULTS``."""
+    from wpi_abm.experiment.progress import figure_progress
     from wpi_abm.plots.summary import plot_results
 
-    made, skipped = plot_results(args.results, lang=args.lang)
+    made, skipped = plot_results(args.results, lang=args.lang, progress=figure_progress())
     for name in made:
         print(f"wrote {args.results / 'figures' / name}")
     # A figure that raised has been reported on standard error as it failed; only say its count.

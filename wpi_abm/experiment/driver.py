@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
 
 from wpi_abm.config import Experiment
 from wpi_abm.errors import ResultsError
 from wpi_abm.experiment.analysis import run_sums, summarise
 from wpi_abm.experiment.design import Chunk, Point, plan_chunks, run_seed
 from wpi_abm.experiment.executors import Executor
+from wpi_abm.experiment.progress import Progress, figure_progress
 from wpi_abm.experiment.runner import Job
 from wpi_abm.experiment.store import (
     ResultStore,
@@ -91,7 +90,8 @@ def run_experiment(
         point_columns: Parameter values per point (index = point), for the summary and
             ``points.csv``.
         resume: Continue an interrupted experiment in ``out``.
-        progress: Show a progress bar on standard error.
+        progress: Report progress on standard error: a bar on a terminal, else a line per tenth
+            of the runs or per minute; then a line per figure drawn.
         figures: Draw figures at the end (default: the experiment's ``output.figures``).
         kind: ``run``, ``sweep`` or ``sensitivity`` (recorded in the manifest).
 
@@ -118,15 +118,8 @@ def run_experiment(
         failures: list[dict[str, Any]] = []
         job = Job(exp, points, exp.output.panel, fingerprint[:16])
         runs_done = 0
-        bar = tqdm(
-            total=total,
-            initial=total - sum(len(c) for c in todo),
-            unit="run",
-            desc=exp.name,
-            disable=not progress or None,
-            delay=2.0,
-            file=sys.stderr,
-            dynamic_ncols=True,
+        bar = Progress(
+            total, initial=total - sum(len(c) for c in todo), desc=exp.name, enabled=progress
         )
         with bar:
             for res in executor.results(job, todo):
@@ -148,7 +141,9 @@ def run_experiment(
         if draw and not summary.empty:
             from wpi_abm.plots.summary import draw_run_figures
 
-            figures_made = draw_run_figures(out, summary, exp)
+            figures_made = draw_run_figures(
+                out, summary, exp, progress=figure_progress() if progress else None
+            )
         manifest.update(
             status="complete" if not failures else "failed",
             ended=now(),

@@ -8,6 +8,7 @@ reasons so that ``wpi-abm plot`` and the report can say what is missing and why.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -211,7 +212,11 @@ Sink = Callable[[FigureSpec, Figure], list[str]]
 
 
 def produce(
-    res: Results, sink: Sink, *, strict: bool = False
+    res: Results,
+    sink: Sink,
+    *,
+    strict: bool = False,
+    progress: Callable[[int, int, str, float], None] | None = None,
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """Draw every figure the folder allows and hand each to ``sink``.
 
@@ -220,6 +225,8 @@ def produce(
         sink: Saves or embeds a figure.
         strict: Let a drawing error propagate (tests); otherwise it is reported as a skip so that
             one broken figure does not cost the others (or a finished run).
+        progress: Called after each figure drawn with (position in the catalogue, catalogue
+            size, name, seconds taken), so long drawing shows in logs.
 
     Returns:
         What the sink wrote, and (figure, reason) for figures not drawn.
@@ -227,7 +234,8 @@ def produce(
     made: list[str] = []
     skipped: list[tuple[str, str]] = []
     with style(res.lang):
-        for spec in CATALOGUE:
+        for position, spec in enumerate(CATALOGUE, 1):
+            started = time.perf_counter()
             try:
                 fig = spec.draw(res)
             except Skip as why:
@@ -242,4 +250,6 @@ def produce(
                 skipped.append((spec.name, reason))
                 continue
             made += sink(spec, fig)
+            if progress is not None:
+                progress(position, len(CATALOGUE), spec.name, time.perf_counter() - started)
     return made, skipped
