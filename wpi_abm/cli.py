@@ -224,6 +224,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "report":
         from wpi_abm.report import write_report
 
+        _verify_chunks(args.results)
         print(f"wrote {write_report(args.results, args.out, lang=args.lang)}")
         return 0
     if args.command == "calibrate":
@@ -626,11 +627,21 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_chunks(results: Path) -> None:
+    """Refuse a folder whose chunks changed on disk; say so when it predates checksums."""
+    from wpi_abm.experiment.store import verify_chunks
+
+    note = verify_chunks(results)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     """``wpi-abm plot RESULTS``."""
     from wpi_abm.experiment.progress import figure_progress
     from wpi_abm.plots.summary import plot_results
 
+    _verify_chunks(args.results)
     made, skipped = plot_results(args.results, lang=args.lang, progress=figure_progress())
     for name in made:
         print(f"wrote {args.results / 'figures' / name}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from wpi_abm.experiment.executors import Executor
 from wpi_abm.experiment.progress import Progress, figure_progress
 from wpi_abm.experiment.runner import Job
 from wpi_abm.experiment.store import (
+    CHECKSUMS_NOTE,
     ResultStore,
     git_commit,
     machine_info,
@@ -113,7 +115,7 @@ def run_experiment(
             store.clean_temporaries()
         if point_columns is not None:
             write_atomic(out / "points.csv", point_columns.to_csv().encode())
-        done, parts = _finished(store, chunks, n_centres, exp)
+        done, parts = _finished(store, chunks, n_centres, exp, manifest)
         todo = [c for c in chunks if c.index not in done]
         failures: list[dict[str, Any]] = []
         job = Job(exp, points, exp.output.panel, fingerprint[:16])
@@ -207,6 +209,7 @@ def _start_manifest(
             "chunk_runs": exp.output.chunk_runs,
             "panel_stored": exp.output.panel,
             "config_hash": fingerprint,
+            "checksums": CHECKSUMS_NOTE,
             "versions": versions(),
             "machine": machine_info(),
             "git_commit": git_commit(),
@@ -218,17 +221,35 @@ def _start_manifest(
 
 
 def _finished(
-    store: ResultStore, chunks: list[Chunk], n_centres: int, exp: Experiment
+    store: ResultStore,
+    chunks: list[Chunk],
+    n_centres: int,
+    exp: Experiment,
+    manifest: dict[str, Any],
 ) -> tuple[set[int], list[pd.DataFrame]]:
-    """Chunks already complete on disk, and their per-run sums."""
+    """Chunks already complete and intact on disk, and their per-run sums.
+
+    A chunk that is there but truncated, unreadable or changed since it was written (its
+    checksum differs) is named on standard error and left to be run again.
+    """
+    require = manifest.get("checksums") is not None
+    if not require:
+        print(
+            f"note: {store.root} has no checksums (written before wpi-abm recorded them); its "
+            "stored chunks are checked by row count only, the chunks written now get checksums",
+            file=sys.stderr,
+        )
     done: set[int] = set()
     parts: list[pd.DataFrame] = []
     for c in chunks:
         rows = len(c) * n_centres
         panel_rows = rows * exp.horizon if exp.output.panel else None
-        if store.chunk_done(c.index, rows, panel_rows):
+        problem = store.chunk_problem(c.index, rows, panel_rows, require_checksum=require)
+        if problem is None:
             done.add(c.index)
             parts.append(run_sums(store.read_outcomes(c.index)))
+        elif problem != "missing":
+            print(f"wpi-abm: redoing chunk {c.index}: {problem}", file=sys.stderr)
     return done, parts
 
 

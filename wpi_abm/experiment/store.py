@@ -5,17 +5,21 @@ Layout (the contract in DESIGN.md)::
     <out>/manifest.json          config, seed, versions, git commit, times, counts, executor
     <out>/runs/chunk-NNNNNN.parquet      centre × year panel (when stored)
     <out>/outcomes/chunk-NNNNNN.parquet  one row per centre-run: decline outcomes
+    <out>/checksums/chunk-NNNNNN.sha256  SHA-256 of the chunk's files (``sha256sum -c`` format)
     <out>/summary.csv            one row per policy (and sweep point)
     <out>/figures/               PDF and PNG
 
 Every file is written to a temporary name and renamed into place, so a reader never sees half a
-file; a chunk whose files are missing or unreadable is simply run again on resume. A lock file keeps
+file; a chunk whose files are missing or unreadable is simply run again on resume. A chunk that
+still reads but whose bytes changed after it was written (a flipped block on disk, an edit) is
+caught by its checksum: redone on resume, refused by ``plot`` and ``report``. A lock file keeps
 two experiments from writing into the same folder at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import socket
@@ -32,6 +36,11 @@ from wpi_abm.errors import ResultsError
 
 LOCK = ".lock"
 MANIFEST = "manifest.json"
+CHECKSUMS = "checksums"
+CHECKSUMS_NOTE = (
+    "sha256 of each chunk's files in checksums/chunk-NNNNNN.sha256 (check with sha256sum -c)"
+)
+"""Recorded in the manifest of folders whose every chunk has a checksum."""
 
 
 def now() -> str:
@@ -88,25 +97,46 @@ def git_commit() -> str | None:
     return sha + ("-dirty" if dirty else "")
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
+def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename.
+
+    Args:
+        path: The file.
+        data: Its contents.
+        sync: Flush to disk before the rename. Chunks skip it (they are checked by checksum and
+            redone on resume if a crash lost them; syncing each would slow the driver).
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if sync:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
-def write_parquet_atomic(path: Path, table: pa.Table) -> None:
-    """Write a Parquet file atomically (snappy-compressed, one row group).
+def parquet_bytes(table: pa.Table) -> bytes:
+    """A table as a Parquet file's bytes (snappy-compressed, one row group).
 
     Snappy, not zstd: the driver compresses every chunk while the workers simulate, and on a
     small machine its CPU is theirs; snappy takes half the time for ~10% more disk.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="snappy", row_group_size=max(1, table.num_rows))
-    os.replace(tmp, path)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="snappy", row_group_size=max(1, table.num_rows))
+    return sink.getvalue().to_pybytes()
+
+
+def write_parquet_atomic(path: Path, table: pa.Table) -> str:
+    """Write a Parquet file atomically; returns the SHA-256 (hex) of the bytes written."""
+    data = parquet_bytes(table)
+    write_atomic(path, data, sync=False)
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 (hex) of a file, read in blocks."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 class ResultStore:
@@ -121,6 +151,7 @@ class ResultStore:
         self.runs = self.root / "runs"
         self.outcomes = self.root / "outcomes"
         self.figures = self.root / "figures"
+        self.checksums = self.root / CHECKSUMS
         self._lock_fd: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -175,7 +206,7 @@ class ResultStore:
         """
         self.check(resume=resume)
         try:
-            for d in (self.root, self.runs, self.outcomes, self.figures):
+            for d in (self.root, self.runs, self.outcomes, self.figures, self.checksums):
                 d.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             # e.g. a read-only or virtual file system (/proc), or permissions os.access misjudged
@@ -258,25 +289,76 @@ class ResultStore:
         return f"chunk-{index:06d}.parquet"
 
     def write_chunk(self, index: int, outcomes: pa.Table, panel: pa.Table | None) -> None:
-        """Store one chunk: the panel first, the outcomes last (their presence marks it done)."""
-        name = self.chunk_name(index)
-        if panel is not None:
-            write_parquet_atomic(self.runs / name, panel)
-        write_parquet_atomic(self.outcomes / name, outcomes)
+        """Store one chunk: the panel, its checksums, the outcomes last (they mark it done).
 
-    def chunk_done(self, index: int, rows: int, panel_rows: int | None) -> bool:
-        """Whether a chunk's files exist, are readable Parquet and hold the expected rows."""
+        The checksums are written before the outcomes, so a chunk that looks done always has
+        them; a crash between the two leaves the chunk without outcomes, which resume redoes.
+        """
         name = self.chunk_name(index)
-        checks = [(self.outcomes / name, rows)]
+        lines = []
+        if panel is not None:
+            lines.append(f"{write_parquet_atomic(self.runs / name, panel)}  runs/{name}")
+        data = parquet_bytes(outcomes)
+        lines.append(f"{hashlib.sha256(data).hexdigest()}  outcomes/{name}")
+        write_atomic(self._sidecar(index), "".join(f"{x}\n" for x in lines).encode(), sync=False)
+        write_atomic(self.outcomes / name, data, sync=False)
+
+    def _sidecar(self, index: int) -> Path:
+        return self.checksums / f"chunk-{index:06d}.sha256"
+
+    def recorded_checksums(self, index: int) -> dict[str, str] | None:
+        """``{"outcomes/chunk-….parquet": hex, …}`` for a chunk, or None without a sidecar."""
+        try:
+            text = self._sidecar(index).read_text()
+        except (OSError, UnicodeDecodeError):
+            return None
+        recorded = {}
+        for line in text.splitlines():
+            digest, _, rel = line.partition("  ")
+            if rel:
+                recorded[rel] = digest
+        return recorded
+
+    def chunk_problem(
+        self, index: int, rows: int, panel_rows: int | None, *, require_checksum: bool
+    ) -> str | None:
+        """Why a chunk is not complete and intact on disk, or None when it is.
+
+        Args:
+            index: The chunk.
+            rows: Outcome rows it must hold.
+            panel_rows: Panel rows it must hold (None when the panel is not stored).
+            require_checksum: The folder records checksums, so a chunk without one is suspect.
+
+        Returns:
+            ``"missing"`` when its outcomes are not there (not yet run), else what is wrong,
+            naming the file relative to the folder.
+        """
+        name = self.chunk_name(index)
+        if not (self.outcomes / name).is_file():
+            return "missing"
+        files = [(f"outcomes/{name}", rows)]
         if panel_rows is not None:
-            checks.append((self.runs / name, panel_rows))
-        for path, expected in checks:
+            files.append((f"runs/{name}", panel_rows))
+        recorded = self.recorded_checksums(index)
+        if recorded is None and require_checksum:
+            return f"outcomes/{name}: no checksum recorded (checksums/ was changed)"
+        for rel, expected in files:
+            path = self.root / rel
+            if recorded is not None:
+                if rel not in recorded:
+                    return f"{rel}: no checksum recorded"
+                try:
+                    if sha256_file(path) != recorded[rel]:
+                        return f"{rel}: contents differ from the SHA-256 recorded when written"
+                except OSError as exc:
+                    return f"{rel}: cannot be read ({exc.strerror or exc})"
             try:
                 if pq.ParquetFile(path).metadata.num_rows != expected:
-                    return False
+                    return f"{rel}: holds the wrong number of rows"
             except (OSError, pa.ArrowException):
-                return False
-        return True
+                return f"{rel}: missing or not a readable Parquet file"
+        return None
 
     def read_outcomes(self, index: int) -> pa.Table:
         """The outcomes of one stored chunk."""
@@ -284,7 +366,59 @@ class ResultStore:
 
     def clean_temporaries(self) -> None:
         """Remove temporary files left by an interrupted write."""
-        for d in (self.root, self.runs, self.outcomes, self.figures):
+        for d in (self.root, self.runs, self.outcomes, self.figures, self.checksums):
             for tmp in d.glob(".*.tmp"):
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
+
+
+def verify_chunks(root: Path) -> str | None:
+    """Check every stored chunk file of a results folder against its recorded SHA-256.
+
+    For ``plot`` and ``report``: figures and reports drawn from a chunk that changed on disk
+    would be silently wrong.
+
+    Args:
+        root: The results folder.
+
+    Returns:
+        None when every chunk file was checked, or a note to show when the folder was written
+        before checksums were recorded (its chunks cannot be checked, which is not an error).
+
+    Raises:
+        ResultsError: A chunk file differs from its checksum or, in a folder that records them,
+            has none; names every such file.
+    """
+    store = ResultStore(root)
+    try:
+        manifest = store.read_manifest()
+    except ResultsError:
+        return None  # the command's own reading of the folder says what is missing
+    require = manifest.get("checksums") is not None
+    bad: list[str] = []
+    unchecked = 0
+    for path in sorted(
+        [*store.outcomes.glob("chunk-*.parquet"), *store.runs.glob("chunk-*.parquet")]
+    ):
+        rel = f"{path.parent.name}/{path.name}"
+        recorded = store.recorded_checksums(int(path.stem.split("-")[1]))
+        if recorded is None or rel not in recorded:
+            if require:
+                bad.append(f"{rel} (no checksum recorded)")
+            else:
+                unchecked += 1
+        elif sha256_file(path) != recorded[rel]:
+            bad.append(rel)
+    if bad:
+        shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise ResultsError(
+            f"{root}: {len(bad)} stored chunk file(s) differ from the SHA-256 recorded when they "
+            f"were written (changed on disk since): {shown}; results drawn from them would be "
+            f"wrong. Redo them with `wpi-abm resume {root}`"
+        )
+    if unchecked:
+        return (
+            f"{root} has no checksums for {unchecked} chunk file(s) (written before wpi-abm "
+            "recorded them); they cannot be checked for corruption"
+        )
+    return None
