@@ -71,8 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://HOST:PORT)")
     run.add_argument("--out", type=Path, help="results folder (default: results/NAME-TIMESTAMP)")
     run.add_argument(
-        "--resume", type=Path, metavar="DIR", help="continue an interrupted run in DIR"
-    )
+        "--resume", type=Path, metavar="DIR",
+        help="continue an interrupted run in DIR (EXPERIMENT and options may be left out; if "
+        "given, they must match what DIR holds)",
+    )  # fmt: skip
     run.add_argument(
         "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
         help="override any field, e.g. --set parameters.researchers.foresight_window=2 "
@@ -81,6 +83,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-figures", action="store_true", help="do not draw figures")
     run.add_argument("--no-panel", action="store_true", help="store outcomes only, not the panel")
     run.add_argument("--quiet", action="store_true", help="no progress output")
+
+    res = sub.add_parser(
+        "resume",
+        help="continue an interrupted run, sweep or sensitivity study from its folder alone",
+        description="Continue the run, sweep or sensitivity study in DIR from what its "
+        "manifest records (the experiment as resolved, the overrides, the command line): only "
+        "chunks not yet stored, or found damaged, are run; the finished folder equals an "
+        "uninterrupted run's, byte for byte. Where runs execute may be chosen anew.",
+    )
+    res.add_argument("folder", type=Path, metavar="DIR", help="the results folder")
+    res.add_argument(
+        "--executor", choices=("serial", "processes", "dask"), help="where runs execute"
+    )
+    res.add_argument("--workers", type=_positive_int, help="worker processes")
+    res.add_argument("--scheduler", help="address of a running Dask scheduler")
+    res.add_argument("--no-figures", action="store_true", help="do not draw figures")
+    res.add_argument("--quiet", action="store_true", help="no progress output")
 
     val = sub.add_parser(
         "validate",
@@ -119,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("sensitivity", "Sobol and Morris sensitivity indices of P(decline), depth and cost"),
     ):
         sp = sub.add_parser(name, help=text, description=text)
-        sp.add_argument("spec", type=Path, help="sweep / sensitivity YAML")
+        sp.add_argument(
+            "spec", type=Path, nargs="?", help="sweep / sensitivity YAML (not with --resume DIR)"
+        )
         sp.add_argument("--replicates", type=_positive_int, help="runs per point and policy")
         sp.add_argument(
             "--executor", choices=("serial", "processes", "dask"), help="where runs execute"
@@ -163,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``wpi-abm`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _dispatch(args)
     except KeyboardInterrupt as exc:
@@ -227,6 +249,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         _verify_chunks(args.results)
         print(f"wrote {write_report(args.results, args.out, lang=args.lang)}")
         return 0
+    if args.command == "resume":
+        return cmd_resume(args)
     if args.command == "calibrate":
         return cmd_calibrate(args)
     if args.command in ("sweep", "sensitivity"):
@@ -300,25 +324,83 @@ def _expect_kind(path: Path, expected: str, command: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """``wpi-abm run``."""
+    """``wpi-abm run``; with ``--resume DIR`` and no experiment file, from the folder alone."""
     from wpi_abm.config import load_experiment
-    from wpi_abm.experiment.driver import run_experiment
 
+    sets = [*args.sets, *_option_sets(args)]
+    if args.experiment is None and args.resume is not None:
+        from wpi_abm.experiment.resume import read_stored
+
+        out = _out_folder(args, "")
+        stored = read_stored(out, sets, kind="run", alternative=_default_tree(sets))
+        return _run(args, stored.exp, stored.tree, out, _figures(args, stored.invocation))
     if args.experiment is not None:
         _expect_kind(Path(args.experiment), "experiment", "run")
     with _blaming_options():
-        exp, tree = load_experiment(args.experiment, [*args.sets, *_option_sets(args)])
+        exp, tree = load_experiment(args.experiment, sets)
     out = _out_folder(args, exp.name)
+    invocation = _invocation(args, args.experiment, sets)
+    return _run(args, exp, tree, out, _figures(args, {}), invocation)
+
+
+def _default_tree(sets: list[str]) -> dict | None:
+    """The packaged default experiment with ``sets`` applied.
+
+    What ``run --resume DIR OPTIONS`` (no file) meant before a folder could be resumed alone; None
+    without options, or when they do not fit the default.
+    """
+    from wpi_abm.config import load_experiment
+
+    if not sets:
+        return None
+    try:
+        return load_experiment(None, sets)[1]
+    except ConfigError:
+        return None
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """``wpi-abm resume DIR``: continue a run, sweep or sensitivity study from its folder."""
+    from wpi_abm.experiment.resume import read_stored
+
+    stored = read_stored(args.folder)
+    args.resume, args.out, args.sets = args.folder, None, []
+    if stored.kind == "run":
+        return _run(args, stored.exp, stored.tree, args.folder, _figures(args, stored.invocation))
+    return _sweep(
+        args, stored.kind, stored.spec, stored.exp, stored.tree, stored.points, stored.table,
+        args.folder,
+    )  # fmt: skip
+
+
+def _invocation(args: argparse.Namespace, file: str | Path | None, sets: list[str]) -> dict:
+    """What the manifest records about the command, so the folder alone can resume it."""
+    return {
+        "command": shlex.join(["wpi-abm", *args.argv]),
+        "argv": list(args.argv),
+        "cwd": str(Path.cwd()),
+        "file": str(Path(file).resolve()) if file is not None else None,
+        "sets": sets,
+        "no_figures": bool(getattr(args, "no_figures", False)),
+    }
+
+
+def _figures(args: argparse.Namespace, invocation: dict) -> bool | None:
+    """False when figures were turned off now or by the command that started the folder."""
+    if getattr(args, "no_figures", False) or invocation.get("no_figures"):
+        return False
+    return None
+
+
+def _run(args, exp, tree, out: Path, figures: bool | None, invocation: dict | None = None) -> int:
+    """Run (or resume) an experiment into ``out`` and print its summary."""
+    from wpi_abm.experiment.driver import run_experiment
+
     with _resumable(out), _executor(args, exp) as executor:
         report = run_experiment(
-            exp,
-            tree,
-            executor,
-            out,
-            resume=args.resume is not None,
-            progress=not args.quiet,
-            figures=False if args.no_figures else None,
-        )
+            exp, tree, executor, out, resume=args.resume is not None, progress=not args.quiet,
+            figures=figures, invocation=invocation,
+        )  # fmt: skip
     print(format_summary(report.summary, exp.policies, exp.baseline_policy))
     runs = report.runs_total
     print(
@@ -391,17 +473,41 @@ def _executor(args: argparse.Namespace, exp, cluster=None):
 
 
 def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
-    """``wpi-abm sweep`` and ``wpi-abm sensitivity``."""
-    from wpi_abm.experiment.driver import run_experiment
-    from wpi_abm.experiment.sweep import build, expected_points
+    """``wpi-abm sweep`` and ``sensitivity``; with ``--resume DIR`` alone, from the folder."""
+    from wpi_abm.experiment.sweep import build
 
     kind = "sensitivity" if sensitivity else "sweep"
+    sets = [*args.sets, *_option_sets(args)]
+    if args.spec is None:
+        if args.resume is None:
+            raise ConfigError(
+                f"give a {kind} file (see {EXAMPLES[kind]}), or --resume DIR to continue one",
+                file=f"wpi-abm {kind}",
+            )
+        from wpi_abm.experiment.resume import read_stored
+
+        out = _out_folder(args, "")
+        st = read_stored(out, sets, kind=kind)
+        return _sweep(args, kind, st.spec, st.exp, st.tree, st.points, st.table, out)
     _expect_kind(args.spec, kind, kind)
     with _blaming_options():
-        spec, exp, tree, points, table = build(
-            args.spec, [*args.sets, *_option_sets(args)], sensitivity=sensitivity
-        )
+        spec, exp, tree, points, table = build(args.spec, sets, sensitivity=sensitivity)
     out = _out_folder(args, spec.name)
+    invocation = _invocation(args, args.spec, sets)
+    return _sweep(args, kind, spec, exp, tree, points, table, out, invocation)
+
+
+def _sweep(args, kind, spec, exp, tree, points, table, out: Path, invocation=None) -> int:
+    """Run (or resume) a sweep or sensitivity study into ``out`` and print its results."""
+    with _resumable(out):
+        return _sweep_into(args, kind, spec, exp, tree, points, table, out, invocation)
+
+
+def _sweep_into(args, kind, spec, exp, tree, points, table, out: Path, invocation) -> int:
+    from wpi_abm.experiment.driver import run_experiment
+    from wpi_abm.experiment.sweep import expected_points
+
+    sensitivity = kind == "sensitivity"
     designs = spec.methods if sensitivity else [spec.design]
     sizes = ", ".join(f"{d} {expected_points(spec, d)}" for d in designs)
     runs = len(points) * len(exp.policies) * exp.replicates
@@ -413,7 +519,7 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
             raise ConfigError("model: ishigami is for `wpi-abm sensitivity` only", field="model")
         summary = ishigami_summary(table, spec)
         policies = ["ishigami"]
-        _write_analytic(out, tree, table, summary, args.resume is not None)
+        _write_analytic(out, tree, table, summary, args.resume is not None, invocation)
         print(f"{kind} '{spec.name}': {len(points)} points ({sizes}) of the Ishigami function")
     else:
         print(
@@ -421,10 +527,11 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
             f"policies × {exp.replicates} replicates = {runs} runs",
             flush=True,
         )
-        with _resumable(out), _executor(args, exp, spec.cluster) as executor:
+        with _executor(args, exp, spec.cluster) as executor:
             report = run_experiment(
                 exp, tree, executor, out, points=points, point_columns=table,
                 resume=args.resume is not None, progress=not args.quiet, kind=kind,
+                invocation=invocation,
             )  # fmt: skip
         summary = report.summary
         policies = exp.policy_names
@@ -465,7 +572,7 @@ def format_sweep(summary, parameters: list[str], rows: int = 30) -> str:
     return text
 
 
-def _write_analytic(out: Path, tree, table, summary, resume: bool) -> None:
+def _write_analytic(out: Path, tree, table, summary, resume: bool, invocation) -> None:
     """Store an analytic-function study like a simulated one (manifest, points, summary)."""
     from wpi_abm.experiment.store import ResultStore, now, versions, write_atomic
 
@@ -476,7 +583,7 @@ def _write_analytic(out: Path, tree, table, summary, resume: bool) -> None:
             {
                 "experiment": tree["name"], "kind": "sensitivity", "model": "ishigami",
                 "status": "complete", "started": now(), "ended": now(), "versions": versions(),
-                "config": tree,
+                "invocation": invocation or {}, "config": tree,
             }
         )  # fmt: skip
         write_atomic(out / "points.csv", table.to_csv().encode())

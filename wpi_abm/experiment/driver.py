@@ -23,6 +23,7 @@ from wpi_abm.experiment.analysis import run_sums, summarise
 from wpi_abm.experiment.design import Chunk, Point, plan_chunks, run_seed
 from wpi_abm.experiment.executors import Executor
 from wpi_abm.experiment.progress import Progress, figure_progress
+from wpi_abm.experiment.resume import mismatch
 from wpi_abm.experiment.runner import Job
 from wpi_abm.experiment.store import (
     CHECKSUMS_NOTE,
@@ -80,6 +81,7 @@ def run_experiment(
     progress: bool = True,
     figures: bool | None = None,
     kind: str = "run",
+    invocation: dict[str, Any] | None = None,
 ) -> Report:
     """Run every chunk of ``exp`` not yet on disk into ``out`` and write the summary.
 
@@ -96,10 +98,12 @@ def run_experiment(
             of the runs or per minute; then a line per figure drawn.
         figures: Draw figures at the end (default: the experiment's ``output.figures``).
         kind: ``run``, ``sweep`` or ``sensitivity`` (recorded in the manifest).
+        invocation: How the experiment was started (command line, file, overrides), recorded in
+            the manifest so that it can be resumed from the folder alone.
 
     Raises:
         ResultsError: ``out`` cannot be used (see :class:`ResultStore`), or holds another
-            experiment.
+            experiment (the message names each differing field).
         KeyboardInterrupt: Interrupted; what was finished is on disk and resumable.
     """
     started = time.perf_counter()
@@ -110,7 +114,9 @@ def run_experiment(
     store = ResultStore(out)
     store.open(resume=resume)
     try:
-        manifest = _start_manifest(store, exp, tree, fingerprint, executor, total, kind, resume)
+        manifest = _start_manifest(
+            store, exp, tree, fingerprint, executor, total, kind, resume, invocation
+        )
         if resume:
             store.clean_temporaries()
         if point_columns is not None:
@@ -183,15 +189,12 @@ def _start_manifest(
     total: int,
     kind: str,
     resume: bool,
+    invocation: dict[str, Any] | None,
 ) -> dict[str, Any]:
     if resume:
         old = store.read_manifest()
         if old.get("config_hash") != fingerprint:
-            raise ResultsError(
-                f"{store.root}: holds a different experiment (its configuration differs from the "
-                "one given now); resume with the same experiment file and options, or choose "
-                "another --out"
-            )
+            raise mismatch(store.root, old.get("config") or {}, tree)
         manifest = old
         manifest.setdefault("resumed", []).append(now())
     else:
@@ -213,6 +216,7 @@ def _start_manifest(
             "versions": versions(),
             "machine": machine_info(),
             "git_commit": git_commit(),
+            "invocation": invocation or {},
             "config": tree,
         }
     manifest.update(status="running", execution=executor.describe())

@@ -265,6 +265,26 @@ def build(
     exp = exp.model_copy(update={"name": spec.name})
     tree = {**tree, "name": spec.name, "sweep": spec.model_dump(mode="json")}
 
+    points, table = point_table(spec, sensitivity=sensitivity)
+    if spec.model == "wpi":
+        _check_points(spec, smap, exp, points)
+    return spec, exp, tree, points, table
+
+
+def point_table(
+    spec: SweepSpec, *, sensitivity: bool = False
+) -> tuple[tuple[Point, ...], pd.DataFrame]:
+    """The points of a study and their table (also used to resume it from its manifest).
+
+    Args:
+        spec: The study.
+        sensitivity: The points of every method in ``methods`` (Sobol then Morris), with a
+            ``method`` column; otherwise those of ``design``.
+
+    Returns:
+        (points, table): the table has one row per point (index ``point``) and a column per
+        parameter.
+    """
     methods = spec.methods if sensitivity else [spec.design]
     rows: list[dict[str, Any]] = []
     for method in methods:
@@ -276,9 +296,7 @@ def build(
     table = pd.DataFrame(rows)
     table.index.name = "point"
     points = tuple(Point(i, {k: row[k] for k in spec.parameters}) for i, row in enumerate(rows))
-    if spec.model == "wpi":
-        _check_points(spec, smap, exp, points)
-    return spec, exp, tree, points, table
+    return points, table
 
 
 def _yaml_scalar(value: Any) -> str:
