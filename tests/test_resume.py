@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -127,3 +131,30 @@ def test_resume_of_a_folder_that_is_not_one_says_so(tmp_path, capsys):
     assert main(["resume", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "nothing to resume" in err and str(tmp_path) in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_then_the_printed_command_finishes_the_run(tmp_path):
+    """A real SIGINT to the command, then exactly the command it prints, without the file."""
+    exp = write(tmp_path, "study.yaml", EXPERIMENT)
+    options = ["--executor", "serial", *SETS[:2], "--replicates", "40"]
+    out, whole = tmp_path / "stopped", tmp_path / "whole"
+    assert main(["run", str(exp), "--out", str(whole), "--quiet", *options]) == 0
+    cmd = [sys.executable, "-m", "wpi_abm.cli", "run", str(exp), "--out", str(out), *options]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while len(list((out / "outcomes").glob("*.parquet"))) < 3:
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    printed = err.strip().splitlines()[-1].split("`")[1]
+    assert printed == f"wpi-abm resume {out}"
+    exp.unlink()  # the folder alone suffices
+    resumed = subprocess.run(
+        [sys.executable, "-m", "wpi_abm.cli", *printed.split()[1:], "--quiet"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert results(out) == results(whole)
