@@ -99,6 +99,7 @@ def test_resuming_with_other_options_names_every_difference(finished, tmp_path, 
     part = tmp_path / "part"
     shutil.copytree(ref, part)
     interrupt(part, (2,))
+    manifest = (part / "manifest.json").read_bytes()
     code = main(["run", str(exp), "--resume", str(part), "--quiet", "--replicates", "6",
                  "--set", "parameters.researchers.insecurity_sensitivity=3"])  # fmt: skip
     assert code == 2
@@ -107,6 +108,7 @@ def test_resuming_with_other_options_names_every_difference(finished, tmp_path, 
     assert "parameters.researchers.insecurity_sensitivity: 2 (stored) → 3 (now)" in err
     assert f"wpi-abm resume {part}" in err
     assert not (part / "summary.csv").exists()  # nothing was run
+    assert (part / "manifest.json").read_bytes() == manifest  # nor touched
     # The same file and options as the first time still resume.
     code = main(["run", str(exp), "--resume", str(part), "--quiet", "--executor", "serial", *SETS])
     assert code == 0 and results(part) == results(ref)

@@ -194,13 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         text = exc.render() if isinstance(exc, ConfigError) else str(exc)
         print(f"error: {text}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except OSError as exc:
-        if exc.filename is None:
-            raise
-        # A path the user gave (or a full disk) is not a bug in wpi-abm: say which file.
-        print(f"error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except Exception as exc:
+        if isinstance(exc, OSError) and exc.filename is not None:
+            # A path the user gave (or a full disk) is not a bug in wpi-abm: say which file.
+            print(f"error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         if args.debug:
             traceback.print_exc()
         else:

@@ -112,6 +112,12 @@ def run_experiment(
     n_centres = len(exp.cohort.centres)
     total = len(points) * len(exp.policies) * exp.replicates
     store = ResultStore(out)
+    if resume:
+        # Before the lock and the try below: a refused folder is left exactly as it was.
+        store.check(resume=True)
+        old = store.read_manifest()
+        if old.get("config_hash") != fingerprint:
+            raise mismatch(store.root, old.get("config") or {}, tree)
     store.open(resume=resume)
     try:
         manifest = _start_manifest(
@@ -192,10 +198,7 @@ def _start_manifest(
     invocation: dict[str, Any] | None,
 ) -> dict[str, Any]:
     if resume:
-        old = store.read_manifest()
-        if old.get("config_hash") != fingerprint:
-            raise mismatch(store.root, old.get("config") or {}, tree)
-        manifest = old
+        manifest = store.read_manifest()
         manifest.setdefault("resumed", []).append(now())
     else:
         manifest = {

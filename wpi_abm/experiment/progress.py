@@ -52,7 +52,8 @@ class Progress:
         stream: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.total, self.done, self.initial, self.desc = total, initial, initial, desc
+        self.total = max(total, 1)  # (a share of nothing is still defined)
+        self.done, self.initial, self.desc = initial, initial, desc
         self.stream = stream or sys.stderr
         self.clock = clock
         self.enabled = enabled

@@ -13,7 +13,7 @@ import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import ValidationError
@@ -23,6 +23,9 @@ from wpi_abm.errors import ResultsError
 from wpi_abm.experiment.design import Point
 from wpi_abm.experiment.store import ResultStore
 from wpi_abm.yamlio import SourceMap, dotted
+
+if TYPE_CHECKING:
+    from wpi_abm.experiment.sweep import SweepSpec
 
 SHOWN_DIFFERENCES = 12
 """Differences listed in a mismatch message (the rest are counted)."""
@@ -48,7 +51,7 @@ class Stored:
     tree: dict[str, Any]
     exp: Experiment
     invocation: dict[str, Any]
-    spec: Any = None
+    spec: SweepSpec | None = None
     points: tuple[Point, ...] = (Point(0),)
     table: pd.DataFrame | None = None
 
