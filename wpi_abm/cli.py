@@ -43,6 +43,24 @@ def _seed(text: str) -> int:
     return value
 
 
+def _execution_options(parser: argparse.ArgumentParser) -> None:
+    """``--executor``, ``--workers`` and ``--scheduler``: where runs execute (never results)."""
+    parser.add_argument(
+        "--executor", choices=("serial", "processes", "dask"), help="where runs execute"
+    )
+    parser.add_argument(
+        "--workers", type=_positive_int, help="worker processes (default: all cores)"
+    )
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://HOST:PORT)")
+
+
+def _set_option(parser: argparse.ArgumentParser, text: str) -> None:
+    """The repeatable ``--set dotted.key=value`` option."""
+    parser.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help=text
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     parser = argparse.ArgumentParser(
@@ -64,22 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("experiment", nargs="?", help="experiment YAML (default: packaged default)")
     run.add_argument("--replicates", type=_positive_int, help="Monte Carlo runs per policy")
     run.add_argument("--seed", type=_seed, help="root seed (overrides the experiment's)")
-    run.add_argument(
-        "--executor", choices=("serial", "processes", "dask"), help="where runs execute"
-    )
-    run.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
-    run.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://HOST:PORT)")
+    _execution_options(run)
     run.add_argument("--out", type=Path, help="results folder (default: results/NAME-TIMESTAMP)")
     run.add_argument(
         "--resume", type=Path, metavar="DIR",
         help="continue an interrupted run in DIR (EXPERIMENT and options may be left out; if "
         "given, they must match what DIR holds)",
     )  # fmt: skip
-    run.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-        help="override any field, e.g. --set parameters.researchers.foresight_window=2 "
-        "(repeatable)",
-    )  # fmt: skip
+    _set_option(
+        run, "override any field, e.g. --set parameters.researchers.foresight_window=2 (repeatable)"
+    )
     run.add_argument("--no-figures", action="store_true", help="do not draw figures")
     run.add_argument("--no-panel", action="store_true", help="store outcomes only, not the panel")
     run.add_argument("--quiet", action="store_true", help="no progress output")
@@ -93,11 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "uninterrupted run's, byte for byte. Where runs execute may be chosen anew.",
     )
     res.add_argument("folder", type=Path, metavar="DIR", help="the results folder")
-    res.add_argument(
-        "--executor", choices=("serial", "processes", "dask"), help="where runs execute"
-    )
-    res.add_argument("--workers", type=_positive_int, help="worker processes")
-    res.add_argument("--scheduler", help="address of a running Dask scheduler")
+    _execution_options(res)
     res.add_argument("--no-figures", action="store_true", help="do not draw figures")
     res.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -107,10 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check a configuration file; prints what it holds or every problem found.",
     )
     val.add_argument("file", type=Path, help="the YAML file to check")
-    val.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-        help="check the experiment with this override applied (repeatable)",
-    )  # fmt: skip
+    _set_option(val, "check the experiment with this override applied (repeatable)")
 
     sub.add_parser(
         "policies",
@@ -128,10 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("experiment", nargs="?", help="experiment YAML (default: packaged default)")
     cal.add_argument("--replicates", type=_positive_int, default=200, help="runs (default 200)")
     cal.add_argument("--seed", type=_seed, default=2023, help="root seed (default 2023)")
-    cal.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-        help="override any field of the experiment (repeatable)",
-    )  # fmt: skip
+    _set_option(cal, "override any field of the experiment (repeatable)")
 
     for name, text in (
         ("sweep", "run a parameter sweep (grid, Latin hypercube, Sobol or Morris design)"),
@@ -142,19 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
             "spec", type=Path, nargs="?", help="sweep / sensitivity YAML (not with --resume DIR)"
         )
         sp.add_argument("--replicates", type=_positive_int, help="runs per point and policy")
-        sp.add_argument(
-            "--executor", choices=("serial", "processes", "dask"), help="where runs execute"
-        )
-        sp.add_argument("--workers", type=_positive_int, help="worker processes")
-        sp.add_argument("--scheduler", help="address of a running Dask scheduler")
+        _execution_options(sp)
         sp.add_argument("--out", type=Path, help="results folder")
         sp.add_argument(
             "--resume", type=Path, metavar="DIR", help="continue an interrupted study in DIR"
         )
-        sp.add_argument(
-            "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-            help="override a field of the base experiment (repeatable)",
-        )  # fmt: skip
+        _set_option(sp, "override a field of the base experiment (repeatable)")
         sp.add_argument("--quiet", action="store_true", help="no progress output")
 
     plot = sub.add_parser(
