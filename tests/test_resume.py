@@ -129,6 +129,19 @@ def test_a_sweep_resumes_from_the_folder_alone(tmp_path):
     assert results(part) == results(ref)
 
 
+def test_a_folder_from_another_schema_says_which_version_wrote_it(finished, tmp_path, capsys):
+    ref, _ = finished
+    old = tmp_path / "old"
+    shutil.copytree(ref, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["config"]["parameters"]["researchers"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["resume", str(old)]) == 2
+    err = capsys.readouterr().err
+    assert "does not validate with this version" in err and "parameters.researchers" in err
+    assert "Traceback" not in err
+
+
 def test_resume_of_a_folder_that_is_not_one_says_so(tmp_path, capsys):
     assert main(["resume", str(tmp_path)]) == 2
     err = capsys.readouterr().err

@@ -718,6 +718,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from wpi_abm.calibration import measure, report
     from wpi_abm.config import load_experiment
 
+    if args.experiment is not None:
+        _expect_kind(Path(args.experiment), "experiment", "calibrate")
     exp, _ = load_experiment(args.experiment, args.sets)
     missing = {"legacy"} - set(exp.policies)
     if missing:

@@ -176,9 +176,18 @@ def read_stored(
 
 
 def _too_new(folder: Path, manifest: dict[str, Any], exc: Exception) -> ResultsError:
+    """The configuration was recorded by a wpi-abm whose schema differs from this one's."""
+    if isinstance(exc, ValidationError):
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        detail = f"{len(errors)} problem(s), the first: {dotted(first['loc'])}: {first['msg']}"
+    else:
+        detail = f"missing {exc}"
     version = manifest.get("versions", {}).get("wpi_abm", "unknown")
-    first = str(exc).splitlines()[:3]
+    commit = manifest.get("git_commit")
+    written = f"wpi-abm {version}" + (f" (commit {commit})" if commit else "")
     return ResultsError(
         f"{folder}: its recorded configuration does not validate with this version of wpi-abm "
-        f"({' '.join(first)}); it was written by wpi-abm {version}: resume it with that version"
+        f"({detail}); it was written by {written}: resume it with that version, or start the "
+        "experiment again in another folder"
     )
