@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from wpi_abm.errors import WpiError
-from wpi_abm.experiment.design import Chunk
+from wpi_abm.experiment.plan import Chunk
 from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
 
 if TYPE_CHECKING:

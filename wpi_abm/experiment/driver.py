@@ -21,7 +21,7 @@ from tqdm import tqdm
 from wpi_abm.config import Experiment
 from wpi_abm.errors import ResultsError
 from wpi_abm.experiment.analysis import run_sums, summarise
-from wpi_abm.experiment.design import Chunk, Point, plan_chunks, run_seed
+from wpi_abm.experiment.plan import Chunk, Point, plan_chunks, run_seed
 from wpi_abm.experiment.executors import Executor
 from wpi_abm.experiment.runner import Job
 from wpi_abm.experiment.store import (

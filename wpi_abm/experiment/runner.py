@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from wpi_abm.config import Experiment, apply_set, data_path, parse_set
 from wpi_abm.errors import ConfigError
-from wpi_abm.experiment.design import Chunk, Point, run_id, run_seed
+from wpi_abm.experiment.plan import Chunk, Point, run_id, run_seed
 from wpi_abm.metrics import OUTCOME_COLUMNS, outcomes, value_index
 from wpi_abm.sim.model import WPIModel
 from wpi_abm.sim.recorder import Recorder

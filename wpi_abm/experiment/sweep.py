@@ -26,7 +26,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from wpi_abm.config import ClusterSpec, Experiment, load_experiment, parse_set, validation_errors
 from wpi_abm.errors import ConfigError
-from wpi_abm.experiment.design import Point
+from wpi_abm.experiment.plan import Point
 from wpi_abm.experiment.runner import Job, experiment_at
 from wpi_abm.schema import Strict
 from wpi_abm.yamlio import SourceMap, load_yaml
