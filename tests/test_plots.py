@@ -15,8 +15,9 @@ import pyarrow.dataset as ds
 import pytest
 
 from wpi_abm.cli import main
+from wpi_abm.outcomes import sensitivity_outputs
 from wpi_abm.plots import after_support, cost, fans, forest, income, sensitivity, survival, sweep
-from wpi_abm.plots.catalogue import CATALOGUE, NAMES, caption
+from wpi_abm.plots.catalogue import CATALOGUE, caption
 from wpi_abm.plots.results import Results, Skip, parameter_label
 from wpi_abm.plots.style import PNG_DPI, luminance, plt, policy_style, style
 from wpi_abm.plots.summary import plot_results
@@ -36,6 +37,7 @@ RUN_FIGURES = {
     "papers",
     "income",
 }
+NAMES = tuple(spec.name for spec in CATALOGUE)
 _BUILT: dict[str, Path] = {}
 
 
@@ -167,7 +169,7 @@ def build_sensitivity(base: Path) -> Path:
     (out / "manifest.json").write_text(json.dumps(manifest))
     rows = []
     nan = float("nan")
-    for policy, output in itertools.product(["legacy", "reform_2024"], sensitivity.OUTPUTS):
+    for policy, output in itertools.product(["legacy", "reform_2024"], sensitivity_outputs()):
         scale = 1000.0 if output == "cost_per_centre" else 0.1
         for i, prm in enumerate(SENS_PARAMS):
             st = 0.6 / (i + 1)

@@ -25,7 +25,7 @@ from wpi_abm.experiment.plan import Chunk
 from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
 
 if TYPE_CHECKING:
-    from wpi_abm.config import ClusterSpec
+    from wpi_abm.schema.experiment import ClusterSpec
 
 
 class DaskExecutor:

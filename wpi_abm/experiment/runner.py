@@ -15,12 +15,14 @@ import numpy as np
 import pyarrow as pa
 from pydantic import ValidationError
 
-from wpi_abm.config import Experiment, apply_set, data_path, parse_set
+from wpi_abm.config import apply_set, parse_set
 from wpi_abm.errors import ConfigError
 from wpi_abm.experiment.plan import Chunk, Point, run_id, run_seed
 from wpi_abm.metrics import OUTCOME_COLUMNS, outcomes, value_index
+from wpi_abm.schema.experiment import Experiment
 from wpi_abm.sim.model import WPIModel
 from wpi_abm.sim.recorder import Recorder
+from wpi_abm.validation import data_path
 from wpi_abm.yamlio import SourceMap, dotted
 
 BATCH_WORLDS = 25

@@ -28,6 +28,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from wpi_abm.formats import money
 from wpi_abm.presets import Look, policy_looks
 
 DOUBLE = 7.0
@@ -187,7 +188,7 @@ def save(fig: Figure, folder: Path, name: str, metadata: dict[str, str]) -> list
 
 def thousands_axis(ax: plt.Axes, axis: str = "x") -> None:
     """Thousands separators on a money axis (M yen values run into the tens of thousands)."""
-    fmt = mpl.ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+    fmt = mpl.ticker.FuncFormatter(lambda v, _pos: money(v))
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
