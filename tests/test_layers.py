@@ -1,14 +1,13 @@
 """The package's layers: no import cycle, and no module reaching up to what it should not know.
 
 Imports are read from the source with :mod:`ast` (no module is executed). An import inside
-``if TYPE_CHECKING:`` never runs, so it cannot make an import cycle at run time; those are checked
-separately. Function-level (lazy) imports do run and count.
+``if TYPE_CHECKING:`` never runs, so it cannot make an import cycle at run time; function-level
+(lazy) imports do run and count.
 
-Reasoning about type-only imports: the agents type their ``model`` attribute as ``WPIModel`` and
-the model constructs the agents, so ``model → agents → model`` (and ``finance``) form cycles made
-only of ``TYPE_CHECKING`` imports. They are harmless at run time, but they tie the modules
-together; the core restructuring removes them. Until it has, that check is an expected failure
-(not strict: it passes once they are gone, and should then be made strict).
+Reasoning about type-only imports: cycles made only of ``TYPE_CHECKING`` imports are harmless at
+run time, but they tie modules together all the same (the agents typed their ``model`` as
+``WPIModel`` while the model built the agents: ``model → agents → model``, and ``finance``). The
+core restructuring (``wpi_abm/sim``) removed them, so that check is strict too.
 """
 
 from __future__ import annotations
@@ -137,7 +136,9 @@ def test_the_graph_sees_the_imports():
     assert "wpi_abm.outcomes" in edges["wpi_abm.experiment.analysis"]
     assert "wpi_abm.experiment.store" in edges["wpi_abm.plots.results"]
     assert "wpi_abm.report.sections" in edges["wpi_abm.report"]
-    assert "wpi_abm.model" not in graph(type_only=False)["wpi_abm.agents.centre"]
+    # a TYPE_CHECKING import is seen, and kept out of the run-time graph
+    assert "wpi_abm.policy" in graph(type_only=True)["wpi_abm.tables"]
+    assert "wpi_abm.policy" not in graph(type_only=False)["wpi_abm.tables"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
@@ -145,9 +146,6 @@ def test_no_import_cycle_at_run_time():
     assert cycles(graph(type_only=False)) == []
 
 
-@pytest.mark.xfail(
-    strict=False, reason="model ↔ agents ↔ finance type-only imports (core restructuring)"
-)
 def test_no_import_cycle_even_for_type_checking():
     assert cycles(graph(type_only=True)) == []
 
