@@ -230,6 +230,8 @@ def _check() -> None:
             raise ValueError(f"outcome '{o.name}': a proportion needs a 0/1 column")
         if o.over not in (ALL, DEFINED) and o.over not in booleans:
             raise ValueError(f"outcome '{o.name}': over='{o.over}' is not a 0/1 column")
+        if o.interval == "cluster_wilson" and o.statistic != "proportion":
+            raise ValueError(f"outcome '{o.name}': a Wilson interval is for a proportion")
         if (o.interval is None) != (o.ci is None):
             raise ValueError(f"outcome '{o.name}': give both interval and ci, or neither")
         if "en" not in o.label:

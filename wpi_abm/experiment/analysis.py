@@ -106,6 +106,11 @@ def paired_difference(diffs: np.ndarray, level: float = 0.95) -> tuple[float, fl
     return mean, mean - t * se, mean + t * se
 
 
+INTERVALS = {"cluster_wilson": cluster_proportion, "cluster_mean": cluster_mean}
+"""How each interval named in :mod:`wpi_abm.outcomes` is computed."""
+DEFAULT_INTERVAL = {"proportion": "cluster_wilson", "mean": "cluster_mean"}
+
+
 def _denominator(o: Outcome) -> str:
     """The per-run column counting the centre-runs an outcome is taken over."""
     if o.over == ALL:
@@ -147,10 +152,9 @@ def estimate(o: Outcome, g: pd.DataFrame) -> tuple[float, float, float]:
     """
     y = g[o.column].to_numpy(float)
     m = g[_denominator(o)].to_numpy(float)
-    if o.statistic == "proportion":
-        value, low, high = cluster_proportion(y, m)
-    else:
-        value, low, high = cluster_mean(y, m)
+    # Both estimators give Σy/Σm; they differ in the interval.
+    method = INTERVALS[o.interval or DEFAULT_INTERVAL[o.statistic]]
+    value, low, high = method(y, m)
     return (value, low, high) if o.interval is not None else (value, math.nan, math.nan)
 
 
