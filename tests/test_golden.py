@@ -15,11 +15,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from wpi_abm.cli import format_summary, format_sweep
 from wpi_abm.config import load_experiment
 from wpi_abm.experiment.analysis import run_sums, summarise
 from wpi_abm.experiment.sensitivity import analyse
 from wpi_abm.experiment.sweep import load_sweep
+from wpi_abm.tables import format_summary, format_sweep
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 RUN_POLICIES = [

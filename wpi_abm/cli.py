@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wpi_abm.errors import ConfigError, ResultsError, WpiError
-from wpi_abm.tables import format_indices, format_summary, format_sweep
+from wpi_abm.text import LANGS
 
 if TYPE_CHECKING:
     from wpi_abm.experiment.driver import ExperimentResult
@@ -122,14 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = sub.add_parser("plot", help="draw the figures of a results folder (no re-running)")
     plot.add_argument("results", type=Path)
-    plot.add_argument("--lang", choices=("en", "ja"), default="en", help="label language")
+    plot.add_argument("--lang", choices=LANGS, default="en", help="label language")
 
     rep = sub.add_parser(
         "report", help="write one self-contained HTML report of a results folder (opens offline)"
     )
     rep.add_argument("results", type=Path)
     rep.add_argument("--out", type=Path, help="default: RESULTS/report.html")
-    rep.add_argument("--lang", choices=("en", "ja"), default="en")
+    rep.add_argument("--lang", choices=LANGS, default="en")
     return parser
 
 
@@ -187,6 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``wpi-abm run``."""
     from wpi_abm.config import load_experiment
     from wpi_abm.experiment.driver import run_experiment
+    from wpi_abm.tables import format_summary
 
     sets = list(args.sets)
     if args.replicates is not None:
@@ -264,6 +265,7 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
     """``wpi-abm sweep`` and ``wpi-abm sensitivity``."""
     from wpi_abm.experiment.driver import run_experiment
     from wpi_abm.experiment.sweep import build, expected_points
+    from wpi_abm.tables import format_indices, format_sweep
 
     sets = list(args.sets)
     if args.replicates is not None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from wpi_abm.formats import money, number, pct, pct_ci, points_ci
 from wpi_abm.outcomes import COST, DEPTH, END, PRIMARY
+from wpi_abm.schema.sweep import RANKED_BY
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,8 +70,8 @@ def format_indices(indices: pd.DataFrame) -> str:
         ["policy", "output", "method"], sort=False
     ):
         lines.append(f"\n{policy} — {output} — {method}")
+        g = group.sort_values(RANKED_BY[method], ascending=False)
         if method == "sobol":
-            g = group.sort_values("ST", ascending=False)
             lines.append(f"  {'parameter':<48} {'S1 [±95%]':>16} {'ST [±95%]':>16}")
             for _, r in g.iterrows():
                 lines.append(
@@ -78,7 +79,6 @@ def format_indices(indices: pd.DataFrame) -> str:
                     f" {r['ST']:7.3f} ±{r['ST_conf']:6.3f}"
                 )
         else:
-            g = group.sort_values("mu_star", ascending=False)
             lines.append(f"  {'parameter':<48} {'mu* [±95%]':>18} {'sigma':>9}")
             for _, r in g.iterrows():
                 lines.append(

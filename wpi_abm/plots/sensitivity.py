@@ -18,6 +18,7 @@ from matplotlib.patches import Patch
 from wpi_abm.outcomes import BY_NAME, label, sensitivity_outputs
 from wpi_abm.plots.results import Results, Skip, parameter_label
 from wpi_abm.plots.style import DOUBLE, plt, top_legend
+from wpi_abm.schema.sweep import RANKED_BY
 from wpi_abm.text import t
 
 
@@ -93,7 +94,7 @@ def sensitivity_sobol(res: Results) -> Figure:
     for p, axes in zip(policies, rows, strict=True):
         st = res.style(p)
         dp = df[df["policy"] == p]
-        order = _order(dp, outputs, "ST")
+        order = _order(dp, outputs, RANKED_BY["sobol"])
         y = {prm: k for k, prm in enumerate(order)}
         for ax, out in zip(axes, outputs, strict=True):
             d = dp[dp["output"] == out]
@@ -147,7 +148,7 @@ def sensitivity_morris(res: Results) -> Figure:
     for i, (p, axes) in enumerate(zip(policies, rows, strict=True)):
         st = res.style(p)
         dp = df[df["policy"] == p]
-        order = _order(dp, outputs, "mu_star")
+        order = _order(dp, outputs, RANKED_BY["morris"])
         y = {prm: k for k, prm in enumerate(order)}
         for ax, out in zip(axes, outputs, strict=True):
             d = dp[dp["output"] == out]

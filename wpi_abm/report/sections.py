@@ -22,6 +22,7 @@ from wpi_abm.plots.catalogue import FigureSpec, caption, produce, title
 from wpi_abm.plots.cost import frontier_policies
 from wpi_abm.plots.results import Results, parameter_label
 from wpi_abm.report.html import Raw, esc, table
+from wpi_abm.schema.sweep import RANKED_BY
 from wpi_abm.text import t
 
 IMAGE_DPI = 200
@@ -220,7 +221,7 @@ def sensitivity_section(res: Results) -> str:
         return ""
     rows = []
     for (policy, output, method), group in df.groupby(["policy", "output", "method"], sort=False):
-        key = "ST" if method == "sobol" else "mu_star"
+        key = RANKED_BY[method]
         top = group.dropna(subset=[key]).sort_values(key, ascending=False).head(3)
         ranked = ", ".join(
             f"{parameter_label(str(r.parameter))} ({getattr(r, key):.3g})" for r in top.itertuples()

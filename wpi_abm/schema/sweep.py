@@ -18,6 +18,9 @@ from wpi_abm.schema.experiment import ClusterSpec
 Design = Literal["grid", "lhs", "sobol", "morris"]
 DESIGNS: tuple[str, ...] = get_args(Design)
 """How points are chosen: every combination, Latin hypercube, Saltelli (Sobol), Morris."""
+Method = Literal["sobol", "morris"]
+RANKED_BY: dict[str, str] = {"sobol": "ST", "morris": "mu_star"}
+"""The index by which each sensitivity method ranks parameters (a column of sensitivity.csv)."""
 Output = Literal[*sensitivity_outputs()]
 """A summary outcome a sensitivity study may analyse (flagged in :mod:`wpi_abm.outcomes`)."""
 
@@ -95,7 +98,7 @@ class SweepSpec(Strict):
     parameters: dict[str, ParameterSpec] = Field(min_length=1)
     store: Literal["outcomes", "panel"] = "outcomes"
     chunk_runs: Annotated[int, Field(ge=1, le=100_000)] = 50
-    methods: list[Literal["sobol", "morris"]] = Field(default=["sobol"], min_length=1)
+    methods: list[Method] = Field(default=["sobol"], min_length=1)
     outputs: list[Output] = list(sensitivity_outputs())
     model: Literal["wpi", "ishigami"] = "wpi"
     cluster: ClusterSpec | None = None
