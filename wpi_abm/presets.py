@@ -45,7 +45,13 @@ def data_dir() -> Path:
 
 
 def builtin(kind: str) -> dict[str, Path]:
-    """Built-in YAML files of a kind (one of :data:`KINDS`), by name, in name order."""
+    """Built-in YAML files of a kind (one of :data:`KINDS`), by name, in name order.
+
+    Raises:
+        ValueError: Not one of :data:`KINDS`.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind '{kind}'; allowed: {', '.join(KINDS)}")
     folder = data_dir() / ("experiments" if kind == "experiments" else f"configs/{kind}")
     return {p.stem: p for p in sorted(folder.glob("*.yaml")) if not p.name.startswith("_")}
 
