@@ -26,11 +26,10 @@ def zeros(n: int) -> list[float]:
 
 
 def test_every_builtin_policy_loads_and_is_listed():
-    names = set(builtin("policies"))
-    assert names == {
-        "legacy", "legacy_2007", "legacy_extension_taper", "reform_2024", "taper", "wpi_core",
-        "multiple_host", "flat_15", "flat_forever",
-    }  # fmt: skip
+    files = builtin("policies")
+    assert len(files) >= 9 and "legacy" in files  # the baseline of the default experiment
+    for name in files:
+        assert load_policy(name).name == name, "a design's name is its file name"
 
 
 def test_legacy_is_700_for_ten_years_then_a_cliff():

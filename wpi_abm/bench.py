@@ -110,7 +110,7 @@ def default_experiment(replicates: int, workers: int) -> dict[str, float]:
     try:
         with PeakMemory() as mem, ProcessExecutor(workers) as ex:
             t = time.perf_counter()
-            report = run_experiment(exp, tree, ex, out, progress=False, figures=False)
+            result = run_experiment(exp, tree, ex, out, progress=False, figures=False)
             wall = time.perf_counter() - t
         sim_peak = mem.peak
         with PeakMemory() as mem:
@@ -122,7 +122,7 @@ def default_experiment(replicates: int, workers: int) -> dict[str, float]:
         shutil.rmtree(out.parent, ignore_errors=True)
     return {
         "replicates": replicates,
-        "runs": report.runs_total,
+        "runs": result.runs_total,
         "workers": workers,
         "wall_s": wall,
         "figures_s": figures,

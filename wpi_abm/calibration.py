@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wpi_abm.config import Experiment
 from wpi_abm.metrics import outcomes
+from wpi_abm.schema.experiment import Experiment
 from wpi_abm.sim.model import WPIModel
 
 

@@ -2,17 +2,26 @@
 
 Exit codes: 0 success; 1 some runs failed (the rest are stored); 2 bad input or unusable results
 folder (a one-paragraph message, no traceback); 3 internal error; 130 interrupted (resumable).
+
+A little over 400 lines on purpose: the parser and the handlers of the nine commands are one
+concept — the command line's contract — and each option reads best next to the handler that uses
+it. The handlers only wire things together; the tables they print are :mod:`wpi_abm.tables`, the
+work is in :mod:`wpi_abm.experiment`, :mod:`wpi_abm.plots` and :mod:`wpi_abm.report`.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wpi_abm.errors import ConfigError, ResultsError, WpiError
+from wpi_abm.text import LANGS
+
+if TYPE_CHECKING:
+    from wpi_abm.experiment.driver import ExperimentResult
 
 EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
 
@@ -113,14 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = sub.add_parser("plot", help="draw the figures of a results folder (no re-running)")
     plot.add_argument("results", type=Path)
-    plot.add_argument("--lang", choices=("en", "ja"), default="en", help="label language")
+    plot.add_argument("--lang", choices=LANGS, default="en", help="label language")
 
     rep = sub.add_parser(
         "report", help="write one self-contained HTML report of a results folder (opens offline)"
     )
     rep.add_argument("results", type=Path)
     rep.add_argument("--out", type=Path, help="default: RESULTS/report.html")
-    rep.add_argument("--lang", choices=("en", "ja"), default="en")
+    rep.add_argument("--lang", choices=LANGS, default="en")
     return parser
 
 
@@ -178,6 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``wpi-abm run``."""
     from wpi_abm.config import load_experiment
     from wpi_abm.experiment.driver import run_experiment
+    from wpi_abm.tables import format_summary
 
     sets = list(args.sets)
     if args.replicates is not None:
@@ -189,7 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     exp, tree = load_experiment(args.experiment, sets)
     out = _out_folder(args, exp.name)
     with _executor(args, exp) as executor:
-        report = run_experiment(
+        result = run_experiment(
             exp,
             tree,
             executor,
@@ -198,24 +208,26 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             figures=False if args.no_figures else None,
         )
-    print(format_summary(report.summary, exp.policies, exp.baseline_policy))
-    runs = report.runs_total
+    print(format_summary(result.summary, exp.policies, exp.baseline_policy))
+    runs = result.runs_total
     print(
         f"\n{runs} runs × {len(exp.cohort.centres)} centres; decline = value index in years "
         f"{exp.decline.test_years} more than {exp.decline.theta:.0%} below year "
         f"{exp.decline.reference_year}; 95% intervals clustered by run."
     )
-    print(f"results: {report.out}")
-    return _failed(report)
+    print(f"results: {result.out}")
+    return _failed(result)
 
 
-def _failed(report) -> int:
+def _failed(result: ExperimentResult) -> int:
     """Say how many runs failed (the rest are stored); the exit code."""
-    if not report.failures:
+    from wpi_abm.experiment.store import FAILURES
+
+    if not result.failures:
         return 0
-    n = sum(len(f["replicates"]) for f in report.failures)
+    n = sum(len(f["replicates"]) for f in result.failures)
     print(
-        f"error: {n} of {report.runs_total} runs failed (see {report.out / 'failures.csv'}); "
+        f"error: {n} of {result.runs_total} runs failed (see {result.out / FAILURES}); "
         "the others are stored and summarised; --resume retries the failed chunks",
         file=sys.stderr,
     )
@@ -253,6 +265,7 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
     """``wpi-abm sweep`` and ``wpi-abm sensitivity``."""
     from wpi_abm.experiment.driver import run_experiment
     from wpi_abm.experiment.sweep import build, expected_points
+    from wpi_abm.tables import format_indices, format_sweep
 
     sets = list(args.sets)
     if args.replicates is not None:
@@ -263,15 +276,14 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
     designs = spec.methods if sensitivity else [spec.design]
     sizes = ", ".join(f"{d} {expected_points(spec, d)}" for d in designs)
     runs = len(points) * len(exp.policies) * exp.replicates
-    report = None
     if spec.model == "ishigami":
-        from wpi_abm.experiment.sensitivity import ishigami_summary
+        from wpi_abm.experiment.sensitivity import ishigami_summary, store_analytic
 
         if not sensitivity:
             raise ConfigError("model: ishigami is for `wpi-abm sensitivity` only", field="model")
         summary = ishigami_summary(table, spec)
         policies = ["ishigami"]
-        _write_analytic(out, tree, table, summary, args.resume is not None)
+        store_analytic(out, tree, table, summary, resume=args.resume is not None)
         print(f"{kind} '{spec.name}': {len(points)} points ({sizes}) of the Ishigami function")
     else:
         print(
@@ -280,24 +292,26 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
             flush=True,
         )
         with _executor(args, exp, spec.cluster) as executor:
-            report = run_experiment(
+            result = run_experiment(
                 exp, tree, executor, out, points=points, point_columns=table,
                 resume=args.resume is not None, progress=not args.quiet, kind=kind,
             )  # fmt: skip
-        summary = report.summary
+        summary = result.summary
         policies = exp.policy_names
-        if report.failures:
+        if result.failures:
             # Sensitivity indices need every point; the sweep's other results are stored.
             print(format_sweep(summary, list(spec.parameters)))
             print(f"results: {out}")
-            return _failed(report)
+            return _failed(result)
     if sensitivity:
         from wpi_abm.experiment.sensitivity import analyse
-        from wpi_abm.experiment.store import write_atomic
+        from wpi_abm.experiment.store import ResultStore
+        from wpi_abm.plots.summary import plot_results
 
         indices = analyse(summary, table, spec, policies)
-        write_atomic(out / "sensitivity.csv", indices.to_csv(index=False).encode())
-        from wpi_abm.plots.summary import plot_results
+        with ResultStore(out) as store:
+            store.open(resume=True)
+            store.write_sensitivity(indices)
 
         plot_results(out)  # adds the sensitivity figures now that the indices exist
         print(format_indices(indices))
@@ -307,105 +321,13 @@ def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:
     return 0
 
 
-def format_sweep(summary, parameters: list[str], rows: int = 30) -> str:
-    """The first rows of a sweep summary: parameters, policy, P(decline) [CI], depth, cost."""
-    cols = ["point", *parameters, "policy", "n", "p_decline", "ci_low", "ci_high"]
-    cols += [c for c in ("mean_depth", "cost_per_centre") if c in summary]
-    table = summary[[c for c in cols if c in summary]].head(rows)
-    table = table.rename(columns={p: p.rsplit(".", 1)[-1] for p in parameters})
-    text = table.to_string(
-        index=False, float_format=lambda x: f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
-    )
-    if len(summary) > rows:
-        text += f"\n... {len(summary) - rows} more rows in summary.csv"
-    return text
-
-
-def _write_analytic(out: Path, tree, table, summary, resume: bool) -> None:
-    """Store an analytic-function study like a simulated one (manifest, points, summary)."""
-    from wpi_abm.experiment.store import ResultStore, now, versions, write_atomic
-
-    store = ResultStore(out)
-    store.open(resume=resume)
-    try:
-        store.write_manifest(
-            {
-                "experiment": tree["name"], "kind": "sensitivity", "model": "ishigami",
-                "status": "complete", "started": now(), "ended": now(), "versions": versions(),
-                "config": tree,
-            }
-        )  # fmt: skip
-        write_atomic(out / "points.csv", table.to_csv().encode())
-        write_atomic(out / "summary.csv", summary.to_csv(index=False).encode())
-    finally:
-        store.close()
-
-
-def format_indices(indices) -> str:
-    """Sensitivity indices as a table, most influential first."""
-    lines = []
-    for (policy, output, method), group in indices.groupby(
-        ["policy", "output", "method"], sort=False
-    ):
-        lines.append(f"\n{policy} — {output} — {method}")
-        if method == "sobol":
-            g = group.sort_values("ST", ascending=False)
-            lines.append(f"  {'parameter':<48} {'S1 [±95%]':>16} {'ST [±95%]':>16}")
-            for _, r in g.iterrows():
-                lines.append(
-                    f"  {r['parameter'][:48]:<48} {r['S1']:7.3f} ±{r['S1_conf']:6.3f}"
-                    f" {r['ST']:7.3f} ±{r['ST_conf']:6.3f}"
-                )
-        else:
-            g = group.sort_values("mu_star", ascending=False)
-            lines.append(f"  {'parameter':<48} {'mu* [±95%]':>18} {'sigma':>9}")
-            for _, r in g.iterrows():
-                lines.append(
-                    f"  {r['parameter'][:48]:<48} {r['mu_star']:9.4f} ±{r['mu_star_conf']:7.4f}"
-                    f" {r['sigma']:9.4f}"
-                )
-    return "\n".join(lines)
-
-
-def _pct(x: float) -> str:
-    return "  n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:5.1f}"
-
-
-def format_summary(summary, policies, baseline: str | None) -> str:
-    """The table printed at the end of a run (one row per policy)."""
-    diff = f"diff_vs_{baseline}" if baseline else None
-    has_diff = diff is not None and diff in summary
-    head = f"{'policy':<40} {'P(decline) % [95% CI]':>23}"
-    if has_diff:
-        head += f" {'vs ' + baseline + ' (pp) [95% CI]':>27}"
-    head += f" {'depth %':>8} {'cost/centre M¥':>15} {'P(end) %':>9}"
-    lines = [head, "-" * len(head)]
-    for _, r in summary.iterrows():
-        label = policies[r["policy"]].display if r["policy"] in policies else r["policy"]
-        if "point" in summary.columns:
-            label = f"[{r['point']}] {label}"
-        line = (
-            f"{label[:40]:<40} {_pct(r['p_decline'])} [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]"
-        )
-        if has_diff:
-            if r["policy"] == baseline:
-                line += f" {'—':>27}"
-            else:
-                low, high = 100 * r["diff_ci_low"], 100 * r["diff_ci_high"]
-                d = f"{100 * r[diff]:+6.1f} [{low:+6.1f}, {high:+6.1f}]"
-                line += f" {d:>27}"
-        depth, cost, end = _pct(r["mean_depth"]), r["cost_per_centre"], _pct(r["p_decline_end"])
-        line += f" {depth:>8} {cost:>15,.0f} {end:>9}"
-        lines.append(line)
-    return "\n".join(lines)
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     """``wpi-abm validate FILE``."""
     from wpi_abm.cohort import Cohort
-    from wpi_abm.config import guess_kind, load_experiment, validate_block
+    from wpi_abm.config import guess_kind, load_experiment
     from wpi_abm.parameters import Parameters
     from wpi_abm.policy import PolicyDesign
+    from wpi_abm.validation import validate_block
     from wpi_abm.yamlio import load_yaml
 
     raw, smap = load_yaml(args.file)
@@ -459,9 +381,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_policies() -> int:
     """``wpi-abm policies``."""
-    from wpi_abm.config import builtin, load_policy
+    from wpi_abm.config import load_policy
+    from wpi_abm.presets import policy_names
 
-    for name in builtin("policies"):
+    for name in policy_names():
         p = load_policy(name)
         years = p.last_year()
         print(f"{name:<24} {p.display}")

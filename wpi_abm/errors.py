@@ -62,7 +62,3 @@ class ConfigErrors(ConfigError):
 
 class ResultsError(WpiError):
     """A results folder is missing, locked by another run, or not what a command expects."""
-
-
-class RunFailure(WpiError):
-    """Some runs raised; the rest finished and were stored."""

@@ -1,4 +1,4 @@
-"""The results folder: chunk files written atomically, a lock, the manifest.
+"""The results folder: how it is laid out, read and written.
 
 Layout (the contract in DESIGN.md)::
 
@@ -6,7 +6,14 @@ Layout (the contract in DESIGN.md)::
     <out>/runs/chunk-NNNNNN.parquet      centre × year panel (when stored)
     <out>/outcomes/chunk-NNNNNN.parquet  one row per centre-run: decline outcomes
     <out>/summary.csv            one row per policy (and sweep point)
+    <out>/points.csv             sweeps: the parameter values of each point
+    <out>/sensitivity.csv        sensitivity studies: the indices
+    <out>/failures.csv           runs that raised, when any did
     <out>/figures/               PDF and PNG
+
+Two doors, and nothing else touches the files: :class:`ResultFolder` reads a folder (figures,
+report, resume) and never writes; :class:`ResultStore` adds the writing, holding the folder's lock.
+:func:`write_file` writes one file atomically anywhere (the report may go elsewhere).
 
 Every file is written to a temporary name and renamed into place, so a reader never sees half a
 file; a chunk whose files are missing or unreadable is simply run again on resume. A lock file keeps
@@ -25,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -32,6 +40,31 @@ from wpi_abm.errors import ResultsError
 
 LOCK = ".lock"
 MANIFEST = "manifest.json"
+SUMMARY = "summary.csv"
+POINTS = "points.csv"
+SENSITIVITY = "sensitivity.csv"
+FAILURES = "failures.csv"
+RUNS = "runs"
+OUTCOMES = "outcomes"
+FIGURES = "figures"
+
+__all__ = [
+    "FAILURES",
+    "FIGURES",
+    "MANIFEST",
+    "OUTCOMES",
+    "POINTS",
+    "RUNS",
+    "SENSITIVITY",
+    "SUMMARY",
+    "ResultFolder",
+    "ResultStore",
+    "git_commit",
+    "machine_info",
+    "now",
+    "versions",
+    "write_file",
+]
 
 
 def now() -> str:
@@ -88,8 +121,8 @@ def git_commit() -> str | None:
     return sha + ("-dirty" if dirty else "")
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
+def write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (never half a file)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)
@@ -98,7 +131,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_parquet_atomic(path: Path, table: pa.Table) -> None:
+def _write_parquet(path: Path, table: pa.Table) -> None:
     """Write a Parquet file atomically (snappy-compressed, one row group).
 
     Snappy, not zstd: the driver compresses every chunk while the workers simulate, and on a
@@ -109,8 +142,8 @@ def write_parquet_atomic(path: Path, table: pa.Table) -> None:
     os.replace(tmp, path)
 
 
-class ResultStore:
-    """One results folder, held exclusively while an experiment writes into it.
+class ResultFolder:
+    """A results folder, for reading only (takes no lock, writes nothing).
 
     Args:
         root: The folder.
@@ -118,9 +151,93 @@ class ResultStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self.runs = self.root / "runs"
-        self.outcomes = self.root / "outcomes"
-        self.figures = self.root / "figures"
+        self.runs = self.root / RUNS
+        self.outcomes = self.root / OUTCOMES
+        self.figures = self.root / FIGURES
+
+    def read_manifest(self) -> dict[str, Any]:
+        """The manifest as a dict.
+
+        Raises:
+            ResultsError: Missing or not JSON.
+        """
+        path = self.root / MANIFEST
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ResultsError(f"{path}: cannot read the manifest ({exc})") from None
+
+    def read_summary(self) -> pd.DataFrame:
+        """summary.csv, with policy names as strings.
+
+        Raises:
+            ResultsError: Missing (the run did not finish), or holds no policy rows.
+        """
+        path = self.root / SUMMARY
+        if not path.is_file():
+            raise ResultsError(
+                f"{self.root}: no {SUMMARY} (the run did not finish; resume it first)"
+            )
+        summary = pd.read_csv(path)
+        if summary.empty or "policy" not in summary:
+            raise ResultsError(f"{path}: holds no policy rows")
+        summary["policy"] = summary["policy"].astype(str)
+        return summary
+
+    def read_points(self) -> pd.DataFrame | None:
+        """points.csv (one row per sweep point, ``point`` a column), or None without one."""
+        path = self.root / POINTS
+        return pd.read_csv(path) if path.is_file() else None
+
+    def read_sensitivity(self) -> pd.DataFrame | None:
+        """sensitivity.csv, or None when there is none or it is empty."""
+        path = self.root / SENSITIVITY
+        if not path.is_file():
+            return None
+        df = pd.read_csv(path)
+        return df if not df.empty else None
+
+    def has_panel(self) -> bool:
+        """Whether the centre × year panel was stored."""
+        return self.runs.is_dir() and any(self.runs.glob("*.parquet"))
+
+    def chunk_files(self, part: str) -> list[Path]:
+        """The stored chunk files of ``part`` (:data:`RUNS` or :data:`OUTCOMES`), in order."""
+        return sorted((self.root / part).glob("*.parquet"))
+
+    @staticmethod
+    def chunk_name(index: int) -> str:
+        """File name of a chunk."""
+        return f"chunk-{index:06d}.parquet"
+
+    def chunk_done(self, index: int, rows: int, panel_rows: int | None) -> bool:
+        """Whether a chunk's files exist, are readable Parquet and hold the expected rows."""
+        name = self.chunk_name(index)
+        checks = [(self.outcomes / name, rows)]
+        if panel_rows is not None:
+            checks.append((self.runs / name, panel_rows))
+        for path, expected in checks:
+            try:
+                if pq.ParquetFile(path).metadata.num_rows != expected:
+                    return False
+            except (OSError, pa.ArrowException):
+                return False
+        return True
+
+    def read_outcomes(self, index: int) -> pa.Table:
+        """The outcomes of one stored chunk."""
+        return pq.read_table(self.outcomes / self.chunk_name(index))
+
+
+class ResultStore(ResultFolder):
+    """One results folder, held exclusively while an experiment writes into it.
+
+    Args:
+        root: The folder.
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        super().__init__(root)
         self._lock_fd: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -198,50 +315,38 @@ class ResultStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- manifest -------------------------------------------------------------------------------
-    def read_manifest(self) -> dict[str, Any]:
-        """The manifest as a dict."""
-        path = self.root / MANIFEST
-        try:
-            return json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ResultsError(f"{path}: cannot read the manifest ({exc})") from None
-
+    # -- writing --------------------------------------------------------------------------------
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Write the manifest atomically."""
         data = json.dumps(manifest, indent=2, sort_keys=False, default=str).encode()
-        write_atomic(self.root / MANIFEST, data)
-
-    # -- chunks ---------------------------------------------------------------------------------
-    @staticmethod
-    def chunk_name(index: int) -> str:
-        """File name of a chunk."""
-        return f"chunk-{index:06d}.parquet"
+        write_file(self.root / MANIFEST, data)
 
     def write_chunk(self, index: int, outcomes: pa.Table, panel: pa.Table | None) -> None:
         """Store one chunk: the panel first, the outcomes last (their presence marks it done)."""
         name = self.chunk_name(index)
         if panel is not None:
-            write_parquet_atomic(self.runs / name, panel)
-        write_parquet_atomic(self.outcomes / name, outcomes)
+            _write_parquet(self.runs / name, panel)
+        _write_parquet(self.outcomes / name, outcomes)
 
-    def chunk_done(self, index: int, rows: int, panel_rows: int | None) -> bool:
-        """Whether a chunk's files exist, are readable Parquet and hold the expected rows."""
-        name = self.chunk_name(index)
-        checks = [(self.outcomes / name, rows)]
-        if panel_rows is not None:
-            checks.append((self.runs / name, panel_rows))
-        for path, expected in checks:
-            try:
-                if pq.ParquetFile(path).metadata.num_rows != expected:
-                    return False
-            except (OSError, pa.ArrowException):
-                return False
-        return True
+    def write_summary(self, summary: pd.DataFrame) -> None:
+        """Write summary.csv (one row per policy and point; full precision)."""
+        write_file(self.root / SUMMARY, summary.to_csv(index=False).encode())
 
-    def read_outcomes(self, index: int) -> pa.Table:
-        """The outcomes of one stored chunk."""
-        return pq.read_table(self.outcomes / self.chunk_name(index))
+    def write_points(self, points: pd.DataFrame) -> None:
+        """Write points.csv: the point table, indexed by ``point``."""
+        write_file(self.root / POINTS, points.to_csv().encode())
+
+    def write_sensitivity(self, indices: pd.DataFrame) -> None:
+        """Write sensitivity.csv."""
+        write_file(self.root / SENSITIVITY, indices.to_csv(index=False).encode())
+
+    def write_failures(self, failures: list[dict[str, Any]]) -> None:
+        """Write failures.csv, or remove it when nothing failed (retried and done on resume)."""
+        path = self.root / FAILURES
+        if failures:
+            write_file(path, pd.DataFrame(failures).to_csv(index=False).encode())
+        else:
+            path.unlink(missing_ok=True)
 
     def clean_temporaries(self) -> None:
         """Remove temporary files left by an interrupted write."""
