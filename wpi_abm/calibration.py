@@ -1,7 +1,7 @@
 """Calibration: does the model reproduce the public facts while centres are funded?
 
-Targets come from ``wpi_abm/data/reference/wpi_facts.md`` §6 (review sheets, the seed, the IPMU staff
-blog); see docs/ODD.md. ``wpi-abm calibrate`` prints the table and docs/ODD.md quotes it.
+Targets come from ``wpi_abm/data/reference/wpi_facts.md`` §6 (review sheets, the seed, the IPMU
+staff blog); see docs/ODD.md. ``wpi-abm calibrate`` prints the table and docs/ODD.md quotes it.
 """
 
 from __future__ import annotations

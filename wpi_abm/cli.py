@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate",
         help="compare the model with the public facts it is calibrated to",
         description="Simulate the legacy design and print the funded-years indicators against "
-        "their targets (wpi_abm/data/reference/wpi_facts.md §6), the post-support drop, and pass rates.",
+        "their targets (wpi_abm/data/reference/wpi_facts.md §6), the post-support drop, and "
+        "pass rates.",
     )
     cal.add_argument("experiment", nargs="?", help="experiment YAML (default: packaged default)")
     cal.add_argument("--replicates", type=_positive_int, default=200)
