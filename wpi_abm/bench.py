@@ -17,6 +17,9 @@ Measures, on this machine:
   alternating fresh processes within one invocation (the fair before/after comparison for a
   change that must not slow the model; writes ``bench/compare.json``).
 
+One module on purpose (454 lines): every measure is a short function sharing the timing and
+memory helpers, and the benchmark is a tool around the model, not part of it.
+
 Targets (issues "simulator core" and "sweeps"): per-run median ≤ 15 ms; default experiment ≤ 90 s
 on 2 cores; efficiency 1 → 2 workers ≥ 85%; faster than batch_run and flat in memory where it
 grows; a 200,000-run sweep keeps the driver under 500 MB. Timings on shared machines vary by ±30%
