@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from wpi_abm.config import load_experiment
-from wpi_abm.experiment.design import Point, plan_chunks
+from wpi_abm.experiment.plan import Point, plan_chunks
 from wpi_abm.experiment.runner import Job, simulate_chunk
 
 DIGEST_FILE = Path(__file__).parent / "data" / "digest.json"

@@ -64,7 +64,7 @@ def test_summarise_orders_policies_and_puts_contract_columns_first():
                     "run_id": len(rows), "policy": policy, "point": 0, "replicate": r,
                     "decline": share * 4, "depth": 0.4, "cost": 7000.0 * 4,
                     "decline_personnel": 0, "decline_papers": 0, "years_below": 0,
-                    "recovered": 0, "end_applicable": 4, "decline_end": 1, "centres": 4,
+                    "recovered": 0, "decline_end_defined": 4, "decline_end": 1, "centres": 4,
                 }
             )  # fmt: skip
     out = summarise(pd.DataFrame(rows), ["a", "b"], baseline="a")

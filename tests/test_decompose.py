@@ -7,6 +7,7 @@ import pytest
 
 from wpi_abm.config import load_policy
 from wpi_abm.decompose import elements, hybrid, shapley, subsets
+from wpi_abm.schedule import GateRecord, compile_schedule
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +21,7 @@ def reform():
 
 
 def owed(design, years: int = 16) -> list[float]:
-    s = design.compile(years, 0, 0.5)
-    from wpi_abm.policy import GateRecord
-
+    s = compile_schedule(design, years, 0, 0.5)
     return [s.plan(GateRecord({})).amount_at(y) for y in range(1, years + 1)]
 
 

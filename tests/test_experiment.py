@@ -11,9 +11,9 @@ import pytest
 
 from wpi_abm.config import load_experiment
 from wpi_abm.errors import ResultsError
-from wpi_abm.experiment.design import Point, plan_chunks, run_id, run_seed
 from wpi_abm.experiment.driver import run_experiment
 from wpi_abm.experiment.executors import ProcessExecutor, SerialExecutor
+from wpi_abm.experiment.plan import Point, plan_chunks, run_id, run_seed
 from wpi_abm.experiment.runner import Job, simulate_chunk
 from wpi_abm.experiment.store import ResultStore
 

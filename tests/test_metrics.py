@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wpi_abm.config import DeclineSpec
 from wpi_abm.metrics import last_supported_year, outcomes, relative, value_index
+from wpi_abm.schema.experiment import DeclineSpec
 
 YEARS = 20
 

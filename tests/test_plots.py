@@ -15,11 +15,13 @@ import pyarrow.dataset as ds
 import pytest
 
 from wpi_abm.cli import main
+from wpi_abm.outcomes import sensitivity_outputs
 from wpi_abm.plots import after_support, cost, fans, forest, income, sensitivity, survival, sweep
-from wpi_abm.plots.catalogue import CATALOGUE, NAMES, caption
+from wpi_abm.plots.catalogue import CATALOGUE, caption
 from wpi_abm.plots.results import Results, Skip, parameter_label
-from wpi_abm.plots.style import BUILTIN_STYLES, PNG_DPI, luminance, plt, policy_style, style
+from wpi_abm.plots.style import PNG_DPI, luminance, plt, policy_style, style
 from wpi_abm.plots.summary import plot_results
+from wpi_abm.presets import policy_looks, policy_names
 
 POLICIES = ["legacy", "reform_2024", "taper", "flat_forever"]
 REPLICATES = 4
@@ -35,6 +37,7 @@ RUN_FIGURES = {
     "papers",
     "income",
 }
+NAMES = tuple(spec.name for spec in CATALOGUE)
 _BUILT: dict[str, Path] = {}
 
 
@@ -166,7 +169,7 @@ def build_sensitivity(base: Path) -> Path:
     (out / "manifest.json").write_text(json.dumps(manifest))
     rows = []
     nan = float("nan")
-    for policy, output in itertools.product(["legacy", "reform_2024"], sensitivity.OUTPUTS):
+    for policy, output in itertools.product(["legacy", "reform_2024"], sensitivity_outputs()):
         scale = 1000.0 if output == "cost_per_centre" else 0.1
         for i, prm in enumerate(SENS_PARAMS):
             st = 0.6 / (i + 1)
@@ -655,12 +658,14 @@ def test_analytic_study_with_parameters_only_in_points_csv(
 
 # -- style --------------------------------------------------------------------------------------
 def test_every_builtin_policy_has_its_own_look() -> None:
-    looks = [policy_style(p) for p in BUILTIN_STYLES]
+    builtins = policy_names()
+    assert set(builtins) <= set(policy_looks()), "list new designs in configs/policies/_index.yaml"
+    looks = [policy_style(p) for p in builtins]
     for key in ("color", "marker"):
-        assert len({str(s[key]) for s in looks}) == len(BUILTIN_STYLES)
+        assert len({str(s[key]) for s in looks}) == len(builtins)
     assert "#F0E442" not in {s["color"] for s in looks}, "yellow is weak on white"
     mine = [f"mine_{i}" for i in range(6)]
-    extras = [policy_style(p, [*BUILTIN_STYLES, *mine]) for p in mine]
+    extras = [policy_style(p, [*builtins, *mine]) for p in mine]
     assert len({s["color"] for s in extras}) == 6
     assert all(luminance(str(s["color"])) < 0.6 for s in extras[:5])
     assert extras[5]["color"] == "#F0E442" and extras[5]["markeredgecolor"] != "#F0E442"

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wpi_abm.config import builtin, load_policy
-from wpi_abm.policy import GateRecord, PolicyDesign
+from wpi_abm.policy import PolicyDesign
+from wpi_abm.schedule import GateRecord, compile_schedule
 from wpi_abm.sim.flexibility import glide
 from wpi_abm.sim.programme import Programme
 
@@ -16,7 +17,7 @@ HORIZON = 25
 
 
 def schedule(name: str, passed: dict[str, bool] | None = None, factor: float = 1.0) -> list[float]:
-    s = load_policy(name).compile(HORIZON, 0, 0.5)
+    s = compile_schedule(load_policy(name), HORIZON, 0, 0.5)
     rec = GateRecord(passed or {}, factor)
     return [s.plan(rec).amount_at(y) for y in range(1, HORIZON + 1)]
 
@@ -26,11 +27,10 @@ def zeros(n: int) -> list[float]:
 
 
 def test_every_builtin_policy_loads_and_is_listed():
-    names = set(builtin("policies"))
-    assert names == {
-        "legacy", "legacy_2007", "legacy_extension_taper", "reform_2024", "taper", "wpi_core",
-        "multiple_host", "flat_15", "flat_forever",
-    }  # fmt: skip
+    files = builtin("policies")
+    assert len(files) >= 9 and "legacy" in files  # the baseline of the default experiment
+    for name in files:
+        assert load_policy(name).name == name, "a design's name is its file name"
 
 
 def test_legacy_is_700_for_ten_years_then_a_cliff():
@@ -63,7 +63,7 @@ def test_extension_taper_ratios_match_the_subsidy_record():
 
 
 def test_reform_pays_no_subsidy_after_year_10_only_matching_when_certified():
-    certified = load_policy("reform_2024").compile(HORIZON, 0, 0.5)
+    certified = compile_schedule(load_policy("reform_2024"), HORIZON, 0, 0.5)
     yes, no = GateRecord({"certification": True}), GateRecord({"certification": False})
     assert [certified.plan(yes).amount_at(y) for y in range(1, 16)] == [700.0] * 10 + zeros(5)
     opened = [certified.plan(yes).matching_at(y) for y in range(1, 18)]
@@ -110,12 +110,12 @@ def test_flat_designs():
     ],
 )
 def test_secured_until(name, record, year, secured):
-    s = load_policy(name).compile(HORIZON, 0, 0.5)
+    s = compile_schedule(load_policy(name), HORIZON, 0, 0.5)
     assert s.plan(GateRecord(record)).secured_at(year) == secured
 
 
 def test_envelope_end_counts_pending_gates_as_passed():
-    s = load_policy("reform_2024").compile(HORIZON, 0, 0.5)
+    s = compile_schedule(load_policy("reform_2024"), HORIZON, 0, 0.5)
     assert s.plan(GateRecord({})).envelope_end == 15
     assert s.plan(GateRecord({"certification": False})).envelope_end == 10
 

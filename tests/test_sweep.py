@@ -12,8 +12,15 @@ import pytest
 
 from wpi_abm.cli import main
 from wpi_abm.errors import ConfigError
-from wpi_abm.experiment.sensitivity import analyse, ishigami, ishigami_indices, ishigami_summary
-from wpi_abm.experiment.sweep import SweepSpec, build, expected_points, sample
+from wpi_abm.experiment.sensitivity import (
+    ISHIGAMI_A,
+    ISHIGAMI_B,
+    analyse,
+    ishigami,
+    ishigami_summary,
+)
+from wpi_abm.experiment.sweep import build, expected_points, sample
+from wpi_abm.schema.sweep import SweepSpec
 
 PI = math.pi
 
@@ -88,6 +95,16 @@ def test_bad_sweep_specs(doc, message):
 
     with pytest.raises(ValidationError, match=message):
         SweepSpec.model_validate({"name": "x", **doc})
+
+
+def ishigami_indices() -> dict[str, list[float]]:
+    """The analytic first- and total-order Sobol indices of the Ishigami function."""
+    a, b = ISHIGAMI_A, ISHIGAMI_B
+    v1 = 0.5 * (1 + b * math.pi**4 / 5) ** 2
+    v2 = a**2 / 8
+    v13 = b**2 * math.pi**8 * (1 / 18 - 1 / 50)
+    var = v1 + v2 + v13
+    return {"S1": [v1 / var, v2 / var, 0.0], "ST": [(v1 + v13) / var, v2 / var, v13 / var]}
 
 
 def test_ishigami_indices_are_recovered_through_the_pipeline():

@@ -12,7 +12,13 @@ Measures, on this machine:
 - against ``mesa.batch_run`` (what a Mesa user would pick instead): the same runs with the same
   workers, each side in a fresh process, wall time and the driver's peak memory, at two sizes to
   show which grows;
-- with ``--big-sweep N``: an N-run sweep storing outcomes only, the driver's peak memory.
+- with ``--big-sweep N``: an N-run sweep storing outcomes only, the driver's peak memory;
+- with ``--against REV``: only the per-run times, of this tree and of git revision REV, in
+  alternating fresh processes within one invocation (the fair before/after comparison for a
+  change that must not slow the model; writes ``bench/compare.json``).
+
+One module on purpose (454 lines): every measure is a short function sharing the timing and
+memory helpers, and the benchmark is a tool around the model, not part of it.
 
 Targets (issues "simulator core" and "sweeps"): per-run median ≤ 15 ms; default experiment ≤ 90 s
 on 2 cores; efficiency 1 → 2 workers ≥ 85%; faster than batch_run and flat in memory where it
@@ -25,8 +31,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -73,6 +82,52 @@ def per_run_times(runs_alone: int, batches: int, batch: int = 25) -> dict[str, f
     }
 
 
+def compare(rev: str, rounds: int, runs: int, batches: int) -> dict[str, object]:
+    """Per-run times of this tree and of git revision ``rev``, alternating, one invocation.
+
+    Machines here vary by ±40% between invocations, so a before/after claim is only fair when
+    both sides are timed side by side: each round times ``rev`` then this tree, each in a fresh
+    process; the result keeps every round and the medians.
+    """
+    root = Path(__file__).resolve().parents[1]
+    code = (
+        "import json; from wpi_abm.bench import per_run_times; "
+        f"print(json.dumps(per_run_times({runs}, {batches})))"
+    )
+    rounds_out: dict[str, list[dict[str, float]]] = {rev: [], "this tree": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(
+            ["git", "-C", str(root), "archive", rev], capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        for _ in range(rounds):
+            for name, tree in ((rev, tmp), ("this tree", str(root))):
+                env = dict(os.environ, PYTHONPATH=tree)
+                res = subprocess.run(
+                    [sys.executable, "-c", code],
+                    env=env,
+                    cwd=tree,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                rounds_out[name].append(json.loads(res.stdout.strip().splitlines()[-1]))
+                last = rounds_out[name][-1]
+                print(
+                    f"  {name:>12}: {last['run_alone_median_ms']:.1f} ms alone, "
+                    f"{last['run_in_chunk_median_ms']:.1f} ms in a chunk",
+                    flush=True,
+                )
+    medians = {
+        name: {
+            key: statistics.median(r[key] for r in rows)
+            for key in ("run_alone_median_ms", "run_in_chunk_median_ms")
+        }
+        for name, rows in rounds_out.items()
+    }
+    return {"rounds": rounds_out, "medians": medians}
+
+
 class PeakMemory:
     """Samples this process's resident memory in a thread."""
 
@@ -110,7 +165,7 @@ def default_experiment(replicates: int, workers: int) -> dict[str, float]:
     try:
         with PeakMemory() as mem, ProcessExecutor(workers) as ex:
             t = time.perf_counter()
-            report = run_experiment(exp, tree, ex, out, progress=False, figures=False)
+            result = run_experiment(exp, tree, ex, out, progress=False, figures=False)
             wall = time.perf_counter() - t
         sim_peak = mem.peak
         with PeakMemory() as mem:
@@ -122,7 +177,7 @@ def default_experiment(replicates: int, workers: int) -> dict[str, float]:
         shutil.rmtree(out.parent, ignore_errors=True)
     return {
         "replicates": replicates,
-        "runs": report.runs_total,
+        "runs": result.runs_total,
         "workers": workers,
         "wall_s": wall,
         "figures_s": figures,
@@ -303,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scaling-replicates", type=int, default=200)
     parser.add_argument("--versus", type=int, nargs="*", default=[50, 200], metavar="REPLICATES")
     parser.add_argument("--big-sweep", type=int, default=0, metavar="RUNS")
+    parser.add_argument("--against", metavar="REV", help="compare per-run times with git REV")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --against")
     parser.add_argument("--internal", choices=("ours", "batch_run"), help=argparse.SUPPRESS)
     parser.add_argument("--internal-sweep", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -315,6 +372,19 @@ def main(argv: list[str] | None = None) -> int:
         spec, out = args.internal_sweep
         return cli(["sweep", spec, "--out", out, "--quiet", "--workers", str(args.workers)])
 
+    if args.against:
+        print(f"per-run times, {args.against} against this tree, {args.rounds} rounds...")
+        result = compare(args.against, args.rounds, args.runs, args.batches)
+        for name, m in result["medians"].items():
+            print(
+                f"median {name}: {m['run_alone_median_ms']:.1f} ms alone, "
+                f"{m['run_in_chunk_median_ms']:.1f} ms in a chunk"
+            )
+        out = args.out.with_name("compare.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"against": args.against, **result}, indent=2))
+        print(f"wrote {out}")
+        return 0
     print("timing single runs and chunks of runs (one core)...", flush=True)
     per_run = per_run_times(args.runs, args.batches)
     print(

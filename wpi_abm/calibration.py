@@ -1,7 +1,7 @@
 """Calibration: does the model reproduce the public facts while centres are funded?
 
-Targets come from ``shared/reference/wpi_facts.md`` §6 (review sheets, the seed, the IPMU staff
-blog); see docs/ODD.md. ``wpi-abm calibrate`` prints the table and docs/ODD.md quotes it.
+Targets come from ``wpi_abm/data/reference/wpi_facts.md`` §6 (review sheets, the seed, the IPMU
+staff blog); see docs/ODD.md. ``wpi-abm calibrate`` prints the table and docs/ODD.md quotes it.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wpi_abm.config import Experiment
 from wpi_abm.metrics import outcomes
+from wpi_abm.schema.experiment import Experiment
 from wpi_abm.sim.model import WPIModel
 
 

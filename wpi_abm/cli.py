@@ -3,22 +3,33 @@
 Exit codes: 0 success; 1 some runs (or figures) failed (the rest are stored); 2 anything the user
 can fix — bad input, options, paths, results folder, missing cluster tools (a one-paragraph
 message, no traceback); 3 internal error (a bug: report it); 130 interrupted (resumable).
+
+One module on purpose: the parser and the handlers of its commands are one concept — the
+command line's contract, including which mistakes are the user's (exit 2) and what a resume
+needs recorded — and each option reads best next to the handler that uses it. The handlers only
+wire things together; the tables they print are :mod:`wpi_abm.tables`, the work is in
+:mod:`wpi_abm.experiment` (resuming from a folder alone: :mod:`wpi_abm.experiment.resume`),
+:mod:`wpi_abm.plots` and :mod:`wpi_abm.report`.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import re
 import shlex
 import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wpi_abm import __version__
 from wpi_abm.errors import ConfigError, ConfigErrors, Interrupted, ResultsError, WpiError
+from wpi_abm.text import LANGS
+
+if TYPE_CHECKING:
+    from wpi_abm.experiment.driver import ExperimentResult
 
 EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
 
@@ -61,6 +72,13 @@ def _set_option(parser: argparse.ArgumentParser, text: str) -> None:
     )
 
 
+def _output_options(parser: argparse.ArgumentParser, *, figures: bool = True) -> None:
+    """``--no-figures`` (where a command draws them) and ``--quiet``."""
+    if figures:
+        parser.add_argument("--no-figures", action="store_true", help="do not draw figures")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     parser = argparse.ArgumentParser(
@@ -92,9 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     _set_option(
         run, "override any field, e.g. --set parameters.researchers.foresight_window=2 (repeatable)"
     )
-    run.add_argument("--no-figures", action="store_true", help="do not draw figures")
     run.add_argument("--no-panel", action="store_true", help="store outcomes only, not the panel")
-    run.add_argument("--quiet", action="store_true", help="no progress output")
+    _output_options(run)
 
     res = sub.add_parser(
         "resume",
@@ -106,8 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     res.add_argument("folder", type=Path, metavar="DIR", help="the results folder")
     _execution_options(res)
-    res.add_argument("--no-figures", action="store_true", help="do not draw figures")
-    res.add_argument("--quiet", action="store_true", help="no progress output")
+    _output_options(res)
 
     val = sub.add_parser(
         "validate",
@@ -128,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate",
         help="compare the model with the public facts it is calibrated to",
         description="Simulate the legacy design and print the funded-years indicators against "
-        "their targets (shared/reference/wpi_facts.md §6), the post-support drop, and pass rates.",
+        "their targets (wpi_abm/data/reference/wpi_facts.md §6), the post-support drop, and "
+        "pass rates.",
     )
     cal.add_argument("experiment", nargs="?", help="experiment YAML (default: packaged default)")
     cal.add_argument("--replicates", type=_positive_int, default=200, help="runs (default 200)")
@@ -150,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--resume", type=Path, metavar="DIR", help="continue an interrupted study in DIR"
         )
         _set_option(sp, "override a field of the base experiment (repeatable)")
-        sp.add_argument("--quiet", action="store_true", help="no progress output")
+        _output_options(sp, figures=False)
 
     plot = sub.add_parser(
         "plot",
@@ -160,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         "stored chunks against their checksums first.",
     )
     plot.add_argument("results", type=Path, help="a results folder")
-    plot.add_argument("--lang", choices=("en", "ja"), default="en", help="label language")
+    plot.add_argument("--lang", choices=LANGS, default="en", help="label language")
 
     rep = sub.add_parser(
         "report",
@@ -171,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("results", type=Path, help="a results folder")
     rep.add_argument("--out", type=Path, help="default: RESULTS/report.html")
-    rep.add_argument("--lang", choices=("en", "ja"), default="en", help="label language")
+    rep.add_argument("--lang", choices=LANGS, default="en", help="label language")
     return parser
 
 
@@ -207,8 +224,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _interrupted(exc: KeyboardInterrupt) -> str:
     """What to tell the user after Ctrl-C: the exact command that continues, if any."""
+    from wpi_abm.experiment.store import MANIFEST
+
     folder = exc.folder if isinstance(exc, Interrupted) else None
-    if folder is None or not (folder / "manifest.json").is_file():
+    if folder is None or not (folder / MANIFEST).is_file():
         return "interrupted before anything was stored; nothing to resume"
     return (
         f"interrupted: finished chunks are saved in {folder}; continue with "
@@ -388,30 +407,33 @@ def _figures(args: argparse.Namespace, invocation: dict) -> bool | None:
 def _run(args, exp, tree, out: Path, figures: bool | None, invocation: dict | None = None) -> int:
     """Run (or resume) an experiment into ``out`` and print its summary."""
     from wpi_abm.experiment.driver import run_experiment
+    from wpi_abm.tables import format_summary
 
     with _resumable(out), _executor(args, exp) as executor:
-        report = run_experiment(
+        result = run_experiment(
             exp, tree, executor, out, resume=args.resume is not None, progress=not args.quiet,
             figures=figures, invocation=invocation,
         )  # fmt: skip
-    print(format_summary(report.summary, exp.policies, exp.baseline_policy))
-    runs = report.runs_total
+    print(format_summary(result.summary, exp.policies, exp.baseline_policy))
+    runs = result.runs_total
     print(
         f"\n{runs} runs × {len(exp.cohort.centres)} centres; decline = value index in years "
         f"{exp.decline.test_years} more than {exp.decline.theta:.0%} below year "
         f"{exp.decline.reference_year}; 95% intervals clustered by run."
     )
-    print(f"results: {report.out}")
-    return _failed(report)
+    print(f"results: {result.out}")
+    return _failed(result)
 
 
-def _failed(report) -> int:
+def _failed(result: ExperimentResult) -> int:
     """Say how many runs failed (the rest are stored); the exit code."""
-    if not report.failures:
+    from wpi_abm.experiment.store import FAILURES
+
+    if not result.failures:
         return 0
-    n = sum(len(f["replicates"]) for f in report.failures)
+    n = sum(len(f["replicates"]) for f in result.failures)
     print(
-        f"error: {n} of {report.runs_total} runs failed (see {report.out / 'failures.csv'}); "
+        f"error: {n} of {result.runs_total} runs failed (see {result.out / FAILURES}); "
         "the others are stored and summarised; --resume retries the failed chunks",
         file=sys.stderr,
     )
@@ -499,20 +521,22 @@ def _sweep(args, kind, spec, exp, tree, points, table, out: Path, invocation=Non
 def _sweep_into(args, kind, spec, exp, tree, points, table, out: Path, invocation) -> int:
     from wpi_abm.experiment.driver import run_experiment
     from wpi_abm.experiment.sweep import expected_points
+    from wpi_abm.tables import format_indices, format_sweep
 
     sensitivity = kind == "sensitivity"
     designs = spec.methods if sensitivity else [spec.design]
     sizes = ", ".join(f"{d} {expected_points(spec, d)}" for d in designs)
     runs = len(points) * len(exp.policies) * exp.replicates
-    report = None
     if spec.model == "ishigami":
-        from wpi_abm.experiment.sensitivity import ishigami_summary
+        from wpi_abm.experiment.sensitivity import ishigami_summary, store_analytic
 
         if not sensitivity:
             raise ConfigError("model: ishigami is for `wpi-abm sensitivity` only", field="model")
         summary = ishigami_summary(table, spec)
         policies = ["ishigami"]
-        _write_analytic(out, tree, table, summary, args.resume is not None, invocation)
+        store_analytic(
+            out, tree, table, summary, resume=args.resume is not None, invocation=invocation
+        )
         print(f"{kind} '{spec.name}': {len(points)} points ({sizes}) of the Ishigami function")
     else:
         print(
@@ -521,26 +545,28 @@ def _sweep_into(args, kind, spec, exp, tree, points, table, out: Path, invocatio
             flush=True,
         )
         with _executor(args, exp, spec.cluster) as executor:
-            report = run_experiment(
+            result = run_experiment(
                 exp, tree, executor, out, points=points, point_columns=table,
                 resume=args.resume is not None, progress=not args.quiet, kind=kind,
                 invocation=invocation,
             )  # fmt: skip
-        summary = report.summary
+        summary = result.summary
         policies = exp.policy_names
-        if report.failures:
+        if result.failures:
             # Sensitivity indices need every point; the sweep's other results are stored.
             print(format_sweep(summary, list(spec.parameters)))
             print(f"results: {out}")
-            return _failed(report)
+            return _failed(result)
     if sensitivity:
+        from wpi_abm.experiment.progress import figure_progress
         from wpi_abm.experiment.sensitivity import analyse
-        from wpi_abm.experiment.store import write_atomic
+        from wpi_abm.experiment.store import ResultStore
+        from wpi_abm.plots.summary import plot_results
 
         indices = analyse(summary, table, spec, policies)
-        write_atomic(out / "sensitivity.csv", indices.to_csv(index=False).encode())
-        from wpi_abm.experiment.progress import figure_progress
-        from wpi_abm.plots.summary import plot_results
+        with ResultStore(out) as store:
+            store.open(resume=True)
+            store.write_sensitivity(indices)
 
         # adds the sensitivity figures now that the indices exist
         plot_results(out, progress=None if args.quiet else figure_progress())
@@ -551,105 +577,13 @@ def _sweep_into(args, kind, spec, exp, tree, points, table, out: Path, invocatio
     return 0
 
 
-def format_sweep(summary, parameters: list[str], rows: int = 30) -> str:
-    """The first rows of a sweep summary: parameters, policy, P(decline) [CI], depth, cost."""
-    cols = ["point", *parameters, "policy", "n", "p_decline", "ci_low", "ci_high"]
-    cols += [c for c in ("mean_depth", "cost_per_centre") if c in summary]
-    table = summary[[c for c in cols if c in summary]].head(rows)
-    table = table.rename(columns={p: p.rsplit(".", 1)[-1] for p in parameters})
-    text = table.to_string(
-        index=False, float_format=lambda x: f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
-    )
-    if len(summary) > rows:
-        text += f"\n... {len(summary) - rows} more rows in summary.csv"
-    return text
-
-
-def _write_analytic(out: Path, tree, table, summary, resume: bool, invocation) -> None:
-    """Store an analytic-function study like a simulated one (manifest, points, summary)."""
-    from wpi_abm.experiment.store import ResultStore, now, versions, write_atomic
-
-    store = ResultStore(out)
-    store.open(resume=resume)
-    try:
-        store.write_manifest(
-            {
-                "experiment": tree["name"], "kind": "sensitivity", "model": "ishigami",
-                "status": "complete", "started": now(), "ended": now(), "versions": versions(),
-                "invocation": invocation or {}, "config": tree,
-            }
-        )  # fmt: skip
-        write_atomic(out / "points.csv", table.to_csv().encode())
-        write_atomic(out / "summary.csv", summary.to_csv(index=False).encode())
-    finally:
-        store.close()
-
-
-def format_indices(indices) -> str:
-    """Sensitivity indices as a table, most influential first."""
-    lines = []
-    for (policy, output, method), group in indices.groupby(
-        ["policy", "output", "method"], sort=False
-    ):
-        lines.append(f"\n{policy} — {output} — {method}")
-        if method == "sobol":
-            g = group.sort_values("ST", ascending=False)
-            lines.append(f"  {'parameter':<48} {'S1 [±95%]':>16} {'ST [±95%]':>16}")
-            for _, r in g.iterrows():
-                lines.append(
-                    f"  {r['parameter'][:48]:<48} {r['S1']:7.3f} ±{r['S1_conf']:6.3f}"
-                    f" {r['ST']:7.3f} ±{r['ST_conf']:6.3f}"
-                )
-        else:
-            g = group.sort_values("mu_star", ascending=False)
-            lines.append(f"  {'parameter':<48} {'mu* [±95%]':>18} {'sigma':>9}")
-            for _, r in g.iterrows():
-                lines.append(
-                    f"  {r['parameter'][:48]:<48} {r['mu_star']:9.4f} ±{r['mu_star_conf']:7.4f}"
-                    f" {r['sigma']:9.4f}"
-                )
-    return "\n".join(lines)
-
-
-def _pct(x: float) -> str:
-    return "  n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:5.1f}"
-
-
-def format_summary(summary, policies, baseline: str | None) -> str:
-    """The table printed at the end of a run (one row per policy)."""
-    diff = f"diff_vs_{baseline}" if baseline else None
-    has_diff = diff is not None and diff in summary
-    head = f"{'policy':<40} {'P(decline) % [95% CI]':>23}"
-    if has_diff:
-        head += f" {'vs ' + baseline + ' (pp) [95% CI]':>27}"
-    head += f" {'depth %':>8} {'cost/centre M¥':>15} {'P(end) %':>9}"
-    lines = [head, "-" * len(head)]
-    for _, r in summary.iterrows():
-        label = policies[r["policy"]].display if r["policy"] in policies else r["policy"]
-        if "point" in summary.columns:
-            label = f"[{r['point']}] {label}"
-        line = (
-            f"{label[:40]:<40} {_pct(r['p_decline'])} [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]"
-        )
-        if has_diff:
-            if r["policy"] == baseline:
-                line += f" {'—':>27}"
-            else:
-                low, high = 100 * r["diff_ci_low"], 100 * r["diff_ci_high"]
-                d = f"{100 * r[diff]:+6.1f} [{low:+6.1f}, {high:+6.1f}]"
-                line += f" {d:>27}"
-        depth, cost, end = _pct(r["mean_depth"]), r["cost_per_centre"], _pct(r["p_decline_end"])
-        line += f" {depth:>8} {cost:>15,.0f} {end:>9}"
-        lines.append(line)
-    return "\n".join(lines)
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     """``wpi-abm validate FILE``."""
     from wpi_abm.cohort import Cohort
-    from wpi_abm.config import guess_kind, load_experiment, validate_block
+    from wpi_abm.config import guess_kind, load_experiment
     from wpi_abm.parameters import Parameters
     from wpi_abm.policy import PolicyDesign
+    from wpi_abm.validation import validate_block
     from wpi_abm.yamlio import load_yaml
 
     raw, smap = load_yaml(args.file)
@@ -703,9 +637,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_policies() -> int:
     """``wpi-abm policies``."""
-    from wpi_abm.config import builtin, load_policy
+    from wpi_abm.config import load_policy
+    from wpi_abm.presets import policy_names
 
-    for name in builtin("policies"):
+    for name in policy_names():
         p = load_policy(name)
         years = p.last_year()
         print(f"{name:<24} {p.display}")
@@ -731,9 +666,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def _verify_chunks(results: Path) -> None:
     """Refuse a folder whose chunks changed on disk; say so when it predates checksums."""
-    from wpi_abm.experiment.store import verify_chunks
+    from wpi_abm.experiment.store import ResultFolder
 
-    note = verify_chunks(results)
+    note = ResultFolder(results).verify_checksums()
     if note:
         print(f"note: {note}", file=sys.stderr)
 

@@ -1,201 +1,40 @@
 """Experiment specs: load YAML, resolve references, apply overrides, validate with file/line errors.
 
 An experiment file names its building blocks — policies, a cohort, behavioural parameters — either
-by built-in name (packaged under ``wpi_abm/data/configs``) or by a path relative to the experiment
-file, or inline. Resolution builds one tree; ``overrides:`` in the file and
-``--set dotted.key=value`` on the command line are applied to that tree; pydantic then validates
-it. Every value remembers its file and line so that an error points at what to fix.
+by built-in name (packaged under ``wpi_abm/data/configs``, see :mod:`wpi_abm.presets`) or by a path
+relative to the experiment file, or inline. Resolution builds one tree; ``overrides:`` in the file
+and ``--set dotted.key=value`` on the command line are applied to that tree; pydantic then
+validates it against :class:`~wpi_abm.schema.experiment.Experiment`. Every value remembers its file
+and line so that an error points at what to fix (:mod:`wpi_abm.validation`).
+
+This is the loader; the models are in :mod:`wpi_abm.schema`. Modules that only need the models
+(metrics, figures) import those, never this. The schema names below are re-exported so that
+``from wpi_abm.config import Experiment, load_experiment`` keeps working.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError
 
-from wpi_abm.cohort import Cohort
-from wpi_abm.errors import ConfigError, ConfigErrors
-from wpi_abm.parameters import Parameters
+from wpi_abm.errors import ConfigError
 from wpi_abm.policy import PolicyDesign
-from wpi_abm.schema import NonNegative, Probability, Strict, Year
+from wpi_abm.presets import builtin, data_dir, policy_names
+from wpi_abm.schema import Probability
+from wpi_abm.schema.experiment import (
+    INDICATORS,
+    ClusterSpec,
+    DeclineSpec,
+    ExecutionSpec,
+    Experiment,
+    OutputSpec,
+)
+from wpi_abm.validation import data_path, validate_block, validation_errors
 from wpi_abm.yamlio import Path_, SourceMap, dotted, load_yaml
-
-INDICATORS = ("researchers", "foreign", "staff", "papers", "top10_papers", "intl_papers")
-"""Indicators the value index may weight (see :mod:`wpi_abm.metrics`)."""
-
-POLICY_ORDER = (
-    "legacy", "legacy_2007", "legacy_extension_taper", "reform_2024", "taper", "wpi_core",
-    "multiple_host", "flat_15", "flat_forever",
-)  # fmt: skip
-"""The order in which ``policies: all`` lists the built-in designs (others follow by name)."""
-
-
-def data_dir() -> Path:
-    """The folder of packaged configurations and experiments."""
-    return Path(__file__).resolve().parent / "data"
-
-
-def builtin(kind: str) -> dict[str, Path]:
-    """Built-in YAML files of a kind: ``policies``, ``cohorts``, ``parameters``, ``experiments``."""
-    folder = data_dir() / ("experiments" if kind == "experiments" else f"configs/{kind}")
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
-
-
-class DeclineSpec(Strict):
-    """How a value decline is detected (docs/ODD.md, "Decline").
-
-    Attributes:
-        theta: A drop of more than this share below the reference year is a decline (seed: 10%
-            is our default threshold; the seed gives no number).
-        reference_year: Support year compared against (the last year of standard support).
-        test_years: Years compared with the reference (seed: the 1st and 2nd year after support).
-        aggregate: ``min`` — a decline if any test year is below; ``mean`` — if their mean is.
-        baseline_years: Years over which indicators are normalised for the value index.
-        weights: Weights of the value index's indicators (normalised to sum to 1).
-    """
-
-    theta: Annotated[float, Field(gt=0, lt=1)] = 0.10
-    reference_year: Year = 10
-    test_years: list[Year] = Field(default=[11, 12], min_length=1)
-    aggregate: Literal["min", "mean"] = "mean"
-    baseline_years: tuple[Year, Year] = (3, 10)
-    weights: dict[str, NonNegative] = {
-        "researchers": 0.25,
-        "foreign": 0.20,
-        "staff": 0.15,
-        "papers": 0.15,
-        "top10_papers": 0.15,
-        "intl_papers": 0.10,
-    }
-
-    @model_validator(mode="after")
-    def _check(self) -> DeclineSpec:
-        bad = set(self.weights) - set(INDICATORS)
-        if bad:
-            raise ValueError(f"unknown weights {sorted(bad)}; allowed: {list(INDICATORS)}")
-        if sum(self.weights.values()) <= 0:
-            raise ValueError("weights must not all be zero")
-        if any(y <= self.reference_year for y in self.test_years):
-            raise ValueError(
-                f"test_years {self.test_years} must all come after reference_year "
-                f"{self.reference_year}"
-            )
-        if self.baseline_years[0] > self.baseline_years[1]:
-            raise ValueError("baseline_years must be [first, last] with first <= last")
-        return self
-
-
-class OutputSpec(Strict):
-    """What a run stores.
-
-    Attributes:
-        panel: Store the centre × year panel (runs/*.parquet); outcomes are always stored.
-        chunk_runs: Runs per chunk (the unit of work, of streaming and of resume).
-        figures: Draw the summary figures at the end.
-    """
-
-    panel: bool = True
-    chunk_runs: Annotated[int, Field(ge=1, le=100_000)] = 100
-    figures: bool = True
-
-
-class ExecutionSpec(Strict):
-    """Where runs execute (the command line overrides these).
-
-    Attributes:
-        executor: ``serial``, ``processes`` or ``dask``.
-        workers: Worker processes (default: all cores).
-        scheduler: Address of a running Dask scheduler.
-    """
-
-    executor: Literal["serial", "processes", "dask"] = "processes"
-    workers: Annotated[int, Field(ge=1, le=4096)] | None = None
-    scheduler: str | None = None
-
-
-class ClusterSpec(Strict):
-    """A batch-system cluster started through dask-jobqueue.
-
-    Attributes:
-        kind: ``slurm``, ``pbs`` or ``sge``.
-        cores: Cores per job.
-        memory: Memory per job (e.g. ``16GB``).
-        walltime: Wall-time limit per job (``HH:MM:SS``).
-        jobs: Number of jobs (each runs ``processes`` Dask workers).
-        processes: Worker processes per job (default: one per core).
-        queue: Queue or partition.
-        account: Account or project to charge.
-        job_extra: Extra scheduler directives, e.g. ``["--qos=normal"]``.
-    """
-
-    kind: Literal["slurm", "pbs", "sge"]
-    cores: Annotated[int, Field(ge=1, le=1024)]
-    memory: str = Field(pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$")
-    walltime: str = Field(pattern=r"^(\d+-)?\d{1,3}:\d{2}:\d{2}$")
-    jobs: Annotated[int, Field(ge=1, le=10_000)]
-    processes: Annotated[int, Field(ge=1, le=1024)] | None = None
-    queue: str | None = None
-    account: str | None = None
-    job_extra: list[str] = []
-
-
-class Experiment(Strict):
-    """A fully resolved experiment: every building block loaded and validated."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    description: str = ""
-    seed: Annotated[int, Field(ge=0, lt=2**63)]
-    replicates: Annotated[int, Field(ge=1, le=10_000_000)]
-    horizon: Annotated[int, Field(ge=2, le=100)] = 25
-    policies: dict[str, PolicyDesign] = Field(min_length=1)
-    baseline_policy: str | None = "legacy"
-    cohort: Cohort
-    parameters: Parameters
-    decline: DeclineSpec = DeclineSpec()
-    output: OutputSpec = OutputSpec()
-    execution: ExecutionSpec = ExecutionSpec()
-    cluster: ClusterSpec | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> Experiment:
-        for key, policy in self.policies.items():
-            if key != policy.name:
-                raise ValueError(f"policy listed as '{key}' is named '{policy.name}' in its file")
-            for ev in policy.evaluations:
-                if ev.year > self.horizon:
-                    raise ValueError(
-                        f"policy '{key}': evaluation '{ev.name}' in year {ev.year} is beyond the "
-                        f"horizon ({self.horizon}); allowed: years 1..{self.horizon}"
-                    )
-        years = [self.decline.reference_year, *self.decline.test_years]
-        if max(years) > self.horizon:
-            raise ValueError(
-                f"decline years {years} go beyond the horizon ({self.horizon}); "
-                f"allowed: years 1..{self.horizon}"
-            )
-        if self.decline.baseline_years[1] > self.horizon:
-            raise ValueError(f"decline.baseline_years go beyond the horizon ({self.horizon})")
-        if self.baseline_policy is not None and self.baseline_policy not in self.policies:
-            if "baseline_policy" in self.model_fields_set:
-                raise ValueError(
-                    f"baseline_policy '{self.baseline_policy}' is not among the policies "
-                    f"{sorted(self.policies)}"
-                )
-            object.__setattr__(self, "baseline_policy", None)
-        return self
-
-    @property
-    def policy_names(self) -> list[str]:
-        """Policies in the order the experiment lists them."""
-        return list(self.policies)
-
-
-# ----------------------------------------------------------------------------------------------
-# Resolution
-# ----------------------------------------------------------------------------------------------
 
 _REFERENCE_FIELDS = {"cohort": "cohorts", "parameters": "parameters"}
 
@@ -354,13 +193,11 @@ def resolve_tree(
     policies = tree.get("policies", "all")
     p_file, p_line = smap.locate(("policies",))
     if policies == "all":
-        known = builtin("policies")
-        policies = [p for p in POLICY_ORDER if p in known]
-        policies += sorted(p for p in known if p not in POLICY_ORDER)
+        policies = policy_names()
     if not isinstance(policies, list) or not policies:
         raise ConfigError(
             "policies must be 'all' or a non-empty list of built-in names, YAML paths or inline "
-            f"policies; built-in: {', '.join(builtin('policies'))}",
+            f"policies; built-in: {', '.join(policy_names())}",
             file=p_file,
             line=p_line,
             field="policies",
@@ -409,98 +246,6 @@ def resolve_tree(
     return tree
 
 
-def _field_annotation(model: type[BaseModel], loc: tuple[Any, ...]) -> Any:
-    """The annotation at ``loc`` inside ``model``, or None (best effort, for error messages)."""
-    ann: Any = model
-    for part in loc:
-        while True:
-            origin = get_origin(ann)
-            if origin is Annotated:
-                ann = get_args(ann)[0]
-            elif origin in (list, tuple) and isinstance(part, int):
-                ann = get_args(ann)[0]
-                break
-            elif origin is dict and isinstance(part, str):
-                ann = get_args(ann)[1]
-                break
-            elif (origin is not None and str(origin).endswith("UnionType")) or str(origin) == (
-                "typing.Union"
-            ):
-                models = [a for a in get_args(ann) if isinstance(a, type)]
-                models = [a for a in models if issubclass(a, BaseModel)]
-                if not models:
-                    return None
-                ann = models[0]
-            else:
-                break
-        if isinstance(ann, type) and issubclass(ann, BaseModel) and isinstance(part, str):
-            if part not in ann.model_fields:
-                return None
-            ann = ann.model_fields[part].annotation
-        elif isinstance(part, int) or get_origin(ann) is dict:
-            continue
-        else:
-            return None
-    return ann
-
-
-def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
-    ann = _field_annotation(model, loc)
-    while get_origin(ann) is Annotated:
-        ann = get_args(ann)[0]
-    args = [a for a in get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)]
-    if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return list(ann.model_fields)
-    if args:
-        return list(args[0].model_fields)
-    return None
-
-
-_TYPE_TAG = re.compile(r"^(function-\w+|[a-z]+(-[a-z]+)+|.*\[.*|int|float|str|bool|list|dict)$")
-
-
-def data_path(tree: Any, loc: tuple[Any, ...]) -> list[str | int]:
-    """The part of a pydantic error location that names keys of the data (not type tags)."""
-    path: list[str | int] = []
-    node = tree
-    for i, part in enumerate(loc):
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if in_dict or in_list:
-            node = node[part]
-            path.append(part)
-        elif i == len(loc) - 1 and isinstance(part, str) and not _TYPE_TAG.match(part):
-            path.append(part)  # a missing key
-    return path
-
-
-def validation_errors(
-    exc: ValidationError,
-    smap: SourceMap,
-    model: type[BaseModel],
-    tree: Any,
-    prefix: Path_ = (),
-) -> ConfigErrors:
-    """Turn a pydantic error into messages that name file, line, field and what is allowed."""
-    out: list[ConfigError] = []
-    for err in exc.errors(include_url=False):
-        clean = data_path(tree, err["loc"])
-        path = prefix + tuple(clean)
-        file, line = smap.locate(path)
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            allowed = _allowed_keys(model, tuple(clean[:-1]))
-            msg = f"unknown key '{clean[-1]}'"
-            if allowed:
-                msg += f"; allowed keys here: {', '.join(allowed)}"
-        elif err["type"] == "missing":
-            msg = f"required key '{clean[-1]}' is missing"
-        elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
-            msg += f" (got {err['input']!r})"
-        out.append(ConfigError(msg, file=file, line=line, field=dotted(path) or None))
-    return ConfigErrors(out)
-
-
 def load_experiment(
     path: str | Path | None = None, sets: list[str] | None = None
 ) -> tuple[Experiment, dict[str, Any]]:
@@ -544,14 +289,6 @@ def load_block[M: BaseModel](kind: str, name_or_path: str, model: type[M]) -> M:
     return validate_block(raw, smap, model)
 
 
-def validate_block[M: BaseModel](raw: Any, smap: SourceMap, model: type[M]) -> M:
-    """Validate a loaded building block, mapping errors to file and line."""
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise validation_errors(exc, smap, model, raw) from None
-
-
 def guess_kind(raw: Any) -> str:
     """Which kind of file a loaded YAML mapping is (for ``wpi-abm validate``)."""
     if not isinstance(raw, dict):
@@ -574,14 +311,21 @@ def guess_kind(raw: Any) -> str:
 
 __all__ = [
     "INDICATORS",
+    "ClusterSpec",
     "DeclineSpec",
     "ExecutionSpec",
     "Experiment",
     "OutputSpec",
     "Probability",
+    "apply_set",
     "builtin",
+    "data_path",
     "guess_kind",
     "load_block",
     "load_experiment",
     "load_policy",
+    "parse_set",
+    "resolve_tree",
+    "validate_block",
+    "validation_errors",
 ]

@@ -66,10 +66,6 @@ class ResultsError(WpiError):
     """A results folder is missing, locked by another run, or not what a command expects."""
 
 
-class RunFailure(WpiError):
-    """Some runs raised; the rest finished and were stored."""
-
-
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C while an experiment writes into ``folder`` (what is finished there is kept).
 

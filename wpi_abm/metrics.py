@@ -17,16 +17,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from wpi_abm.config import INDICATORS, DeclineSpec
+from wpi_abm.outcomes import COLUMN_NAMES
+from wpi_abm.schema.experiment import INDICATORS, DeclineSpec
 
-OUTCOME_COLUMNS = (
-    "decline", "ratio_min", "depth", "years_below", "recovered",
-    "decline_personnel", "personnel_ratio", "decline_papers", "papers_ratio",
-    "end_year", "decline_end", "depth_end", "cost",
-    "value_ref", "researchers_ref", "foreign_ref", "personnel_ref", "papers_ref",
-    "researchers_last", "personnel_last", "papers_last",
-)  # fmt: skip
-"""Per centre-run outcomes (see :func:`outcomes`)."""
+OUTCOME_COLUMNS = COLUMN_NAMES
+"""Per centre-run outcomes (:func:`outcomes`), as declared in :data:`wpi_abm.outcomes.COLUMNS`."""
 
 
 def value_index(

@@ -1,5 +1,8 @@
 """From stored outcomes to the summary: probabilities, intervals, paired differences.
 
+What is summarised, over which centre-runs, with which interval and under which column names is
+declared in :mod:`wpi_abm.outcomes`; this module holds the statistics.
+
 Centres in one run share companies, foundations, a market and a programme, so they are not
 independent draws: intervals treat the *run* as the sampling unit (cluster sampling).
 
@@ -21,12 +24,17 @@ import pandas as pd
 import pyarrow as pa
 from scipy import stats
 
-Z95 = 1.959963984540054
+from wpi_abm.outcomes import ALL, DEFINED, OUTCOMES, PRIMARY, Outcome
 
-RUN_SUMS = (
-    "decline", "depth", "cost", "decline_personnel", "decline_papers", "years_below",
-    "recovered", "end_applicable", "decline_end",
-)  # fmt: skip
+Z95 = 1.959963984540054
+KEYS = ("run_id", "policy", "point", "replicate")
+"""What identifies a run in the per-run sums."""
+CENTRES = "centres"
+"""The per-run count of centre-runs."""
+DEFINED_SUFFIX = "_defined"
+"""Per-run count of centre-runs where a column is defined: ``decline_end_defined``."""
+CONTRACT = ("policy", "n", *PRIMARY.columns)
+"""The columns ``summary.csv`` starts with (after sweep point columns): DESIGN.md's contract."""
 
 
 def wilson(k: float, n: float, z: float = Z95) -> tuple[float, float]:
@@ -98,23 +106,56 @@ def paired_difference(diffs: np.ndarray, level: float = 0.95) -> tuple[float, fl
     return mean, mean - t * se, mean + t * se
 
 
+INTERVALS = {"cluster_wilson": cluster_proportion, "cluster_mean": cluster_mean}
+"""How each interval named in :mod:`wpi_abm.outcomes` is computed."""
+DEFAULT_INTERVAL = {"proportion": "cluster_wilson", "mean": "cluster_mean"}
+
+
+def _denominator(o: Outcome) -> str:
+    """The per-run column counting the centre-runs an outcome is taken over."""
+    if o.over == ALL:
+        return CENTRES
+    if o.over == DEFINED:
+        return f"{o.column}{DEFINED_SUFFIX}"
+    return o.over
+
+
 def run_sums(outcomes: pa.Table) -> pd.DataFrame:
-    """Collapse centre-run outcomes to one row per run (sums over the run's centres)."""
-    df = outcomes.select(
-        [
-            "run_id", "policy", "point", "replicate", "decline", "depth", "cost",
-            "decline_personnel", "decline_papers", "years_below", "recovered", "decline_end",
-        ]
-    ).to_pandas()  # fmt: skip
+    """Collapse centre-run outcomes to one row per run: sums over the run's centres.
+
+    Every column an outcome of :data:`~wpi_abm.outcomes.OUTCOMES` summarises or is restricted to is
+    summed (NaN counts as 0), and for outcomes over the defined centre-runs so is a
+    ``<column>_defined`` count; ``centres`` counts the run's centre-runs.
+    """
+    restricting = [o.over for o in OUTCOMES if o.over not in (ALL, DEFINED)]
+    summed = list(dict.fromkeys([*(o.column for o in OUTCOMES), *restricting]))
+    defined = list(dict.fromkeys(o.column for o in OUTCOMES if o.over == DEFINED))
+    df = outcomes.select([*KEYS, *summed]).to_pandas()
     df["policy"] = df["policy"].astype(str)
-    df["end_applicable"] = df["decline_end"].notna()
-    df["decline_end"] = df["decline_end"].fillna(0.0)
-    for col in ("decline", "decline_personnel", "decline_papers", "recovered"):
-        df[col] = df[col].astype(float)
-    g = df.groupby(["run_id", "policy", "point", "replicate"], sort=False, observed=True)
-    sums = g[list(RUN_SUMS)].sum()
-    sums["centres"] = g.size()
+    for col in defined:
+        df[f"{col}{DEFINED_SUFFIX}"] = df[col].notna()
+    for col in summed:
+        if df[col].dtype == bool:
+            df[col] = df[col].astype(float)
+        elif df[col].hasnans:
+            df[col] = df[col].fillna(0.0)
+    g = df.groupby(list(KEYS), sort=False, observed=True)
+    sums = g[[*summed, *(f"{c}{DEFINED_SUFFIX}" for c in defined)]].sum()
+    sums[CENTRES] = g.size()
     return sums.reset_index()
+
+
+def estimate(o: Outcome, g: pd.DataFrame) -> tuple[float, float, float]:
+    """An outcome's estimate and 95% interval over the runs ``g`` (per-run sums).
+
+    The interval is NaN when the outcome declares none (the estimate is the same either way).
+    """
+    y = g[o.column].to_numpy(float)
+    m = g[_denominator(o)].to_numpy(float)
+    # Both estimators give Σy/Σm; they differ in the interval.
+    method = INTERVALS[o.interval or DEFAULT_INTERVAL[o.statistic]]
+    value, low, high = method(y, m)
+    return (value, low, high) if o.interval is not None else (value, math.nan, math.nan)
 
 
 def summarise(
@@ -133,50 +174,24 @@ def summarise(
 
     Returns:
         Columns ``policy, n, p_decline, ci_low, ci_high`` first (``point`` and parameter columns
-        first of all for sweeps), then the other measures.
+        first of all for sweeps), then ``runs``, then every other outcome of
+        :data:`~wpi_abm.outcomes.OUTCOMES` with its interval columns, then the paired
+        differences against ``baseline``.
     """
     df = runs if isinstance(runs, pd.DataFrame) else pd.concat(list(runs), ignore_index=True)
     # Chunks finish in any order; sum in run order so the summary is identical bit for bit.
     df = df.sort_values("run_id", kind="stable").reset_index(drop=True)
     rows = []
     for (point, policy), g in df.groupby(["point", "policy"], sort=False):
-        m = g["centres"].to_numpy(float)
-        p, lo, hi = cluster_proportion(g["decline"], m)
-        depth, depth_lo, depth_hi = cluster_mean(g["depth"], m)
-        cost, cost_lo, cost_hi = cluster_mean(g["cost"], m)
-        p_pers, _, _ = cluster_proportion(g["decline_personnel"], m)
-        p_pap, _, _ = cluster_proportion(g["decline_papers"], m)
-        applicable = g["end_applicable"].to_numpy(float)
-        p_end, end_lo, end_hi = (
-            cluster_proportion(g["decline_end"], applicable)
-            if applicable.sum() > 0
-            else (math.nan, math.nan, math.nan)
-        )
-        declined = g["decline"].sum()
-        rows.append(
-            {
-                "point": point,
-                "policy": policy,
-                "n": int(m.sum()),
-                "p_decline": p,
-                "ci_low": lo,
-                "ci_high": hi,
-                "runs": len(g),
-                "mean_depth": depth,
-                "depth_ci_low": depth_lo,
-                "depth_ci_high": depth_hi,
-                "cost_per_centre": cost,
-                "cost_ci_low": cost_lo,
-                "cost_ci_high": cost_hi,
-                "p_decline_personnel": p_pers,
-                "p_decline_papers": p_pap,
-                "p_decline_end": p_end,
-                "end_ci_low": end_lo,
-                "end_ci_high": end_hi,
-                "mean_years_below": g["years_below"].sum() / m.sum(),
-                "p_recovered": g["recovered"].sum() / declined if declined else math.nan,
-            }
-        )
+        row: dict[str, object] = {
+            "point": point,
+            "policy": policy,
+            "n": int(g[CENTRES].to_numpy(float).sum()),
+            "runs": len(g),
+        }
+        for o in OUTCOMES:
+            row.update(zip(o.columns, estimate(o, g)[: len(o.columns)], strict=True))
+        rows.append(row)
     out = pd.DataFrame(rows)
     if out.empty:
         return out
@@ -194,34 +209,35 @@ def summarise(
         out = out.drop(columns=["point"]) if out["point"].nunique() == 1 else out
         if "point" in out.columns:
             lead = ["point"]
-    contract = ["policy", "n", "p_decline", "ci_low", "ci_high"]
-    rest = [c for c in out.columns if c not in lead + contract]
-    return out[lead + contract + rest].reset_index(drop=True)
+    rest = [c for c in out.columns if c not in lead + list(CONTRACT)]
+    return out[lead + list(CONTRACT) + rest].reset_index(drop=True)
 
 
 def _paired(df: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """Per (point, policy): paired differences against ``baseline`` in P(decline) and cost."""
-    share = df.assign(
-        share=df["decline"] / df["centres"], cost_mean=df["cost"] / df["centres"]
-    ).set_index(["point", "replicate", "policy"])[["share", "cost_mean"]]
-    wide = share.unstack("policy")
+    """Per (point, policy): paired differences against ``baseline`` of every paired outcome.
+
+    For each replicate, the difference between the policy's run and the baseline's run that share
+    its seed, in the outcome's per-run value (Σ column / Σ centre-runs it is taken over).
+    """
+    paired = [o for o in OUTCOMES if o.paired is not None]
+    per_run = df.assign(**{o.name: df[o.column] / df[_denominator(o)] for o in paired})
+    wide = per_run.set_index(["point", "replicate", "policy"])[[o.name for o in paired]].unstack(
+        "policy"
+    )
     rows = {}
-    for policy in wide["share"].columns:
-        d_p = wide["share"][policy] - wide["share"][baseline]
-        d_c = wide["cost_mean"][policy] - wide["cost_mean"][baseline]
+    for policy in wide[paired[0].name].columns:
         for point in wide.index.get_level_values("point").unique():
-            dp = d_p.xs(point, level="point").to_numpy()
-            dc = d_c.xs(point, level="point").to_numpy()
-            mean, lo, hi = paired_difference(dp)
-            cmean, clo, chi = paired_difference(dc)
-            rows[(point, policy)] = {
-                f"diff_vs_{baseline}": mean,
-                "diff_ci_low": lo,
-                "diff_ci_high": hi,
-                f"cost_diff_vs_{baseline}": cmean,
-                "cost_diff_ci_low": clo,
-                "cost_diff_ci_high": chi,
-            }
+            row: dict[str, float] = {}
+            for o in paired:
+                d = wide[o.name][policy] - wide[o.name][baseline]
+                row.update(
+                    zip(
+                        o.paired_columns(baseline),
+                        paired_difference(d.xs(point, level="point").to_numpy()),
+                        strict=True,
+                    )
+                )
+            rows[(point, policy)] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index = pd.MultiIndex.from_tuples(out.index, names=["point", "policy"])
     return out

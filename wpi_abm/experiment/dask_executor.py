@@ -24,11 +24,11 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from wpi_abm.errors import WpiError
-from wpi_abm.experiment.design import Chunk
+from wpi_abm.experiment.plan import Chunk
 from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
 
 if TYPE_CHECKING:
-    from wpi_abm.config import ClusterSpec
+    from wpi_abm.schema.experiment import ClusterSpec
 
 
 class DaskExecutor:
@@ -38,8 +38,10 @@ class DaskExecutor:
         workers: Worker processes for a local cluster (default: all cores).
         scheduler: Address of an existing scheduler.
         cluster: Batch-system cluster to start.
-        retries: Times a chunk is retried after raising (a worker's death is handled by the
-            scheduler and does not count).
+
+    A chunk is never retried: :func:`~wpi_abm.experiment.runner.simulate_chunk` returns an error
+    instead of raising (the driver records it and ``--resume`` runs the chunk again), and a
+    worker's death is handled by the scheduler, which gives the task to another worker.
     """
 
     name = "dask"
@@ -49,12 +51,9 @@ class DaskExecutor:
         workers: int | None = None,
         scheduler: str | None = None,
         cluster: ClusterSpec | None = None,
-        retries: int = 2,
     ) -> None:
-        self.requested = workers
         self.scheduler = scheduler
         self.cluster_spec = cluster
-        self.retries = retries
         self.workers = workers or os.cpu_count() or 1
         self._client: Any = None
         self._cluster: Any = None
@@ -115,7 +114,7 @@ class DaskExecutor:
             pending.add(
                 client.submit(
                     simulate_chunk, shared, chunk, key=f"wpi-{job.key}-chunk-{chunk.index}",
-                    retries=self.retries, pure=False,
+                    pure=False,
                 )
             )  # fmt: skip
             in_flight += 1

@@ -17,11 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-from wpi_abm.config import Experiment
 from wpi_abm.errors import ResultsError
 from wpi_abm.experiment.analysis import run_sums, summarise
-from wpi_abm.experiment.design import Chunk, Point, plan_chunks, run_seed
 from wpi_abm.experiment.executors import Executor
+from wpi_abm.experiment.plan import Chunk, Point, plan_chunks, run_seed
 from wpi_abm.experiment.progress import Progress, figure_progress
 from wpi_abm.experiment.resume import mismatch
 from wpi_abm.experiment.runner import Job
@@ -32,13 +31,13 @@ from wpi_abm.experiment.store import (
     machine_info,
     now,
     versions,
-    write_atomic,
 )
+from wpi_abm.schema.experiment import Experiment
 
 
 @dataclass
-class Report:
-    """What an experiment produced.
+class ExperimentResult:
+    """What :func:`run_experiment` produced (the HTML report is :mod:`wpi_abm.report`).
 
     Attributes:
         out: The results folder.
@@ -82,7 +81,7 @@ def run_experiment(
     figures: bool | None = None,
     kind: str = "run",
     invocation: dict[str, Any] | None = None,
-) -> Report:
+) -> ExperimentResult:
     """Run every chunk of ``exp`` not yet on disk into ``out`` and write the summary.
 
     Args:
@@ -126,7 +125,7 @@ def run_experiment(
         if resume:
             store.clean_temporaries()
         if point_columns is not None:
-            write_atomic(out / "points.csv", point_columns.to_csv().encode())
+            store.write_points(point_columns)
         done, parts = _finished(store, chunks, n_centres, exp, manifest)
         todo = [c for c in chunks if c.index not in done]
         failures: list[dict[str, Any]] = []
@@ -145,11 +144,8 @@ def run_experiment(
                     runs_done += len(res.chunk)
                 bar.update(len(res.chunk))
         summary = summarise(parts, exp.policy_names, exp.baseline_policy, point_columns)
-        write_atomic(out / "summary.csv", summary.to_csv(index=False).encode())
-        if failures:
-            write_atomic(out / "failures.csv", pd.DataFrame(failures).to_csv(index=False).encode())
-        else:
-            (out / "failures.csv").unlink(missing_ok=True)  # retried and done on resume
+        store.write_summary(summary)
+        store.write_failures(failures)
         draw = exp.output.figures if figures is None else figures
         figures_made: list[str] = []
         if draw and not summary.empty:
@@ -174,7 +170,7 @@ def run_experiment(
         raise
     finally:
         store.close()
-    return Report(out, summary, failures, runs_done, total, time.perf_counter() - started)
+    return ExperimentResult(out, summary, failures, runs_done, total, time.perf_counter() - started)
 
 
 def _mark(store: ResultStore, status: str) -> None:

@@ -15,11 +15,11 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Protocol
 
-from wpi_abm.experiment.design import Chunk
+from wpi_abm.experiment.plan import Chunk
 from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
 
 if TYPE_CHECKING:
-    from wpi_abm.config import ClusterSpec
+    from wpi_abm.schema.experiment import ClusterSpec
 
 
 class Executor(Protocol):

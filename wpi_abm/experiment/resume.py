@@ -13,19 +13,18 @@ import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 from pydantic import ValidationError
 
-from wpi_abm.config import Experiment, apply_set, parse_set
+from wpi_abm.config import apply_set, parse_set
 from wpi_abm.errors import ResultsError
-from wpi_abm.experiment.design import Point
+from wpi_abm.experiment.plan import Point
 from wpi_abm.experiment.store import ResultStore
+from wpi_abm.schema.experiment import Experiment
+from wpi_abm.schema.sweep import SweepSpec
 from wpi_abm.yamlio import SourceMap, dotted
-
-if TYPE_CHECKING:
-    from wpi_abm.experiment.sweep import SweepSpec
 
 SHOWN_DIFFERENCES = 12
 """Differences listed in a mismatch message (the rest are counted)."""
@@ -163,7 +162,7 @@ def read_stored(
         raise _too_new(folder, manifest, exc) from None
     stored = Stored(folder, stored_kind, tree, exp, dict(manifest.get("invocation") or {}))
     if stored_kind in ("sweep", "sensitivity"):
-        from wpi_abm.experiment.sweep import SweepSpec, point_table
+        from wpi_abm.experiment.sweep import point_table
 
         try:
             stored.spec = SweepSpec.model_validate(tree["sweep"])

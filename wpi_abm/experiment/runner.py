@@ -15,13 +15,15 @@ import numpy as np
 import pyarrow as pa
 from pydantic import ValidationError
 
-from wpi_abm.config import Experiment, apply_set, data_path, parse_set
+from wpi_abm.config import apply_set, parse_set
 from wpi_abm.errors import ConfigError
-from wpi_abm.experiment.design import Chunk, Point, run_id, run_seed
+from wpi_abm.experiment.plan import Chunk, Point, run_id, run_seed
 from wpi_abm.metrics import OUTCOME_COLUMNS, outcomes, value_index
+from wpi_abm.schema.experiment import Experiment
 from wpi_abm.sim.model import WPIModel
 from wpi_abm.sim.recorder import Recorder
-from wpi_abm.yamlio import SourceMap, dotted
+from wpi_abm.validation import validation_errors
+from wpi_abm.yamlio import SourceMap
 
 BATCH_WORLDS = 25
 """Runs simulated together in one model (beyond ~25 the gain is nil and memory grows)."""
@@ -80,15 +82,11 @@ def experiment_at(job: Job, point: int) -> Experiment:
             try:
                 _CACHE[key] = Experiment.model_validate(tree)
             except ValidationError as exc:
-                first = exc.errors(include_url=False)[0]
-                path = tuple(data_path(tree, first["loc"]))
-                field = dotted(path)
-                msg = first["msg"]
-                if first["type"] == "extra_forbidden":
-                    msg = f"unknown key '{path[-1]}'"
+                first = validation_errors(exc, smap, Experiment, tree).errors[0]
                 raise ConfigError(
-                    f"point {point} ({values}) gives an invalid configuration: {field}: {msg}",
-                    field=field,
+                    f"point {point} ({values}) gives an invalid configuration: "
+                    f"{first.field}: {first.message}",
+                    field=first.field,
                 ) from None
         if len(_CACHE) > 64:
             _CACHE.pop(next(iter(_CACHE)))

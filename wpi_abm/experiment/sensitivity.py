@@ -7,19 +7,22 @@ numbers), so that differences between points reflect the parameters rather than 
 Monte Carlo noise of each point's estimate still inflates total-order indices and Morris σ a little;
 docs/ODD.md ("Sensitivity analysis") gives the sample sizes that keep it small.
 
-The same functions analyse the Ishigami function (``model: ishigami``), whose indices are known;
-``tests/test_sweep.py`` checks the pipeline against them.
+The same functions analyse the Ishigami function (``model: ishigami``), whose indices are known
+analytically; ``tests/test_sweep.py`` checks the pipeline against them.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from wpi_abm.experiment.sweep import SweepSpec, problem
+from wpi_abm.experiment.store import ResultStore, now, versions
+from wpi_abm.experiment.sweep import problem
+from wpi_abm.schema.sweep import SweepSpec
 
 ISHIGAMI_A, ISHIGAMI_B = 7.0, 0.1
 
@@ -31,16 +34,6 @@ def ishigami(x: np.ndarray) -> np.ndarray:
         + ISHIGAMI_A * np.sin(x[:, 1]) ** 2
         + ISHIGAMI_B * x[:, 2] ** 4 * np.sin(x[:, 0])
     )
-
-
-def ishigami_indices() -> dict[str, list[float]]:
-    """The analytic first- and total-order Sobol indices of the Ishigami function."""
-    a, b = ISHIGAMI_A, ISHIGAMI_B
-    v1 = 0.5 * (1 + b * math.pi**4 / 5) ** 2
-    v2 = a**2 / 8
-    v13 = b**2 * math.pi**8 * (1 / 18 - 1 / 50)
-    var = v1 + v2 + v13
-    return {"S1": [v1 / var, v2 / var, 0.0], "ST": [(v1 + v13) / var, v2 / var, v13 / var]}
 
 
 def ishigami_summary(table: pd.DataFrame, spec: SweepSpec) -> pd.DataFrame:
@@ -123,3 +116,36 @@ def analyse(
 
 def _row(policy: str, output: str, method: str, parameter: str) -> dict[str, object]:
     return {"policy": policy, "output": output, "method": method, "parameter": parameter}
+
+
+def store_analytic(
+    out: Path,
+    tree: dict[str, Any],
+    table: pd.DataFrame,
+    summary: pd.DataFrame,
+    *,
+    resume: bool,
+    invocation: dict[str, Any] | None = None,
+) -> None:
+    """Store an analytic-function study like a simulated one (manifest, points, summary).
+
+    Args:
+        out: The results folder.
+        tree: The study's resolved configuration (recorded in the manifest).
+        table: The point table.
+        summary: One row per point (:func:`ishigami_summary`).
+        resume: Reopen an existing folder.
+        invocation: How the study was started (recorded in the manifest, so that the folder
+            alone can resume it).
+    """
+    with ResultStore(out) as store:
+        store.open(resume=resume)
+        store.write_manifest(
+            {
+                "experiment": tree["name"], "kind": "sensitivity", "model": "ishigami",
+                "status": "complete", "started": now(), "ended": now(), "versions": versions(),
+                "invocation": invocation or {}, "config": tree,
+            }
+        )  # fmt: skip
+        store.write_points(table)
+        store.write_summary(summary)

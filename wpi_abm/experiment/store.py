@@ -1,4 +1,4 @@
-"""The results folder: chunk files written atomically, a lock, the manifest.
+"""The results folder: how it is laid out, read and written.
 
 Layout (the contract in DESIGN.md)::
 
@@ -7,7 +7,14 @@ Layout (the contract in DESIGN.md)::
     <out>/outcomes/chunk-NNNNNN.parquet  one row per centre-run: decline outcomes
     <out>/checksums/chunk-NNNNNN.sha256  SHA-256 of the chunk's files (``sha256sum -c`` format)
     <out>/summary.csv            one row per policy (and sweep point)
+    <out>/points.csv             sweeps: the parameter values of each point
+    <out>/sensitivity.csv        sensitivity studies: the indices
+    <out>/failures.csv           runs that raised, when any did
     <out>/figures/               PDF and PNG
+
+Two doors, and nothing else touches the files: :class:`ResultFolder` reads a folder (figures,
+report, resume) and never writes; :class:`ResultStore` adds the writing, holding the folder's lock.
+:func:`write_file` writes one file atomically anywhere (the report may go elsewhere).
 
 Every file is written to a temporary name and renamed into place, so a reader never sees half a
 file; a chunk whose files are missing or unreadable is simply run again on resume. A chunk that
@@ -29,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -36,11 +44,38 @@ from wpi_abm.errors import ResultsError
 
 LOCK = ".lock"
 MANIFEST = "manifest.json"
+SUMMARY = "summary.csv"
+POINTS = "points.csv"
+SENSITIVITY = "sensitivity.csv"
+FAILURES = "failures.csv"
+RUNS = "runs"
+OUTCOMES = "outcomes"
+FIGURES = "figures"
 CHECKSUMS = "checksums"
 CHECKSUMS_NOTE = (
     "sha256 of each chunk's files in checksums/chunk-NNNNNN.sha256 (check with sha256sum -c)"
 )
 """Recorded in the manifest of folders whose every chunk has a checksum."""
+
+__all__ = [
+    "CHECKSUMS",
+    "CHECKSUMS_NOTE",
+    "FAILURES",
+    "FIGURES",
+    "MANIFEST",
+    "OUTCOMES",
+    "POINTS",
+    "RUNS",
+    "SENSITIVITY",
+    "SUMMARY",
+    "ResultFolder",
+    "ResultStore",
+    "git_commit",
+    "machine_info",
+    "now",
+    "versions",
+    "write_file",
+]
 
 
 def now() -> str:
@@ -97,8 +132,8 @@ def git_commit() -> str | None:
     return sha + ("-dirty" if dirty else "")
 
 
-def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename.
+def write_file(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (never half a file).
 
     Args:
         path: The file.
@@ -115,7 +150,7 @@ def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
     os.replace(tmp, path)
 
 
-def parquet_bytes(table: pa.Table) -> bytes:
+def _parquet_bytes(table: pa.Table) -> bytes:
     """A table as a Parquet file's bytes (snappy-compressed, one row group).
 
     Snappy, not zstd: the driver compresses every chunk while the workers simulate, and on a
@@ -126,21 +161,21 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def write_parquet_atomic(path: Path, table: pa.Table) -> str:
+def _write_parquet(path: Path, table: pa.Table) -> str:
     """Write a Parquet file atomically; returns the SHA-256 (hex) of the bytes written."""
-    data = parquet_bytes(table)
-    write_atomic(path, data, sync=False)
+    data = _parquet_bytes(table)
+    write_file(path, data, sync=False)
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: Path) -> str:
+def _sha256_file(path: Path) -> str:
     """The SHA-256 (hex) of a file, read in blocks."""
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-class ResultStore:
-    """One results folder, held exclusively while an experiment writes into it.
+class ResultFolder:
+    """A results folder, for reading only (takes no lock, writes nothing).
 
     Args:
         root: The folder.
@@ -148,10 +183,182 @@ class ResultStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self.runs = self.root / "runs"
-        self.outcomes = self.root / "outcomes"
-        self.figures = self.root / "figures"
+        self.runs = self.root / RUNS
+        self.outcomes = self.root / OUTCOMES
+        self.figures = self.root / FIGURES
         self.checksums = self.root / CHECKSUMS
+
+    def read_manifest(self) -> dict[str, Any]:
+        """The manifest as a dict.
+
+        Raises:
+            ResultsError: Missing or not JSON.
+        """
+        path = self.root / MANIFEST
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ResultsError(f"{path}: cannot read the manifest ({exc})") from None
+
+    def read_summary(self) -> pd.DataFrame:
+        """summary.csv, with policy names as strings.
+
+        Raises:
+            ResultsError: Missing (the run did not finish), or holds no policy rows.
+        """
+        path = self.root / SUMMARY
+        if not path.is_file():
+            raise ResultsError(
+                f"{self.root}: no {SUMMARY} (the run did not finish; resume it first)"
+            )
+        summary = pd.read_csv(path)
+        if summary.empty or "policy" not in summary:
+            raise ResultsError(f"{path}: holds no policy rows")
+        summary["policy"] = summary["policy"].astype(str)
+        return summary
+
+    def read_points(self) -> pd.DataFrame | None:
+        """points.csv (one row per sweep point, ``point`` a column), or None without one."""
+        path = self.root / POINTS
+        return pd.read_csv(path) if path.is_file() else None
+
+    def read_sensitivity(self) -> pd.DataFrame | None:
+        """sensitivity.csv, or None when there is none or it is empty."""
+        path = self.root / SENSITIVITY
+        if not path.is_file():
+            return None
+        df = pd.read_csv(path)
+        return df if not df.empty else None
+
+    def has_panel(self) -> bool:
+        """Whether the centre × year panel was stored."""
+        return self.runs.is_dir() and any(self.runs.glob("*.parquet"))
+
+    def chunk_files(self, part: str) -> list[Path]:
+        """The stored chunk files of ``part`` (:data:`RUNS` or :data:`OUTCOMES`), in order."""
+        return sorted((self.root / part).glob("*.parquet"))
+
+    @staticmethod
+    def chunk_name(index: int) -> str:
+        """File name of a chunk."""
+        return f"chunk-{index:06d}.parquet"
+
+    def _sidecar(self, index: int) -> Path:
+        return self.checksums / f"chunk-{index:06d}.sha256"
+
+    def recorded_checksums(self, index: int) -> dict[str, str] | None:
+        """``{"outcomes/chunk-….parquet": hex, …}`` for a chunk, or None without a sidecar."""
+        try:
+            text = self._sidecar(index).read_text()
+        except (OSError, UnicodeDecodeError):
+            return None
+        recorded = {}
+        for line in text.splitlines():
+            digest, _, rel = line.partition("  ")
+            if rel:
+                recorded[rel] = digest
+        return recorded
+
+    def chunk_problem(
+        self, index: int, rows: int, panel_rows: int | None, *, require_checksum: bool
+    ) -> str | None:
+        """Why a chunk is not complete and intact on disk, or None when it is.
+
+        Args:
+            index: The chunk.
+            rows: Outcome rows it must hold.
+            panel_rows: Panel rows it must hold (None when the panel is not stored).
+            require_checksum: The folder records checksums, so a chunk without one is suspect.
+
+        Returns:
+            ``"missing"`` when its outcomes are not there (not yet run), else what is wrong,
+            naming the file relative to the folder.
+        """
+        name = self.chunk_name(index)
+        if not (self.outcomes / name).is_file():
+            return "missing"
+        files = [(f"{OUTCOMES}/{name}", rows)]
+        if panel_rows is not None:
+            files.append((f"{RUNS}/{name}", panel_rows))
+        recorded = self.recorded_checksums(index)
+        if recorded is None and require_checksum:
+            return f"{OUTCOMES}/{name}: no checksum recorded ({CHECKSUMS}/ was changed)"
+        for rel, expected in files:
+            path = self.root / rel
+            if recorded is not None:
+                if rel not in recorded:
+                    return f"{rel}: no checksum recorded"
+                try:
+                    if _sha256_file(path) != recorded[rel]:
+                        return f"{rel}: contents differ from the SHA-256 recorded when written"
+                except OSError as exc:
+                    return f"{rel}: cannot be read ({exc.strerror or exc})"
+            try:
+                if pq.ParquetFile(path).metadata.num_rows != expected:
+                    return f"{rel}: holds the wrong number of rows"
+            except (OSError, pa.ArrowException):
+                return f"{rel}: missing or not a readable Parquet file"
+        return None
+
+    def read_outcomes(self, index: int) -> pa.Table:
+        """The outcomes of one stored chunk."""
+        return pq.read_table(self.outcomes / self.chunk_name(index))
+
+    def verify_checksums(self) -> str | None:
+        """Check every stored chunk file against the SHA-256 recorded when it was written.
+
+        For ``plot`` and ``report``: figures and reports drawn from a chunk that changed on disk
+        would be silently wrong.
+
+        Returns:
+            None when every chunk file was checked, or a note to show when the folder was written
+            before checksums were recorded (its chunks cannot be checked, which is not an error).
+
+        Raises:
+            ResultsError: A chunk file differs from its checksum or, in a folder that records
+                them, has none; names every such file.
+        """
+        try:
+            manifest = self.read_manifest()
+        except ResultsError:
+            return None  # the command's own reading of the folder says what is missing
+        require = manifest.get("checksums") is not None
+        bad: list[str] = []
+        unchecked = 0
+        for path in sorted([*self.chunk_files(OUTCOMES), *self.chunk_files(RUNS)]):
+            rel = f"{path.parent.name}/{path.name}"
+            recorded = self.recorded_checksums(int(path.stem.split("-")[1]))
+            if recorded is None or rel not in recorded:
+                if require:
+                    bad.append(f"{rel} (no checksum recorded)")
+                else:
+                    unchecked += 1
+            elif _sha256_file(path) != recorded[rel]:
+                bad.append(rel)
+        if bad:
+            shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+            raise ResultsError(
+                f"{self.root}: {len(bad)} stored chunk file(s) differ from the SHA-256 recorded "
+                f"when they were written (changed on disk since): {shown}; results drawn from "
+                f"them would be wrong. Redo them with `wpi-abm resume {self.root}`"
+            )
+        if unchecked:
+            return (
+                f"{self.root} has no checksums for {unchecked} chunk file(s) (written before "
+                "wpi-abm recorded them); they cannot be checked for corruption"
+            )
+        return None
+
+
+class ResultStore(ResultFolder):
+    """One results folder, held exclusively while an experiment writes into it.
+
+    Args:
+        root: The folder.
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        super().__init__(root)
         self._lock_fd: int | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -268,25 +475,11 @@ class ResultStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- manifest -------------------------------------------------------------------------------
-    def read_manifest(self) -> dict[str, Any]:
-        """The manifest as a dict."""
-        path = self.root / MANIFEST
-        try:
-            return json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ResultsError(f"{path}: cannot read the manifest ({exc})") from None
-
+    # -- writing --------------------------------------------------------------------------------
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Write the manifest atomically."""
         data = json.dumps(manifest, indent=2, sort_keys=False, default=str).encode()
-        write_atomic(self.root / MANIFEST, data)
-
-    # -- chunks ---------------------------------------------------------------------------------
-    @staticmethod
-    def chunk_name(index: int) -> str:
-        """File name of a chunk."""
-        return f"chunk-{index:06d}.parquet"
+        write_file(self.root / MANIFEST, data)
 
     def write_chunk(self, index: int, outcomes: pa.Table, panel: pa.Table | None) -> None:
         """Store one chunk: the panel, its checksums, the outcomes last (they mark it done).
@@ -297,72 +490,31 @@ class ResultStore:
         name = self.chunk_name(index)
         lines = []
         if panel is not None:
-            lines.append(f"{write_parquet_atomic(self.runs / name, panel)}  runs/{name}")
-        data = parquet_bytes(outcomes)
-        lines.append(f"{hashlib.sha256(data).hexdigest()}  outcomes/{name}")
-        write_atomic(self._sidecar(index), "".join(f"{x}\n" for x in lines).encode(), sync=False)
-        write_atomic(self.outcomes / name, data, sync=False)
+            lines.append(f"{_write_parquet(self.runs / name, panel)}  {RUNS}/{name}")
+        data = _parquet_bytes(outcomes)
+        lines.append(f"{hashlib.sha256(data).hexdigest()}  {OUTCOMES}/{name}")
+        write_file(self._sidecar(index), "".join(f"{x}\n" for x in lines).encode(), sync=False)
+        write_file(self.outcomes / name, data, sync=False)
 
-    def _sidecar(self, index: int) -> Path:
-        return self.checksums / f"chunk-{index:06d}.sha256"
+    def write_summary(self, summary: pd.DataFrame) -> None:
+        """Write summary.csv (one row per policy and point; full precision)."""
+        write_file(self.root / SUMMARY, summary.to_csv(index=False).encode())
 
-    def recorded_checksums(self, index: int) -> dict[str, str] | None:
-        """``{"outcomes/chunk-….parquet": hex, …}`` for a chunk, or None without a sidecar."""
-        try:
-            text = self._sidecar(index).read_text()
-        except (OSError, UnicodeDecodeError):
-            return None
-        recorded = {}
-        for line in text.splitlines():
-            digest, _, rel = line.partition("  ")
-            if rel:
-                recorded[rel] = digest
-        return recorded
+    def write_points(self, points: pd.DataFrame) -> None:
+        """Write points.csv: the point table, indexed by ``point``."""
+        write_file(self.root / POINTS, points.to_csv().encode())
 
-    def chunk_problem(
-        self, index: int, rows: int, panel_rows: int | None, *, require_checksum: bool
-    ) -> str | None:
-        """Why a chunk is not complete and intact on disk, or None when it is.
+    def write_sensitivity(self, indices: pd.DataFrame) -> None:
+        """Write sensitivity.csv."""
+        write_file(self.root / SENSITIVITY, indices.to_csv(index=False).encode())
 
-        Args:
-            index: The chunk.
-            rows: Outcome rows it must hold.
-            panel_rows: Panel rows it must hold (None when the panel is not stored).
-            require_checksum: The folder records checksums, so a chunk without one is suspect.
-
-        Returns:
-            ``"missing"`` when its outcomes are not there (not yet run), else what is wrong,
-            naming the file relative to the folder.
-        """
-        name = self.chunk_name(index)
-        if not (self.outcomes / name).is_file():
-            return "missing"
-        files = [(f"outcomes/{name}", rows)]
-        if panel_rows is not None:
-            files.append((f"runs/{name}", panel_rows))
-        recorded = self.recorded_checksums(index)
-        if recorded is None and require_checksum:
-            return f"outcomes/{name}: no checksum recorded (checksums/ was changed)"
-        for rel, expected in files:
-            path = self.root / rel
-            if recorded is not None:
-                if rel not in recorded:
-                    return f"{rel}: no checksum recorded"
-                try:
-                    if sha256_file(path) != recorded[rel]:
-                        return f"{rel}: contents differ from the SHA-256 recorded when written"
-                except OSError as exc:
-                    return f"{rel}: cannot be read ({exc.strerror or exc})"
-            try:
-                if pq.ParquetFile(path).metadata.num_rows != expected:
-                    return f"{rel}: holds the wrong number of rows"
-            except (OSError, pa.ArrowException):
-                return f"{rel}: missing or not a readable Parquet file"
-        return None
-
-    def read_outcomes(self, index: int) -> pa.Table:
-        """The outcomes of one stored chunk."""
-        return pq.read_table(self.outcomes / self.chunk_name(index))
+    def write_failures(self, failures: list[dict[str, Any]]) -> None:
+        """Write failures.csv, or remove it when nothing failed (retried and done on resume)."""
+        path = self.root / FAILURES
+        if failures:
+            write_file(path, pd.DataFrame(failures).to_csv(index=False).encode())
+        else:
+            path.unlink(missing_ok=True)
 
     def clean_temporaries(self) -> None:
         """Remove temporary files left by an interrupted write."""
@@ -370,55 +522,3 @@ class ResultStore:
             for tmp in d.glob(".*.tmp"):
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
-
-
-def verify_chunks(root: Path) -> str | None:
-    """Check every stored chunk file of a results folder against its recorded SHA-256.
-
-    For ``plot`` and ``report``: figures and reports drawn from a chunk that changed on disk
-    would be silently wrong.
-
-    Args:
-        root: The results folder.
-
-    Returns:
-        None when every chunk file was checked, or a note to show when the folder was written
-        before checksums were recorded (its chunks cannot be checked, which is not an error).
-
-    Raises:
-        ResultsError: A chunk file differs from its checksum or, in a folder that records them,
-            has none; names every such file.
-    """
-    store = ResultStore(root)
-    try:
-        manifest = store.read_manifest()
-    except ResultsError:
-        return None  # the command's own reading of the folder says what is missing
-    require = manifest.get("checksums") is not None
-    bad: list[str] = []
-    unchecked = 0
-    for path in sorted(
-        [*store.outcomes.glob("chunk-*.parquet"), *store.runs.glob("chunk-*.parquet")]
-    ):
-        rel = f"{path.parent.name}/{path.name}"
-        recorded = store.recorded_checksums(int(path.stem.split("-")[1]))
-        if recorded is None or rel not in recorded:
-            if require:
-                bad.append(f"{rel} (no checksum recorded)")
-            else:
-                unchecked += 1
-        elif sha256_file(path) != recorded[rel]:
-            bad.append(rel)
-    if bad:
-        shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
-        raise ResultsError(
-            f"{root}: {len(bad)} stored chunk file(s) differ from the SHA-256 recorded when they "
-            f"were written (changed on disk since): {shown}; results drawn from them would be "
-            f"wrong. Redo them with `wpi-abm resume {root}`"
-        )
-    if unchecked:
-        return (
-            f"{root} has no checksums for {unchecked} chunk file(s) (written before wpi-abm "
-            "recorded them); they cannot be checked for corruption"
-        )
-    return None

@@ -18,128 +18,21 @@ from __future__ import annotations
 import itertools
 import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ValidationError
 
-from wpi_abm.config import ClusterSpec, Experiment, load_experiment, parse_set, validation_errors
+from wpi_abm.config import load_experiment, parse_set
 from wpi_abm.errors import ConfigError
-from wpi_abm.experiment.design import Point
+from wpi_abm.experiment.plan import Point
 from wpi_abm.experiment.runner import Job, experiment_at
-from wpi_abm.schema import Strict
+from wpi_abm.presets import builtin
+from wpi_abm.schema.experiment import Experiment
+from wpi_abm.schema.sweep import DESIGNS, SweepSpec
+from wpi_abm.validation import validation_errors
 from wpi_abm.yamlio import SourceMap, load_yaml
-
-DESIGNS = ("grid", "lhs", "sobol", "morris")
-
-
-class ParameterSpec(Strict):
-    """How one parameter varies.
-
-    Attributes:
-        values: Explicit values (grid designs only).
-        range: [low, high] (all designs; a grid also needs ``steps``).
-        steps: Evenly spaced values over the range, for a grid.
-        integer: Round sampled values to whole numbers.
-    """
-
-    values: list[Any] | None = Field(default=None, min_length=1)
-    range: tuple[float, float] | None = None
-    steps: Annotated[int, Field(ge=2, le=1000)] | None = None
-    integer: bool = False
-
-    @model_validator(mode="after")
-    def _check(self) -> ParameterSpec:
-        if (self.values is None) == (self.range is None):
-            raise ValueError("give either 'values' or 'range' (not both)")
-        if self.range is not None and not self.range[0] < self.range[1]:
-            raise ValueError(f"range {list(self.range)} must be [low, high] with low < high")
-        if self.steps is not None and self.range is None:
-            raise ValueError("'steps' goes with 'range'")
-        return self
-
-    def grid_values(self) -> list[Any]:
-        """The values a grid takes."""
-        if self.values is not None:
-            return list(self.values)
-        assert self.range is not None
-        vals = np.linspace(self.range[0], self.range[1], self.steps or 2).tolist()
-        return [round(v) for v in vals] if self.integer else vals
-
-
-class SweepSpec(Strict):
-    """A sweep or sensitivity study (``wpi-abm sweep`` / ``wpi-abm sensitivity``).
-
-    Attributes:
-        name: Names the results folder.
-        description: What the study asks.
-        experiment: Base experiment: built-in name or path relative to this file.
-        set: Overrides of the base experiment (dotted keys, as ``--set``).
-        policies: Policies to run (default: the base experiment's).
-        replicates: Runs per point and policy (default: the base's).
-        seed: Root seed (default: the base's).
-        design: How points are chosen.
-        samples: Points (lhs), base sample N (sobol), trajectories (morris).
-        levels: Grid levels of a Morris design.
-        design_seed: Seed of the sampler (lhs, sobol scrambling, morris).
-        parameters: dotted key → how it varies.
-        store: ``outcomes`` (per centre-run outcomes only) or ``panel`` (also centre × year).
-        chunk_runs: Runs per stored chunk.
-        methods: For ``wpi-abm sensitivity``: ``sobol`` and/or ``morris``.
-        outputs: For ``wpi-abm sensitivity``: which summary measures to analyse.
-        model: ``wpi`` (the simulator) or ``ishigami`` (an analytic test function with known
-            indices, to validate the sensitivity pipeline).
-        cluster: Start a batch-system cluster for the Dask executor.
-    """
-
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    description: str = ""
-    experiment: str = "policy_comparison"
-    set: dict[str, Any] = {}
-    policies: list[str] | None = None
-    replicates: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
-    seed: Annotated[int, Field(ge=0, lt=2**63)] | None = None
-    design: Literal["grid", "lhs", "sobol", "morris"] = "grid"
-    samples: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
-    levels: Annotated[int, Field(ge=2, le=100)] = 4
-    design_seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    parameters: dict[str, ParameterSpec] = Field(min_length=1)
-    store: Literal["outcomes", "panel"] = "outcomes"
-    chunk_runs: Annotated[int, Field(ge=1, le=100_000)] = 50
-    methods: list[Literal["sobol", "morris"]] = Field(default=["sobol"], min_length=1)
-    outputs: list[Literal["p_decline", "mean_depth", "cost_per_centre"]] = [
-        "p_decline",
-        "mean_depth",
-        "cost_per_centre",
-    ]
-    model: Literal["wpi", "ishigami"] = "wpi"
-    cluster: ClusterSpec | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> SweepSpec:
-        if self.design == "grid":
-            for key, p in self.parameters.items():
-                if p.values is None and p.steps is None:
-                    raise ValueError(f"grid parameter '{key}' has a range but no 'steps'")
-        else:
-            for key, p in self.parameters.items():
-                if p.range is None:
-                    raise ValueError(
-                        f"a {self.design} design samples ranges: give '{key}' a 'range', "
-                        "not 'values'"
-                    )
-            if self.samples is None:
-                raise ValueError(f"a {self.design} design needs 'samples'")
-        if self.design == "sobol" and self.samples and self.samples & (self.samples - 1):
-            raise ValueError(
-                f"Sobol sampling needs 'samples' to be a power of 2 (got {self.samples})"
-            )
-        return self
-
-    def ranges(self) -> list[tuple[float, float]]:
-        """Parameter ranges in order (sampled designs)."""
-        return [p.range for p in self.parameters.values()]  # type: ignore[misc]
 
 
 def problem(spec: SweepSpec) -> dict[str, Any]:
@@ -309,8 +202,6 @@ def _base_path(name: str, folder: Path) -> str | Path | None:
     if name.endswith((".yaml", ".yml")) or "/" in name:
         q = Path(name)
         return q if q.is_absolute() else folder / q
-    from wpi_abm.config import builtin
-
     known = builtin("experiments")
     if name not in known:
         raise ConfigError(

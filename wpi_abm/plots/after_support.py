@@ -15,7 +15,7 @@ from matplotlib.lines import Line2D
 from wpi_abm.plots.panel import AFTER_INDICATORS, AFTER_QUANTILES
 from wpi_abm.plots.results import Results, Skip
 from wpi_abm.plots.style import DOUBLE, err, hollow_handle, plt, top_legend
-from wpi_abm.plots.text import t
+from wpi_abm.text import t
 
 OFFSET = 0.2
 """Vertical distance between the 1st-year and 2nd-year estimates of one policy."""

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from wpi_abm.plots import after_support, cost, fans, forest, income, sensitivity, survival, sweep
 from wpi_abm.plots.results import Results, Skip
 from wpi_abm.plots.style import plt, style
+from wpi_abm.text import pick
 
 
 @dataclass(frozen=True)
@@ -183,16 +184,13 @@ CATALOGUE: tuple[FigureSpec, ...] = (
 )
 """Every figure, in reading order."""
 
-NAMES = tuple(spec.name for spec in CATALOGUE)
-
 
 def caption(spec: FigureSpec, res: Results) -> str:
     """The caption of ``spec`` for this folder, in its language."""
     dec = res.exp.decline
     test = res.test_years_label
     base = res.label(res.baseline) if res.baseline else "—"
-    text = spec.caption.get(res.lang) or spec.caption["en"]
-    return text.format(
+    return pick(spec.caption, res.lang).format(
         test=test,
         theta=f"{100 * dec.theta:g}",
         ref=dec.reference_year,
@@ -204,7 +202,7 @@ def caption(spec: FigureSpec, res: Results) -> str:
 
 def title(spec: FigureSpec, lang: str) -> str:
     """The title of ``spec`` in ``lang``."""
-    return spec.title.get(lang) or spec.title["en"]
+    return pick(spec.title, lang)
 
 
 Sink = Callable[[FigureSpec, Figure], list[str]]

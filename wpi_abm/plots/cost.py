@@ -11,13 +11,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from wpi_abm.outcomes import COST, PRIMARY
 from wpi_abm.plots.results import Results, Skip
 from wpi_abm.plots.style import DOUBLE, err, plt, policy_handle, thousands_axis
-from wpi_abm.plots.text import t
+from wpi_abm.text import t
 
 
 def pareto_front(cost: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Indices of the non-dominated points (lower cost and lower P are better), by cost.
+
+    Both outcomes are declared lower-is-better in :mod:`wpi_abm.outcomes`.
 
     A point is dominated when another is no worse on both and better on one.
     """
@@ -39,9 +42,9 @@ def cost_effectiveness(res: Results) -> Figure:
         Skip: The summary holds no cost.
     """
     s = res.summary
-    res.require("cost_per_centre", "p_decline")
-    if s["cost_per_centre"].isna().all():
-        raise Skip("summary.csv holds no cost_per_centre values")
+    res.require(COST.name, PRIMARY.name)
+    if s[COST.name].isna().all():
+        raise Skip(f"summary.csv holds no {COST.name} values")
     lang = res.lang
     sweep = res.n_points > 1
     fig, ax = plt.subplots(figsize=(DOUBLE, 2.9))
@@ -52,8 +55,8 @@ def cost_effectiveness(res: Results) -> Figure:
             # One marker set per policy: a Sobol design has thousands of points, and intervals
             # on each would hide the cloud.
             ax.plot(
-                rows["cost_per_centre"],
-                100 * rows["p_decline"],
+                rows[COST.name],
+                100 * rows[PRIMARY.name],
                 linestyle="none",
                 marker=st["marker"],
                 color=st["color"],
@@ -64,12 +67,12 @@ def cost_effectiveness(res: Results) -> Figure:
             )
             continue
         for _, row in rows.iterrows():
-            c, v = row["cost_per_centre"], 100 * row["p_decline"]
+            c, v = row[COST.name], 100 * row[PRIMARY.name]
             ax.errorbar(
                 c,
                 v,
-                xerr=err(c, row.get("cost_ci_low", np.nan), row.get("cost_ci_high", np.nan)),
-                yerr=err(v, 100 * row["ci_low"], 100 * row["ci_high"]),
+                xerr=err(c, row.get(COST.low, np.nan), row.get(COST.high, np.nan)),
+                yerr=err(v, 100 * row[PRIMARY.low], 100 * row[PRIMARY.high]),
                 fmt=st["marker"],
                 color=st["color"],
                 markeredgecolor=st["markeredgecolor"],
@@ -77,8 +80,8 @@ def cost_effectiveness(res: Results) -> Figure:
                 elinewidth=0.9,
                 zorder=3,
             )
-    cost = s["cost_per_centre"].to_numpy(float)
-    prob = 100 * s["p_decline"].to_numpy(float)
+    cost = s[COST.name].to_numpy(float)
+    prob = 100 * s[PRIMARY.name].to_numpy(float)
     front = pareto_front(cost, prob)
     if len(front):
         ax.step(
@@ -136,8 +139,8 @@ def _pad_x(ax: plt.Axes, cost: np.ndarray) -> None:
 
 def frontier_policies(summary: pd.DataFrame) -> list[tuple[str, int | None]]:
     """(policy, point) on the Pareto frontier, cheapest first; point is None for a plain run."""
-    cost = summary["cost_per_centre"].to_numpy(float)
-    prob = summary["p_decline"].to_numpy(float)
+    cost = summary[COST.name].to_numpy(float)
+    prob = summary[PRIMARY.name].to_numpy(float)
     rows = summary.iloc[pareto_front(cost, prob)]
     sweep = "point" in summary and summary["point"].nunique() > 1
     return [(str(r.policy), int(r.point) if sweep else None) for r in rows.itertuples()]

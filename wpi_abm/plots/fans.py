@@ -15,7 +15,7 @@ from matplotlib.patches import Patch
 from wpi_abm.plots.panel import QUANTILES
 from wpi_abm.plots.results import Results
 from wpi_abm.plots.style import DOUBLE, grid_shape, plt, top_legend
-from wpi_abm.plots.text import t
+from wpi_abm.text import t
 
 FANS = ("value_index", "researchers", "personnel_cost", "papers")
 """One figure per entry; ``researchers`` shows the domestic and foreign fans together."""

@@ -6,9 +6,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from wpi_abm.plots.results import Results, Skip, finite
+from wpi_abm.formats import finite
+from wpi_abm.outcomes import END, PRIMARY
+from wpi_abm.plots.results import Results, Skip
 from wpi_abm.plots.style import DOUBLE, err, hollow_handle, plt
-from wpi_abm.plots.text import t
+from wpi_abm.text import t
 
 OFFSET = 0.22
 """Vertical offset of the end-of-support estimate below its policy's main estimate."""
@@ -25,7 +27,9 @@ def forest(res: Results) -> Figure:
     """
     if res.n_points > 1:
         raise Skip(f"{res.n_points} parameter points: see sweep_response and cost_effectiveness")
-    res.require("p_decline", "ci_low", "ci_high")
+    res.require(*PRIMARY.columns)
+    p_col, low, high = PRIMARY.columns
+    end_col, end_low, end_high = END.columns
     s = res.summary.set_index("policy")
     policies = res.policies
     lang = res.lang
@@ -33,7 +37,7 @@ def forest(res: Results) -> Figure:
     test = res.test_years_label
     baseline = res.baseline
     y = np.arange(len(policies))[::-1].astype(float)
-    has_end = "p_decline_end" in s and s["p_decline_end"].notna().any()
+    has_end = end_col in s and s[end_col].notna().any()
     fig, axes = plt.subplots(
         1,
         2 if baseline else 1,
@@ -46,23 +50,23 @@ def forest(res: Results) -> Figure:
     for yi, p in zip(y, policies, strict=True):
         row = s.loc[p]
         st = res.style(p)
-        v = 100 * row["p_decline"]
+        v = 100 * row[p_col]
         ax.errorbar(
             v,
             yi,
-            xerr=err(v, 100 * row["ci_low"], 100 * row["ci_high"]),
+            xerr=err(v, 100 * row[low], 100 * row[high]),
             fmt=st["marker"],
             color=st["color"],
             markeredgecolor=st["markeredgecolor"],
             markersize=4.5,
             elinewidth=1.0,
         )
-        if has_end and finite(row.get("p_decline_end")):
-            e = 100 * row["p_decline_end"]
+        if has_end and finite(row.get(end_col)):
+            e = 100 * row[end_col]
             ax.errorbar(
                 e,
                 yi - OFFSET,
-                xerr=err(e, 100 * row["end_ci_low"], 100 * row["end_ci_high"]),
+                xerr=err(e, 100 * row[end_low], 100 * row[end_high]),
                 fmt=st["marker"],
                 color=st["color"],
                 markerfacecolor="white",
@@ -113,7 +117,7 @@ def forest(res: Results) -> Figure:
 
 def _differences(ax: plt.Axes, res: Results, s, policies: list[str], y, baseline: str) -> None:
     """Paired differences in P(decline) against the baseline, in percentage points."""
-    col = f"diff_vs_{baseline}"
+    col, low, high = PRIMARY.paired_columns(baseline)
     ax.axvline(0, color="0.5", linewidth=0.6)
     for yi, p in zip(y, policies, strict=True):
         st = res.style(p)
@@ -135,7 +139,7 @@ def _differences(ax: plt.Axes, res: Results, s, policies: list[str], y, baseline
         ax.errorbar(
             d,
             yi,
-            xerr=err(d, 100 * row["diff_ci_low"], 100 * row["diff_ci_high"]),
+            xerr=err(d, 100 * row[low], 100 * row[high]),
             fmt=st["marker"],
             color=st["color"],
             markeredgecolor=st["markeredgecolor"],

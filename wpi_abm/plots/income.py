@@ -16,7 +16,7 @@ from matplotlib.patches import Patch
 from wpi_abm.plots.fans import mark_years, small_multiples
 from wpi_abm.plots.results import Results
 from wpi_abm.plots.style import top_legend
-from wpi_abm.plots.text import t
+from wpi_abm.text import t
 
 HATCH_COLOUR = "0.25"
 STACK = (

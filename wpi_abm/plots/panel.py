@@ -19,7 +19,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from wpi_abm.config import DeclineSpec
+from wpi_abm.experiment.store import OUTCOMES, RUNS
+from wpi_abm.schema.experiment import DeclineSpec
 
 QUANTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
 """Percentiles over centre-runs kept per year (90% and 50% bands, median)."""
@@ -79,8 +80,8 @@ class PolicyPanel:
     after_n: int
 
 
-def files_by_policy(folder: Path) -> dict[str, list[Path]]:
-    """Which chunk files of ``folder`` hold rows of each policy.
+def files_by_policy(files: list[Path]) -> dict[str, list[Path]]:
+    """Which of the chunk ``files`` hold rows of each policy.
 
     Reading only the (dictionary-encoded, tiny) policy column of each file lets a policy's scan
     skip the files of other policies — a run writes one policy per chunk, so this cuts the I/O of
@@ -88,7 +89,7 @@ def files_by_policy(folder: Path) -> dict[str, list[Path]]:
     each, and the row filter still applies.
     """
     index: dict[str, list[Path]] = {}
-    for f in sorted(folder.glob("*.parquet")):
+    for f in files:
         column = pq.read_table(f, columns=["policy"]).column("policy")
         for name in pc.unique(column.cast(pa.string())).to_pylist():
             index.setdefault(str(name), []).append(f)
@@ -106,29 +107,23 @@ def _keys(run_id: np.ndarray, centre: pd.Series, categories: pd.Index) -> np.nda
 
 
 def read_policy_panel(
-    root: Path,
-    policy: str,
-    horizon: int,
-    decline: DeclineSpec,
-    files: dict[str, dict[str, list[Path]]] | None = None,
+    files: dict[str, dict[str, list[Path]]], policy: str, horizon: int, decline: DeclineSpec
 ) -> PolicyPanel | None:
     """Aggregate one policy's panel.
 
     Args:
-        root: The results folder (``runs/`` and ``outcomes/`` inside).
+        files: ``{RUNS: files_by_policy(...), OUTCOMES: ...}``: the panel's and the outcomes'
+            chunk files by policy (:mod:`wpi_abm.experiment.store` names the folders).
         policy: Which policy.
         horizon: Years per run.
         decline: The decline definition (reference year, θ).
-        files: ``{"runs": files_by_policy(...), "outcomes": ...}`` when already known (several
-            policies are read from one folder).
 
     Returns:
         The aggregates, or None when the panel holds no rows of ``policy``.
     """
-    index = files or {d: files_by_policy(root / d) for d in ("runs", "outcomes")}
-    if not index["runs"].get(policy):
+    if not files[RUNS].get(policy):
         return None
-    table = ds.dataset(index["runs"][policy], format="parquet").to_table(
+    table = ds.dataset(files[RUNS][policy], format="parquet").to_table(
         columns=list(_READ), filter=_filter(policy)
     )
     if table.num_rows == 0:
@@ -164,7 +159,7 @@ def read_policy_panel(
         fans = {k: np.nanpercentile(arrays[k], QUANTILES, axis=0) for k in FAN_INDICATORS}
         income_mean = {k: np.nanmean(v, axis=0) for k, v in income.items()}
     survival, survival_n = _survival(arrays["value_index"], decline)
-    end = _end_years(index["outcomes"].get(policy, []), policy, uniq, categories)
+    end = _end_years(files[OUTCOMES].get(policy, []), policy, uniq, categories)
     after, after_n = _after_support(arrays, end)
     return PolicyPanel(
         policy=policy,

@@ -1,24 +1,27 @@
 """A stored results folder as the figures and the report see it (nothing is re-run).
 
-:class:`Results` reads the manifest, the configuration it records, ``summary.csv`` and, when
-present, ``points.csv`` and ``sensitivity.csv``; the centre × year panel is read lazily, one
-policy at a time (:mod:`wpi_abm.plots.panel`), and cached so that several figures share one pass.
+:class:`Results` reads, through the store's reader
+(:class:`~wpi_abm.experiment.store.ResultFolder`), the manifest, the configuration it records,
+``summary.csv`` and, when present, ``points.csv`` and ``sensitivity.csv``; the centre × year panel
+is read lazily, one policy at a time (:mod:`wpi_abm.plots.panel`), and cached so that several
+figures share one pass.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from wpi_abm.config import Experiment
+from wpi_abm.errors import ResultsError
+from wpi_abm.experiment.store import MANIFEST, OUTCOMES, RUNS, ResultFolder
+from wpi_abm.outcomes import PRIMARY
 from wpi_abm.plots.panel import PolicyPanel, files_by_policy, read_policy_panel
 from wpi_abm.plots.style import policy_style
-from wpi_abm.plots.text import check_lang
+from wpi_abm.schema.experiment import Experiment
+from wpi_abm.text import check_lang
 
 
 class Skip(Exception):
@@ -68,37 +71,33 @@ class Results:
         """
         from pydantic import ValidationError
 
-        from wpi_abm.errors import ResultsError
-
-        root = Path(root)
-        path = root / "manifest.json"
-        try:
-            manifest = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ResultsError(f"{path}: cannot read the manifest ({exc})") from None
-        summary_path = root / "summary.csv"
-        if not summary_path.is_file():
-            raise ResultsError(f"{root}: no summary.csv (the run did not finish; resume it first)")
+        folder = ResultFolder(root)
+        manifest = folder.read_manifest()
+        summary = folder.read_summary()
         try:
             exp = experiment_from_config(manifest["config"])
         except (KeyError, TypeError, ValidationError) as exc:
-            raise ResultsError(f"{path}: no usable configuration ({exc})") from None
-        summary = pd.read_csv(summary_path)
-        if summary.empty or "policy" not in summary:
-            raise ResultsError(f"{summary_path}: holds no policy rows")
-        summary["policy"] = summary["policy"].astype(str)
-        return cls(root, manifest, exp, with_points(summary, root / "points.csv"), lang)
+            raise ResultsError(
+                f"{folder.root / MANIFEST}: no usable configuration ({exc})"
+            ) from None
+        return cls(folder.root, manifest, exp, with_points(summary, folder.read_points()), lang)
 
     @classmethod
     def from_run(cls, root: Path, summary: pd.DataFrame, exp: Experiment) -> Results:
         """The folder of a run that has just finished (its manifest may still say 'running')."""
+        folder = ResultFolder(root)
         try:
-            manifest = json.loads((Path(root) / "manifest.json").read_text())
-        except (OSError, json.JSONDecodeError):
+            manifest = folder.read_manifest()
+        except ResultsError:
             manifest = {}
         summary = summary.copy()
         summary["policy"] = summary["policy"].astype(str)
-        return cls(Path(root), manifest, exp, with_points(summary, Path(root) / "points.csv"))
+        return cls(folder.root, manifest, exp, with_points(summary, folder.read_points()))
+
+    @property
+    def folder(self) -> ResultFolder:
+        """The store's reader of this folder."""
+        return ResultFolder(self.root)
 
     # -- what the folder holds -----------------------------------------------------------------
     @property
@@ -117,7 +116,7 @@ class Results:
     def baseline(self) -> str | None:
         """The baseline policy, if the summary holds paired differences against it."""
         b = self.exp.baseline_policy
-        return b if b is not None and f"diff_vs_{b}" in self.summary else None
+        return b if b is not None and PRIMARY.paired_columns(b)[0] in self.summary else None
 
     @property
     def n_points(self) -> int:
@@ -150,17 +149,12 @@ class Results:
     @property
     def sensitivity(self) -> pd.DataFrame | None:
         """sensitivity.csv, if the folder holds one."""
-        path = self.root / "sensitivity.csv"
-        if not path.is_file():
-            return None
-        df = pd.read_csv(path)
-        return df if not df.empty else None
+        return self.folder.read_sensitivity()
 
     @property
     def has_panel(self) -> bool:
         """Whether the centre × year panel was stored."""
-        runs = self.root / "runs"
-        return runs.is_dir() and any(runs.glob("*.parquet"))
+        return self.folder.has_panel()
 
     # -- labels ---------------------------------------------------------------------------------
     @property
@@ -188,9 +182,10 @@ class Results:
         """Aggregates of one policy's panel (None when the folder holds none for it)."""
         if policy not in self._panels:
             if self._files is None:
-                self._files = {d: files_by_policy(self.root / d) for d in ("runs", "outcomes")}
+                folder = self.folder
+                self._files = {d: files_by_policy(folder.chunk_files(d)) for d in (RUNS, OUTCOMES)}
             self._panels[policy] = read_policy_panel(
-                self.root, policy, self.exp.horizon, self.exp.decline, self._files
+                self._files, policy, self.exp.horizon, self.exp.decline
             )
         return self._panels[policy]
 
@@ -247,14 +242,13 @@ class Results:
         }
 
 
-def with_points(summary: pd.DataFrame, points_csv: Path) -> pd.DataFrame:
+def with_points(summary: pd.DataFrame, points: pd.DataFrame | None) -> pd.DataFrame:
     """Add the parameter columns of ``points.csv`` that the summary lacks (joined on point).
 
     Sweep summaries normally carry them; an analytic study's summary may hold only the point.
     """
-    if "point" not in summary or not points_csv.is_file():
+    if "point" not in summary or points is None:
         return summary
-    points = pd.read_csv(points_csv)
     if "point" not in points:
         return summary
     extra = [c for c in points.columns if c != "point" and c not in summary.columns]
@@ -264,14 +258,6 @@ def with_points(summary: pd.DataFrame, points_csv: Path) -> pd.DataFrame:
     lead = [c for c in summary.columns if c != "policy"]
     head = lead[: lead.index("point") + 1] + extra
     return merged[head + [c for c in merged.columns if c not in head]]
-
-
-def finite(x: object) -> bool:
-    """Whether ``x`` is a real number that is not NaN."""
-    try:
-        return not math.isnan(float(x))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
 
 
 def parameter_label(key: str) -> str:

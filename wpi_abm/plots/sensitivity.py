@@ -15,12 +15,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from wpi_abm.outcomes import BY_NAME, label, sensitivity_outputs
 from wpi_abm.plots.results import Results, Skip, parameter_label
 from wpi_abm.plots.style import DOUBLE, plt, top_legend
-from wpi_abm.plots.text import TEXT, t
-
-OUTPUTS = ("p_decline", "mean_depth", "cost_per_centre")
-UNITS = {"p_decline": "unit_share", "mean_depth": "unit_share", "cost_per_centre": "unit_myen"}
+from wpi_abm.schema.sweep import RANKED_BY
+from wpi_abm.text import t
 
 
 def _table(res: Results, method: str) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -35,15 +34,17 @@ def _table(res: Results, method: str) -> tuple[pd.DataFrame, list[str], list[str
     policies = [p for p in res.policies if p in present] + [
         p for p in present if p not in res.policies
     ]
-    outputs = [o for o in OUTPUTS if o in set(df["output"])] + [
-        o for o in dict.fromkeys(df["output"]) if o not in OUTPUTS
+    known = sensitivity_outputs()
+    outputs = [o for o in known if o in set(df["output"])] + [
+        o for o in dict.fromkeys(df["output"]) if o not in known
     ]
     return df, policies, outputs
 
 
-def _output_name(output: str, lang: str) -> str:
-    key = f"out_{output}"
-    return t(key, lang) if key in TEXT else output
+def _unit(output: str, lang: str) -> str:
+    """The unit of an output's indices (a share where the output is not a known outcome)."""
+    o = BY_NAME.get(output)
+    return t(f"unit_{o.unit if o is not None else 'share'}", lang)
 
 
 def _rows(
@@ -93,7 +94,7 @@ def sensitivity_sobol(res: Results) -> Figure:
     for p, axes in zip(policies, rows, strict=True):
         st = res.style(p)
         dp = df[df["policy"] == p]
-        order = _order(dp, outputs, "ST")
+        order = _order(dp, outputs, RANKED_BY["sobol"])
         y = {prm: k for k, prm in enumerate(order)}
         for ax, out in zip(axes, outputs, strict=True):
             d = dp[dp["output"] == out]
@@ -121,7 +122,7 @@ def sensitivity_sobol(res: Results) -> Figure:
             )
             ax.axvline(0, color="0.5", linewidth=0.5)
             ax.set_xlim(min(-0.05, ax.get_xlim()[0]), max(1.0, ax.get_xlim()[1]))
-            ax.set_title(_output_name(out, lang), fontsize=7, pad=2)
+            ax.set_title(label(out, lang), fontsize=7, pad=2)
             ax.grid(axis="x", linewidth=0.3, alpha=0.4)
         axes[0].set_yticks(range(len(order)), [parameter_label(k) for k in order], fontsize=6.5)
         axes[0].set_ylim(-0.6, len(order) - 0.4)
@@ -147,7 +148,7 @@ def sensitivity_morris(res: Results) -> Figure:
     for i, (p, axes) in enumerate(zip(policies, rows, strict=True)):
         st = res.style(p)
         dp = df[df["policy"] == p]
-        order = _order(dp, outputs, "mu_star")
+        order = _order(dp, outputs, RANKED_BY["morris"])
         y = {prm: k for k, prm in enumerate(order)}
         for ax, out in zip(axes, outputs, strict=True):
             d = dp[dp["output"] == out]
@@ -171,10 +172,10 @@ def sensitivity_morris(res: Results) -> Figure:
                 markersize=3.5,
             )
             ax.set_xlim(left=0)
-            ax.set_title(_output_name(out, lang), fontsize=7, pad=2)
+            ax.set_title(label(out, lang), fontsize=7, pad=2)
             ax.grid(axis="x", linewidth=0.3, alpha=0.4)
             if i == len(policies) - 1:
-                ax.set_xlabel(t("morris_axis", lang, unit=t(UNITS.get(out, "unit_share"), lang)))
+                ax.set_xlabel(t("morris_axis", lang, unit=_unit(out, lang)))
         axes[0].set_yticks(range(len(order)), [parameter_label(k) for k in order], fontsize=6.5)
         axes[0].set_ylim(-0.6, len(order) - 0.4)
     handles = [

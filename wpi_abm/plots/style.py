@@ -1,9 +1,10 @@
 """One style for every figure: fixed policy colours, print sizes, embedded fonts, saving.
 
 Colours follow Okabe & Ito (colour-blind safe). Each policy also has its own marker and line style
-so that figures stay readable in greyscale. The Okabe–Ito yellow is nearly invisible on white and
-prints as near-white in greyscale, so no built-in design gets it; it is the last resort for
-user-defined designs, and always gets a dark marker edge.
+so that figures stay readable in greyscale; the built-in designs' looks are data
+(``configs/policies/_index.yaml``). The Okabe–Ito yellow is nearly invisible on white and prints as
+near-white in greyscale, so no built-in design gets it; it is the last resort for other designs,
+and always gets a dark marker edge.
 
 Japanese labels use IPAexGothic from the ``matplotlib-fontja`` package (the font ships inside the
 wheel, so nothing is downloaded); the package is located without importing it because importing
@@ -27,38 +28,25 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-SINGLE = 3.5
-"""Single-column width (inches)."""
+from wpi_abm.formats import money
+from wpi_abm.presets import Look, policy_looks
+
 DOUBLE = 7.0
 """Double-column width (inches)."""
 PNG_DPI = 300
 """Resolution of the PNG files written next to each PDF."""
 
-# Fixed per built-in design; user-defined designs take the remaining entries in the order the
-# experiment lists them. Legacy (the baseline) is black; its historical variant dark grey; the null
-# model light grey, so that "reference" designs read as neutral in every figure.
-BUILTIN_STYLES: dict[str, tuple[str, str, object]] = {
-    "legacy": ("#000000", "o", "-"),
-    "legacy_2007": ("#666666", "s", (0, (1, 1))),
-    "legacy_extension_taper": ("#56B4E9", "^", (0, (5, 1))),
-    "reform_2024": ("#D55E00", "D", "--"),
-    "taper": ("#009E73", "v", "-."),
-    "wpi_core": ("#0072B2", "P", (0, (3, 1, 1, 1))),
-    "multiple_host": ("#CC79A7", "X", (0, (3, 1, 1, 1, 1, 1))),
-    "flat_15": ("#E69F00", "h", (0, (4, 2))),
-    "flat_forever": ("#999999", "*", ":"),
-}
-# Designs beyond the built-ins take dark colours from Paul Tol's colour-blind-safe "muted"
-# scheme (Okabe–Ito has no more to give); the weak yellow comes last.
-EXTRA_STYLES: tuple[tuple[str, str, object], ...] = (
-    ("#882255", "<", "-"),
-    ("#117733", ">", "--"),
-    ("#332288", "p", ":"),
-    ("#AA4499", "d", "-."),
-    ("#44AA99", "8", (0, (5, 1))),
-    ("#F0E442", "H", (0, (1, 1))),
+# Each built-in design's look is data (configs/policies/_index.yaml, see wpi_abm.presets). Designs
+# it does not list take dark colours from Paul Tol's colour-blind-safe "muted" scheme (Okabe–Ito
+# has no more to give) in the order the results list them; the weak yellow comes last.
+SPARE_LOOKS: tuple[Look, ...] = (
+    Look("#882255", "<", "-"),
+    Look("#117733", ">", "--"),
+    Look("#332288", "p", ":"),
+    Look("#AA4499", "d", "-."),
+    Look("#44AA99", "8", (0, (5, 1))),
+    Look("#F0E442", "H", (0, (1, 1))),
 )
-BUILTIN_ORDER = tuple(BUILTIN_STYLES)
 
 JA_FONT = "IPAexGothic"
 JA_FONT_PACKAGE = "matplotlib-fontja"
@@ -111,15 +99,20 @@ def policy_style(policy: str, others: list[str] | None = None) -> dict[str, obje
         Keyword arguments for ``plot``/``errorbar``: ``color``, ``marker``, ``linestyle``,
         ``markeredgecolor``.
     """
-    if policy in BUILTIN_STYLES:
-        colour, marker, line = BUILTIN_STYLES[policy]
-    else:
-        extra = [p for p in (others or []) if p not in BUILTIN_STYLES]
-        i = extra.index(policy) if policy in extra else 0
-        colour, marker, line = EXTRA_STYLES[i % len(EXTRA_STYLES)]
+    looks = policy_looks()
+    look = looks.get(policy)
+    if look is None:
+        spare = [p for p in (others or []) if p not in looks]
+        i = spare.index(policy) if policy in spare else 0
+        look = SPARE_LOOKS[i % len(SPARE_LOOKS)]
     # Only a colour that nearly vanishes on white (the yellow) needs a dark outline.
-    edge = "#333333" if luminance(colour) > 0.7 else colour
-    return {"color": colour, "marker": marker, "linestyle": line, "markeredgecolor": edge}
+    edge = "#333333" if luminance(look.colour) > 0.7 else look.colour
+    return {
+        "color": look.colour,
+        "marker": look.marker,
+        "linestyle": look.line,
+        "markeredgecolor": edge,
+    }
 
 
 def japanese_font_path() -> Path:
@@ -193,15 +186,9 @@ def save(fig: Figure, folder: Path, name: str, metadata: dict[str, str]) -> list
     return [f"{name}.pdf", f"{name}.png"]
 
 
-def percent_axis(ax: plt.Axes, axis: str = "y") -> None:
-    """Format an axis whose data are shares (0–1) as percentages without a % on each tick."""
-    fmt = mpl.ticker.FuncFormatter(lambda v, _pos: f"{100 * v:g}")
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
-
-
 def thousands_axis(ax: plt.Axes, axis: str = "x") -> None:
     """Thousands separators on a money axis (M yen values run into the tens of thousands)."""
-    fmt = mpl.ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f}")
+    fmt = mpl.ticker.FuncFormatter(lambda v, _pos: money(v))
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 

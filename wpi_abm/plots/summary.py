@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from wpi_abm.config import Experiment
 from wpi_abm.plots.catalogue import FigureSpec, Sink, produce, title
 from wpi_abm.plots.results import Results
 from wpi_abm.plots.style import save
+from wpi_abm.schema.experiment import Experiment
 
 
 def _saver(res: Results, folder: Path) -> Sink:

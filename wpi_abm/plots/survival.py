@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from wpi_abm.plots.results import Results
 from wpi_abm.plots.style import DOUBLE, plt, policy_handle
-from wpi_abm.plots.text import t
+from wpi_abm.text import t
 
 
 def survival(res: Results) -> Figure:

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from wpi_abm.outcomes import PRIMARY
 from wpi_abm.plots.fans import small_multiples
 from wpi_abm.plots.results import Results, Skip, parameter_label
 from wpi_abm.plots.style import DOUBLE, grid_shape, plt, policy_handle, top_legend
-from wpi_abm.plots.text import t
+from wpi_abm.text import t
 
 MAX_ANNOTATED_CELLS = 144
 """Heatmaps with more cells than this carry no numbers in the cells (unreadable in print)."""
@@ -26,7 +27,7 @@ def _levers(res: Results) -> list[str]:
     params = res.parameters
     if not params:
         raise Skip("summary.csv has no swept-parameter columns")
-    res.require("p_decline")
+    res.require(PRIMARY.name)
     return params
 
 
@@ -64,18 +65,18 @@ def _one_lever(res: Results, key: str) -> Figure:
         order = np.argsort(x, kind="stable")
         st = res.style(p)
         x = x[order]
-        if {"ci_low", "ci_high"} <= set(rows.columns):
+        if {PRIMARY.low, PRIMARY.high} <= set(rows.columns):
             ax.fill_between(
                 x,
-                100 * rows["ci_low"].to_numpy(float)[order],
-                100 * rows["ci_high"].to_numpy(float)[order],
+                100 * rows[PRIMARY.low].to_numpy(float)[order],
+                100 * rows[PRIMARY.high].to_numpy(float)[order],
                 color=st["color"],
                 alpha=0.15,
                 linewidth=0,
             )
         ax.plot(
             x,
-            100 * rows["p_decline"].to_numpy(float)[order],
+            100 * rows[PRIMARY.name].to_numpy(float)[order],
             color=st["color"],
             linestyle=st["linestyle"],
             marker=st["marker"],
@@ -106,7 +107,7 @@ def _many_levers(res: Results, params: list[str]) -> Figure:
             st = res.style(p)
             ax.plot(
                 x,
-                100 * rows["p_decline"].to_numpy(float),
+                100 * rows[PRIMARY.name].to_numpy(float),
                 linestyle="none",
                 marker=st["marker"],
                 color=st["color"],
@@ -127,7 +128,7 @@ def _many_levers(res: Results, params: list[str]) -> Figure:
 
 def _probability_limits(ax: plt.Axes, res: Results) -> None:
     """0–100% when the values are probabilities; left to autoscale otherwise (analytic tests)."""
-    p = res.summary["p_decline"].to_numpy(float)
+    p = res.summary[PRIMARY.name].to_numpy(float)
     p = p[np.isfinite(p)]
     if len(p) and p.min() >= 0 and p.max() <= 1:
         ax.set_ylim(-3, 103)
@@ -176,7 +177,7 @@ def sweep_heatmap(res: Results) -> Figure:
     image = None
     for k, (ax, p) in enumerate(zip(axes, policies, strict=True)):
         rows = s[s["policy"] == p]
-        table = rows.pivot_table(index=b, columns=a, values="p_decline", aggfunc="first")
+        table = rows.pivot_table(index=b, columns=a, values=PRIMARY.name, aggfunc="first")
         z = 100 * table.reindex(index=levels_b, columns=levels_a).to_numpy(float)
         image = ax.imshow(z, origin="lower", aspect="auto", cmap="cividis", vmin=0, vmax=100)
         if annotate:

@@ -1,6 +1,6 @@
 """The programme: government and programme committee applying a policy design to every centre.
 
-It owes each centre the subsidy the :class:`~wpi_abm.policy.Schedule` gives for the centre's
+It owes each centre the subsidy the :class:`~wpi_abm.schedule.Schedule` gives for the centre's
 evaluation record, pays matching on eligible private funds, keeps unspent programme money for later
 years where the design is flexible, and evaluates centres with a noisy assessment of their
 indicators. All methods work on every centre of a run at once (arrays indexed by centre).
@@ -12,7 +12,8 @@ import numpy as np
 from scipy.special import ndtr
 
 from wpi_abm.parameters import SCORE_KEYS, ProgrammeParams
-from wpi_abm.policy import GateRecord, PolicyDesign, Schedule
+from wpi_abm.policy import PolicyDesign
+from wpi_abm.schedule import GateRecord, Schedule, compile_schedule
 
 
 class Programme:
@@ -43,7 +44,9 @@ class Programme:
         n_centres: int,
     ) -> None:
         self.policy = policy
-        self.schedule: Schedule = policy.compile(horizon, lookahead, params.support_end_fraction)
+        self.schedule: Schedule = compile_schedule(
+            policy, horizon, lookahead, params.support_end_fraction
+        )
         self.params = params
         self.n = n_centres
         size = self.schedule.length + 1

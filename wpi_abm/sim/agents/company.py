@@ -6,10 +6,10 @@ import math
 from dataclasses import dataclass
 
 import mesa
-import numpy as np
 
 from wpi_abm.cohort import CompanySpec
 from wpi_abm.parameters import CompanyParams
+from wpi_abm.sim.agents.funder import Funder
 from wpi_abm.sim.world import World
 
 
@@ -22,7 +22,7 @@ class Partnership:
     end: int
 
 
-class Company(mesa.Agent):
+class Company(Funder):
     """A company that offers, pays and renews comprehensive partnerships, in one run.
 
     Each year it first decides on partnerships that have run out (renewing on results: the centre's
@@ -49,28 +49,17 @@ class Company(mesa.Agent):
         run: int,
         index: int,
     ) -> None:
-        super().__init__(model)
-        self.world = world
-        self.run = run
-        self.index = index
-        self._offset = run * world.n_centres
-        self.name = spec.name
+        super().__init__(model, world, spec, params, run, index)
         self.fields = set(spec.fields)
         self.max_annual = spec.max_annual
         self.max_partnerships = spec.max_partnerships
-        self.params = params
         self.partnerships: list[Partnership] = []
-        self.fit = np.array(
-            [1.0 if c.field in self.fields else params.off_field_fit for c in world.cohort.centres]
-        )
 
     def act(self) -> None:
         """Renew or end partnerships, perhaps offer one, and pay this year's amounts."""
         w = self.world
-        drawn = w.company_encounters
         n = w.n_centres
-        u = drawn.u[self.run, self.index]
-        hits = drawn.hits[self.run, self.index]
+        u, hits = self.encounters(w.company_encounters)
         if not self.partnerships and not hits.any():
             return
         u_renew, order_keys, u_amount = u[2 * n + 1 :], u[n : 2 * n], u[2 * n]
@@ -90,10 +79,8 @@ class Company(mesa.Agent):
         self.partnerships = kept
 
         if len(self.partnerships) < self.max_partnerships and hits.any():
-            for d in self.partnerships:
-                hits[d.centre - self._offset] = False
-            if hits.any():
-                c = self._offset + int(np.flatnonzero(hits)[np.argmin(order_keys[hits])])
+            c = self.choose(hits, order_keys, [d.centre for d in self.partnerships])
+            if c is not None:
                 share = p.min_share_of_max + (1.0 - p.min_share_of_max) * u_amount
                 amount = share * self.max_annual * min(1.0, w.reputation[c])
                 self.partnerships.append(Partnership(c, amount, year + p.duration_years - 1))

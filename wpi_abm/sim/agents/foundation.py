@@ -6,10 +6,10 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import mesa
-import numpy as np
 
 from wpi_abm.cohort import FoundationSpec
 from wpi_abm.parameters import FoundationParams
+from wpi_abm.sim.agents.funder import Funder
 from wpi_abm.sim.world import World
 
 
@@ -22,7 +22,7 @@ class Endowment:
     history: deque[float] = field(default_factory=deque)
 
 
-class Foundation(mesa.Agent):
+class Foundation(Funder):
     """A foundation that endows centres it values, in one run.
 
     Funds earn the run's market return (one draw a year shared by every fund: centres in a run
@@ -49,28 +49,16 @@ class Foundation(mesa.Agent):
         run: int,
         index: int,
     ) -> None:
-        super().__init__(model)
-        self.world = world
-        self.run = run
-        self.index = index
-        self._offset = run * world.n_centres
-        self.name = spec.name
+        super().__init__(model, world, spec, params, run, index)
         self.gift = spec.gift
         self.max_endowments = spec.max_endowments
-        self.params = params
         self.endowments: list[Endowment] = []
-        fields = set(spec.fields)
-        self.fit = np.array(
-            [1.0 if c.field in fields else params.off_field_fit for c in world.cohort.centres]
-        )
 
     def act(self) -> None:
         """Grow funds, pay out, top up, and perhaps endow a centre whose encounter was met."""
         w = self.world
-        drawn = w.foundation_encounters
         n = w.n_centres
-        u = drawn.u[self.run, self.index]
-        hits = drawn.hits[self.run, self.index]
+        u, hits = self.encounters(w.foundation_encounters)
         if not self.endowments and not hits.any():
             return
         u_topup, order_keys = u[2 * n :], u[n : 2 * n]
@@ -93,9 +81,7 @@ class Foundation(mesa.Agent):
                 w.gifts[fund.centre] += topup
 
         if len(self.endowments) < self.max_endowments and hits.any():
-            for e in self.endowments:
-                hits[e.centre - self._offset] = False
-            if hits.any():
-                c = self._offset + int(np.flatnonzero(hits)[np.argmin(order_keys[hits])])
+            c = self.choose(hits, order_keys, [e.centre for e in self.endowments])
+            if c is not None:
                 self.endowments.append(Endowment(c, self.gift))
                 w.gifts[c] += self.gift

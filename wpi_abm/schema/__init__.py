@@ -1,4 +1,12 @@
-"""Shared pydantic base types for every configuration file."""
+"""What the configuration files may hold: pydantic models only, no file reading.
+
+This package holds the shared base types every model uses (below); the experiment's own models are
+in :mod:`wpi_abm.schema.experiment` and the sweep file's in :mod:`wpi_abm.schema.sweep`. The
+building blocks' models live beside the code that uses them (:mod:`wpi_abm.policy`,
+:mod:`wpi_abm.cohort`, :mod:`wpi_abm.parameters`) and import these types, so this module imports
+nothing of the package: that keeps ``schema.experiment → policy → schema`` free of cycles. Reading
+YAML, resolving references and reporting errors with file and line is :mod:`wpi_abm.config`'s job.
+"""
 
 from __future__ import annotations
 

@@ -1,10 +1,15 @@
-"""Every word on a figure or in the report, in English and Japanese.
+"""Every word on a figure or in the report, in English and Japanese, and the rule for choosing.
 
-Keeping the words in one table means a figure function never hard-codes a language, and a missing
-translation falls back to English instead of failing.
+Keeping the words in one table means a figure or a report section never hard-codes a language, and
+a missing translation falls back to English instead of failing (:func:`pick`, the one place that
+rule is written). Outcome labels live with the outcomes (:mod:`wpi_abm.outcomes`) and each figure's
+title and caption with the figure (:mod:`wpi_abm.plots.catalogue`); both are chosen by
+:func:`pick` too.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 LANGS = ("en", "ja")
 
@@ -86,18 +91,44 @@ TEXT: dict[str, dict[str, str]] = {
     "morris_axis": {"en": "μ*, σ ({unit})", "ja": "μ*・σ（{unit}）"},
     "mu_star_bar": {"en": "μ* (mean |effect|, 95% interval)", "ja": "μ*（平均絶対効果、95%区間）"},
     "sigma_marker": {"en": "σ (spread of effects)", "ja": "σ（効果のばらつき）"},
-    "out_p_decline": {"en": "P(decline)", "ja": "価値低下の確率"},
-    "out_mean_depth": {"en": "Mean depth", "ja": "平均低下幅"},
-    "out_cost_per_centre": {"en": "Cost per centre", "ja": "センター当たり費用"},
     "unit_share": {"en": "share", "ja": "割合"},
     "unit_myen": {"en": "M yen", "ja": "百万円"},
+    "unit_years": {"en": "years", "ja": "年"},
+    # -- the report's headings -----------------------------------------------------------------
+    "title": {"en": "wpi-abm report", "ja": "wpi-abm レポート"},
+    "question": {"en": "The question", "ja": "問い"},
+    "question_text": {
+        "en": "How often does a research centre's value decline after its founding grant ends, "
+        "how deep is the drop, and what does each funding-policy design cost? Centres, hosts, "
+        "companies and foundations are simulated year by year (agent-based model of Japan's "
+        "WPI programme); every design runs on the same random numbers.",
+        "ja": "研究拠点の価値は、立ち上げ支援の終了後にどのくらいの頻度で、どの程度低下するのか。"
+        "各支援制度の費用はいくらか。拠点・ホスト機関・企業・財団を年ごとにシミュレートする"
+        "（WPIプログラムのエージェントベースモデル）。全制度は同じ乱数で比較する。",
+    },
+    "headline": {"en": "Headline results", "ja": "主な結果"},
+    "policies": {"en": "Policies compared", "ja": "比較した制度"},
+    "decline": {"en": "How a decline is defined", "ja": "価値低下の定義"},
+    "sweep": {"en": "Swept parameters", "ja": "スイープしたパラメータ"},
+    "sensitivity": {"en": "Most influential parameters", "ja": "影響の大きいパラメータ"},
+    "figures": {"en": "Figures", "ja": "図"},
+    "not_drawn": {"en": "Not drawn from this folder", "ja": "このフォルダからは描けない図"},
+    "summary": {"en": "Full summary table", "ja": "集計表（全体）"},
+    "provenance": {"en": "Provenance", "ja": "来歴"},
+    "config": {"en": "Full configuration (JSON)", "ja": "設定全体（JSON）"},
+    "figure": {"en": "Figure", "ja": "図"},
+    "contents": {"en": "Contents", "ja": "目次"},
 }
+
+
+def pick(entry: Mapping[str, str], lang: str) -> str:
+    """``entry``'s text in ``lang``, or in English when it has none."""
+    return entry.get(lang) or entry["en"]
 
 
 def t(key: str, lang: str = "en", **fields: object) -> str:
     """The text for ``key`` in ``lang`` (English if untranslated), with ``fields`` filled in."""
-    entry = TEXT[key]
-    text = entry.get(lang) or entry["en"]
+    text = pick(TEXT[key], lang)
     return text.format(**fields) if fields else text
 
 

@@ -1,0 +1,171 @@
+"""The experiment file's models: what an experiment may say, validated; no file reading here.
+
+An :class:`Experiment` is a fully resolved experiment — its building blocks (policy designs, a
+cohort, behavioural parameters) already loaded — plus how a decline is detected
+(:class:`DeclineSpec`), what a run stores (:class:`OutputSpec`), where it executes
+(:class:`ExecutionSpec`) and, optionally, a batch-system cluster (:class:`ClusterSpec`).
+:func:`wpi_abm.config.load_experiment` reads the YAML and builds one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from wpi_abm.cohort import Cohort
+from wpi_abm.parameters import Parameters
+from wpi_abm.policy import PolicyDesign
+from wpi_abm.schema import NonNegative, Strict, Year
+
+INDICATORS = ("researchers", "foreign", "staff", "papers", "top10_papers", "intl_papers")
+"""Indicators the value index may weight (see :mod:`wpi_abm.metrics`)."""
+
+
+class DeclineSpec(Strict):
+    """How a value decline is detected (docs/ODD.md, "Decline").
+
+    Attributes:
+        theta: A drop of more than this share below the reference year is a decline (seed: 10%
+            is our default threshold; the seed gives no number).
+        reference_year: Support year compared against (the last year of standard support).
+        test_years: Years compared with the reference (seed: the 1st and 2nd year after support).
+        aggregate: ``min`` — a decline if any test year is below; ``mean`` — if their mean is.
+        baseline_years: Years over which indicators are normalised for the value index.
+        weights: Weights of the value index's indicators (normalised to sum to 1).
+    """
+
+    theta: Annotated[float, Field(gt=0, lt=1)] = 0.10
+    reference_year: Year = 10
+    test_years: list[Year] = Field(default=[11, 12], min_length=1)
+    aggregate: Literal["min", "mean"] = "mean"
+    baseline_years: tuple[Year, Year] = (3, 10)
+    weights: dict[str, NonNegative] = {
+        "researchers": 0.25,
+        "foreign": 0.20,
+        "staff": 0.15,
+        "papers": 0.15,
+        "top10_papers": 0.15,
+        "intl_papers": 0.10,
+    }
+
+    @model_validator(mode="after")
+    def _check(self) -> DeclineSpec:
+        bad = set(self.weights) - set(INDICATORS)
+        if bad:
+            raise ValueError(f"unknown weights {sorted(bad)}; allowed: {list(INDICATORS)}")
+        if sum(self.weights.values()) <= 0:
+            raise ValueError("weights must not all be zero")
+        if any(y <= self.reference_year for y in self.test_years):
+            raise ValueError(
+                f"test_years {self.test_years} must all come after reference_year "
+                f"{self.reference_year}"
+            )
+        if self.baseline_years[0] > self.baseline_years[1]:
+            raise ValueError("baseline_years must be [first, last] with first <= last")
+        return self
+
+
+class OutputSpec(Strict):
+    """What a run stores.
+
+    Attributes:
+        panel: Store the centre × year panel (runs/*.parquet); outcomes are always stored.
+        chunk_runs: Runs per chunk (the unit of work, of streaming and of resume).
+        figures: Draw the summary figures at the end.
+    """
+
+    panel: bool = True
+    chunk_runs: Annotated[int, Field(ge=1, le=100_000)] = 100
+    figures: bool = True
+
+
+class ExecutionSpec(Strict):
+    """Where runs execute (the command line overrides these).
+
+    Attributes:
+        executor: ``serial``, ``processes`` or ``dask``.
+        workers: Worker processes (default: all cores).
+        scheduler: Address of a running Dask scheduler.
+    """
+
+    executor: Literal["serial", "processes", "dask"] = "processes"
+    workers: Annotated[int, Field(ge=1, le=4096)] | None = None
+    scheduler: str | None = None
+
+
+class ClusterSpec(Strict):
+    """A batch-system cluster started through dask-jobqueue.
+
+    Attributes:
+        kind: ``slurm``, ``pbs`` or ``sge``.
+        cores: Cores per job.
+        memory: Memory per job (e.g. ``16GB``).
+        walltime: Wall-time limit per job (``HH:MM:SS``).
+        jobs: Number of jobs (each runs ``processes`` Dask workers).
+        processes: Worker processes per job (default: one per core).
+        queue: Queue or partition.
+        account: Account or project to charge.
+        job_extra: Extra scheduler directives, e.g. ``["--qos=normal"]``.
+    """
+
+    kind: Literal["slurm", "pbs", "sge"]
+    cores: Annotated[int, Field(ge=1, le=1024)]
+    memory: str = Field(pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$")
+    walltime: str = Field(pattern=r"^(\d+-)?\d{1,3}:\d{2}:\d{2}$")
+    jobs: Annotated[int, Field(ge=1, le=10_000)]
+    processes: Annotated[int, Field(ge=1, le=1024)] | None = None
+    queue: str | None = None
+    account: str | None = None
+    job_extra: list[str] = []
+
+
+class Experiment(Strict):
+    """A fully resolved experiment: every building block loaded and validated."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    seed: Annotated[int, Field(ge=0, lt=2**63)]
+    replicates: Annotated[int, Field(ge=1, le=10_000_000)]
+    horizon: Annotated[int, Field(ge=2, le=100)] = 25
+    policies: dict[str, PolicyDesign] = Field(min_length=1)
+    baseline_policy: str | None = "legacy"
+    cohort: Cohort
+    parameters: Parameters
+    decline: DeclineSpec = DeclineSpec()
+    output: OutputSpec = OutputSpec()
+    execution: ExecutionSpec = ExecutionSpec()
+    cluster: ClusterSpec | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Experiment:
+        for key, policy in self.policies.items():
+            if key != policy.name:
+                raise ValueError(f"policy listed as '{key}' is named '{policy.name}' in its file")
+            for ev in policy.evaluations:
+                if ev.year > self.horizon:
+                    raise ValueError(
+                        f"policy '{key}': evaluation '{ev.name}' in year {ev.year} is beyond the "
+                        f"horizon ({self.horizon}); allowed: years 1..{self.horizon}"
+                    )
+        years = [self.decline.reference_year, *self.decline.test_years]
+        if max(years) > self.horizon:
+            raise ValueError(
+                f"decline years {years} go beyond the horizon ({self.horizon}); "
+                f"allowed: years 1..{self.horizon}"
+            )
+        if self.decline.baseline_years[1] > self.horizon:
+            raise ValueError(f"decline.baseline_years go beyond the horizon ({self.horizon})")
+        if self.baseline_policy is not None and self.baseline_policy not in self.policies:
+            if "baseline_policy" in self.model_fields_set:
+                raise ValueError(
+                    f"baseline_policy '{self.baseline_policy}' is not among the policies "
+                    f"{sorted(self.policies)}"
+                )
+            object.__setattr__(self, "baseline_policy", None)
+        return self
+
+    @property
+    def policy_names(self) -> list[str]:
+        """Policies in the order the experiment lists them."""
+        return list(self.policies)
