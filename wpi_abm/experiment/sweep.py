@@ -153,14 +153,14 @@ def build(
     sets.append(f"output.panel={'true' if spec.store == 'panel' else 'false'}")
     sets.append(f"output.chunk_runs={spec.chunk_runs}")
     sets += extra_sets or []
-    base = _base_path(spec.experiment, p.parent)
+    base = base_path(spec.experiment, p.parent)
     exp, tree = load_experiment(base, sets)
     exp = exp.model_copy(update={"name": spec.name})
     tree = {**tree, "name": spec.name, "sweep": spec.model_dump(mode="json")}
 
     points, table = point_table(spec, sensitivity=sensitivity)
     if spec.model == "wpi":
-        _check_points(spec, smap, exp, points)
+        check_points(list(spec.parameters), smap, exp, points)
     return spec, exp, tree, points, table
 
 
@@ -198,7 +198,8 @@ def _yaml_scalar(value: Any) -> str:
     return json.dumps(value) if not isinstance(value, str) else value
 
 
-def _base_path(name: str, folder: Path) -> str | Path | None:
+def base_path(name: str, folder: Path) -> str | Path | None:
+    """A study's base experiment: a built-in name, or a path relative to the study's folder."""
     if name.endswith((".yaml", ".yml")) or "/" in name:
         q = Path(name)
         return q if q.is_absolute() else folder / q
@@ -211,13 +212,13 @@ def _base_path(name: str, folder: Path) -> str | Path | None:
     return known[name]
 
 
-def _check_points(
-    spec: SweepSpec, smap: SourceMap, exp: Experiment, points: tuple[Point, ...]
+def check_points(
+    keys: list[str], smap: SourceMap, exp: Experiment, points: tuple[Point, ...]
 ) -> None:
     """Reject parameter keys or values the model does not accept, before anything runs."""
     probe = Job(exp, points, False, "validate")
     corners: dict[int, None] = {}
-    for key in spec.parameters:
+    for key in keys:
         column = [pt.values[key] for pt in points]
         if column and all(isinstance(v, (int, float)) for v in column):
             corners[int(np.argmin(column))] = None
@@ -230,12 +231,8 @@ def _check_points(
         except ConfigError as exc:
             bad = parse_set(f"{exc.field}=")[0] if exc.field else ()
             key = next(
-                (
-                    k
-                    for k in spec.parameters
-                    if bad[: len(parse_set(f"{k}=")[0])] == parse_set(f"{k}=")[0]
-                ),
-                next(iter(spec.parameters)),
+                (k for k in keys if bad[: len(parse_set(f"{k}=")[0])] == parse_set(f"{k}=")[0]),
+                keys[0],
             )
             file, line = smap.locate(("parameters", key))
             raise ConfigError(
