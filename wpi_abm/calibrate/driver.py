@@ -1,0 +1,139 @@
+"""A whole calibration: spec → ABC-SMC through an executor → results folder.
+
+The folder holds ``manifest.json`` (the resolved spec and experiment, seeds, versions, commit,
+times, why the run stopped), the tables of :mod:`wpi_abm.calibrate.report` and the figure. Every
+file is written through a temporary name (:func:`wpi_abm.experiment.store.write_file`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wpi_abm.calibrate import report
+from wpi_abm.calibrate.evaluate import Evaluator
+from wpi_abm.calibrate.method import AbcResult, Generation, abc_smc
+from wpi_abm.calibrate.spec import CalibrationSpec
+from wpi_abm.experiment.executors import Executor
+from wpi_abm.experiment.store import git_commit, now, versions, write_file
+from wpi_abm.schema.experiment import Experiment
+
+
+@dataclass
+class Calibration:
+    """What a calibration produced.
+
+    Attributes:
+        result: The ABC-SMC generations.
+        posterior: The posterior sample table.
+        validation: The validation table.
+        out: The results folder, or None when nothing was written.
+        seconds: Wall time.
+        simulations: Candidate points simulated (each ``replicates`` runs).
+    """
+
+    result: AbcResult
+    posterior: pd.DataFrame
+    validation: pd.DataFrame
+    out: Path | None
+    seconds: float
+    simulations: int
+
+
+def calibrate(
+    spec: CalibrationSpec,
+    exp: Experiment,
+    executor: Executor,
+    *,
+    tree: dict[str, Any] | None = None,
+    out: Path | None = None,
+    progress: Callable[[Generation, int], None] | None = None,
+) -> Calibration:
+    """Fit the spec's free parameters to its targets and write the results folder.
+
+    Args:
+        spec: The calibration spec.
+        exp: Its base experiment (from :func:`wpi_abm.calibrate.spec.build`).
+        executor: An entered executor; every candidate's runs go through it.
+        tree: The resolved configuration, recorded in the manifest.
+        out: Results folder (None: write nothing).
+        progress: Called after each generation.
+    """
+    started, t0 = now(), time.perf_counter()
+    targets = spec.targets
+    evaluator = Evaluator(exp, spec.keys, [t.measure for t in targets], executor)
+    m = spec.method
+    result = abc_smc(
+        evaluator,
+        spec.bounds(),
+        np.array([t.low for t in targets]),
+        np.array([t.high for t in targets]),
+        np.array([t.use == "fit" for t in targets]),
+        population=m.population,
+        generations=m.generations,
+        quantile=m.quantile,
+        epsilon_min=m.epsilon_min,
+        batch=m.batch,
+        max_simulations=m.max_simulations,
+        seed=m.seed,
+        progress=progress,
+    )
+    seconds = time.perf_counter() - t0
+    cal = Calibration(
+        result,
+        report.posterior_table(spec, result),
+        report.validation_table(spec, result),
+        out,
+        seconds,
+        evaluator.simulations,
+    )
+    if out is not None:
+        _write(cal, spec, exp, executor, tree, started, evaluator.failures)
+    return cal
+
+
+def _write(
+    cal: Calibration,
+    spec: CalibrationSpec,
+    exp: Experiment,
+    executor: Executor,
+    tree: dict[str, Any] | None,
+    started: str,
+    failures: list[str],
+) -> None:
+    out = cal.out
+    assert out is not None
+    out.mkdir(parents=True, exist_ok=True)
+
+    def csv(name: str, table: pd.DataFrame, index: bool) -> None:
+        write_file(out / name, table.to_csv(index=index).encode())
+
+    csv("posterior.csv", cal.posterior, True)
+    csv("predictive.csv", report.predictive_table(spec, cal.result), True)
+    csv("validation.csv", cal.validation, False)
+    csv("history.csv", report.history_table(cal.result), False)
+    report.figure(cal.validation, out / "figures")
+    manifest = {
+        "kind": "calibration",
+        "name": spec.name,
+        "started": started,
+        "finished": now(),
+        "seconds": round(cal.seconds, 1),
+        "simulations": cal.simulations,
+        "runs": cal.simulations * exp.replicates,
+        "stopped": cal.result.stopped,
+        "seed": exp.seed,
+        "failures": failures,
+        **executor.describe(),
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "config": tree or {"calibration": spec.model_dump(mode="json")},
+    }
+    write_file(out / "manifest.json", json.dumps(manifest, indent=2, default=str).encode())
