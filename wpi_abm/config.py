@@ -293,6 +293,8 @@ def guess_kind(raw: Any) -> str:
     """Which kind of file a loaded YAML mapping is (for ``wpi-abm validate``)."""
     if not isinstance(raw, dict):
         return "unknown"
+    if "targets" in raw:
+        return "calibration"
     swept = raw.get("parameters")
     if (isinstance(swept, dict) and any("." in str(k) for k in swept)) or "design" in raw:
         return "sweep"
