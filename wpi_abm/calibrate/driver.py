@@ -80,7 +80,7 @@ def calibrate(
         generations=m.generations,
         quantile=m.quantile,
         epsilon_min=m.epsilon_min,
-        batch=m.batch,
+        min_acceptance=m.min_acceptance,
         max_simulations=m.max_simulations,
         seed=m.seed,
         progress=progress,

@@ -1,16 +1,20 @@
-"""ABC-SMC: approximate Bayesian computation by sequential Monte Carlo (population Monte Carlo).
+"""ABC-SMC for expensive models: adaptive population Monte Carlo (Lenormand et al. 2013).
 
-The algorithm of Beaumont, Cornuet, Marin & Robert (2009, *Biometrika* 96:983) with the adaptive
-tolerances of Del Moral, Doucet & Jasra (2012): generation 0 draws the population from the
-uniform prior; each later generation sets its tolerance ε to a quantile of the last generation's
-distances, proposes candidates by perturbing particles drawn by weight with a Gaussian kernel of
-twice their weighted covariance, and keeps those whose simulated measurements lie within ε of the
-targets. Candidates are simulated a batch at a time through a caller-supplied function (the
-project's executors), never one by one. Why this and not a library sampler: docs/ODD.md §7.14.
+The algorithm of Lenormand, Jabot & Deffuant (2013, *Computational Statistics* 28:2777),
+"Adaptive approximate Bayesian computation for complex models", built on the population Monte
+Carlo of Beaumont, Cornuet, Marin & Robert (2009, *Biometrika* 96:983): generation 0 simulates
+``population / quantile`` draws from the uniform prior and keeps the best ``population``; each
+later generation perturbs kept particles (drawn by weight) with a Gaussian kernel of twice their
+weighted covariance, simulates ``population × (1/quantile − 1)`` new candidates in one batch,
+and keeps the best ``population`` of old and new together — the tolerance ε is the largest kept
+distance. It stops when few new candidates beat the tolerance (the acceptance rate falls below
+``min_acceptance``: the posterior no longer moves), when ε reaches ``epsilon_min``, or when the
+budget is spent. A fixed number of simulations per generation, all in one batch, is what makes it
+suit a model run on a cluster (through the project's executors). Why this and not a library
+sampler: docs/ODD.md §7.14.
 
 The distance is the largest of the fitted targets' deviations from their range's midpoint, in
-half-widths of the range: a distance ≤ 1 means every fitted target falls inside its range, so
-the generation at ε = 1 is the posterior given "the model reproduces every published range".
+half-widths of the range: a distance ≤ 1 means every fitted target falls inside its range.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ class Generation:
         measured: Their measurements, shape (population, measurements).
         simulations: Candidates simulated for this generation.
         seconds: Wall time of this generation.
+        acceptance: Share of this generation's new candidates within the previous tolerance.
+        ratios: The weights before normalising (prior / proposal density), for pooling.
     """
 
     epsilon: float
@@ -57,6 +63,8 @@ class Generation:
     measured: np.ndarray
     simulations: int
     seconds: float
+    acceptance: float = 1.0
+    ratios: np.ndarray = field(default_factory=lambda: np.ones(0))
 
     @property
     def ess(self) -> float:
@@ -92,13 +100,13 @@ def abc_smc(
     population: int,
     generations: int,
     quantile: float = 0.5,
-    epsilon_min: float = 1.0,
-    batch: int | None = None,
+    epsilon_min: float = 0.0,
+    min_acceptance: float = 0.05,
     max_simulations: int = 5000,
     seed: int = 0,
     progress: Callable[[Generation, int], None] | None = None,
 ) -> AbcResult:
-    """Run ABC-SMC.
+    """Run ABC-SMC (adaptive population Monte Carlo).
 
     Args:
         simulate: Candidates (n, parameters) → measurements (n, measurements), NaN if failed.
@@ -106,12 +114,13 @@ def abc_smc(
         low: Lower ends of the target ranges, one per measurement.
         high: Upper ends.
         fitted: Boolean mask of the measurements that enter the distance.
-        population: Particles per generation.
-        generations: Most generations after generation 0 (the prior).
-        quantile: Tolerance of a generation = this quantile of the previous one's distances.
+        population: Particles kept per generation (the posterior sample's size).
+        generations: Most generations after generation 0 (the prior's).
+        quantile: Share of particles kept each generation (α of Lenormand et al.).
         epsilon_min: Stop when the tolerance reaches this.
-        batch: Candidates per call of ``simulate`` (default: ``population``).
-        max_simulations: Budget of candidates in all.
+        min_acceptance: Stop when fewer new candidates than this share beat the tolerance.
+        max_simulations: Budget of candidates in all (a generation that would exceed it is not
+            started).
         seed: Seed of the proposals.
         progress: Called with each finished generation and its number.
 
@@ -119,77 +128,92 @@ def abc_smc(
         The generations; the last is the posterior sample.
     """
     rng = np.random.default_rng(seed)
-    batch = batch or population
     lo, hi = bounds[:, 0], bounds[:, 1]
     dims = len(lo)
+    fresh = max(1, round(population * (1 / quantile - 1)))
     result = AbcResult()
-    spent = 0
 
     def dist(measured: np.ndarray) -> np.ndarray:
         return distance(measured[:, fitted], low[fitted], high[fitted])
 
     start = time.perf_counter()
-    thetas = lo + (hi - lo) * rng.random((population, dims))
+    n0 = population + fresh
+    thetas = lo + (hi - lo) * rng.random((n0, dims))
     measured = simulate(thetas)
-    spent += population
-    gen = Generation(
-        np.inf, thetas, np.full(population, 1 / population), dist(measured), measured,
-        population, time.perf_counter() - start,
-    )  # fmt: skip
+    gen = _keep(thetas, np.ones(n0), dist(measured), measured, population)
+    gen.simulations, gen.acceptance = n0, 1.0
+    gen.seconds = time.perf_counter() - start
+    spent = n0
     result.generations.append(gen)
     if progress:
         progress(gen, 0)
 
     for t in range(1, generations + 1):
-        finite = gen.distances[np.isfinite(gen.distances)]
-        if finite.size == 0:
-            result.stopped = "no candidate of the last generation could be measured"
+        if not np.isfinite(gen.epsilon):
+            result.stopped = f"generation {t - 1}: too few candidates could be measured"
             return result
-        eps = max(float(np.quantile(finite, quantile)), epsilon_min)
-        eps = min(eps, gen.epsilon)
+        if gen.epsilon <= epsilon_min:
+            result.stopped = f"tolerance ε = {gen.epsilon:.3g} reached in generation {t - 1}"
+            return result
+        if spent + fresh > max_simulations:
+            result.stopped = (
+                f"budget of {max_simulations} simulations spent after generation {t - 1} "
+                f"(ε = {gen.epsilon:.3g})"
+            )
+            return result
+        start = time.perf_counter()
         cov = 2.0 * np.atleast_2d(np.cov(gen.thetas.T, aweights=gen.weights))
         # A parameter the population no longer varies keeps a little spread (else the kernel
         # degenerates); 1e-6 of its prior width is far below anything a measurement resolves.
         cov += np.diag(((hi - lo) * 1e-6) ** 2)
+        cand = _propose(rng, gen, cov, lo, hi, fresh)
+        m = simulate(cand)
+        d = dist(m)
+        spent += fresh
+        # A new particle's weight: prior / Σ_j w_j K(θ - θ_j) (Beaumont et al. 2009).
         kernel = stats.multivariate_normal(np.zeros(dims), cov, allow_singular=True)
-        start = time.perf_counter()
-        acc_t, acc_m, acc_d = [], [], []
-        n_acc, sims = 0, 0
-        while n_acc < population:
-            if spent >= max_simulations:
-                result.stopped = (
-                    f"budget of {max_simulations} simulations spent in generation {t} "
-                    f"({n_acc} of {population} accepted at ε = {eps:.3g}); the posterior is "
-                    f"generation {t - 1}"
-                )
-                return result
-            size = min(batch, max_simulations - spent)
-            cand = _propose(rng, gen, cov, lo, hi, size)
-            m = simulate(cand)
-            d = dist(m)
-            spent += size
-            sims += size
-            keep = d <= eps
-            acc_t.append(cand[keep])
-            acc_m.append(m[keep])
-            acc_d.append(d[keep])
-            n_acc += int(keep.sum())
-        new_t = np.concatenate(acc_t)[:population]
-        # Uniform prior: the importance weight is 1 / Σ_j w_j K(θ - θ_j) inside the bounds.
-        dens = np.array([np.sum(gen.weights * kernel.pdf(th - gen.thetas)) for th in new_t])
-        w = 1.0 / np.maximum(dens, np.finfo(float).tiny)
-        gen = Generation(
-            eps, new_t, w / w.sum(), np.concatenate(acc_d)[:population],
-            np.concatenate(acc_m)[:population], sims, time.perf_counter() - start,
-        )  # fmt: skip
+        dens = np.array([np.sum(gen.weights * kernel.pdf(th - gen.thetas)) for th in cand])
+        # Old and new particles are pooled, so both carry the plain ratio prior / proposal
+        # (generation 0's is 1); the prior's density is 1 / its volume.
+        w = (1.0 / np.prod(hi - lo)) / np.maximum(dens, np.finfo(float).tiny)
+        accepted = float(np.mean(d <= gen.epsilon))
+        gen = _keep(
+            np.concatenate([gen.thetas, cand]),
+            np.concatenate([gen.ratios, w]),
+            np.concatenate([gen.distances, d]),
+            np.concatenate([gen.measured, m]),
+            population,
+        )
+        gen.simulations, gen.acceptance = fresh, accepted
+        gen.seconds = time.perf_counter() - start
         result.generations.append(gen)
         if progress:
             progress(gen, t)
-        if eps <= epsilon_min:
-            result.stopped = f"tolerance ε = {eps:.3g} reached in generation {t}"
+        if accepted < min_acceptance:
+            result.stopped = (
+                f"acceptance {accepted:.3f} < {min_acceptance} in generation {t} "
+                f"(ε = {gen.epsilon:.3g}): the posterior has settled"
+            )
             return result
     result.stopped = f"all {generations} generations done (ε = {gen.epsilon:.3g})"
     return result
+
+
+def _keep(
+    thetas: np.ndarray,
+    weights: np.ndarray,
+    distances: np.ndarray,
+    measured: np.ndarray,
+    n: int,
+) -> Generation:
+    """The ``n`` particles of smallest distance; ε is the largest kept distance."""
+    # A stable sort: ties keep the older particle, so the outcome does not depend on batch order.
+    order = np.argsort(distances, kind="stable")[:n]
+    w = weights[order]
+    return Generation(
+        float(distances[order].max()), thetas[order], w / w.sum(), distances[order],
+        measured[order], 0, 0.0, ratios=w,
+    )  # fmt: skip
 
 
 def _propose(

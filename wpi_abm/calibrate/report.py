@@ -72,7 +72,7 @@ def history_table(result: AbcResult) -> pd.DataFrame:
                 "generation": i,
                 "epsilon": g.epsilon,
                 "simulations": g.simulations,
-                "acceptance": len(g.thetas) / g.simulations,
+                "acceptance": g.acceptance,
                 "ess": g.ess,
                 "seconds": g.seconds,
             }

@@ -94,9 +94,10 @@ class MethodSpec(Strict):
         kind: ``abc-smc`` (sequential Monte Carlo approximate Bayesian computation).
         population: Particles accepted per generation (the posterior sample's size).
         generations: Most generations after the prior's.
-        quantile: Each generation's tolerance is this quantile of the last one's distances.
+        quantile: Share of particles kept each generation (α of Lenormand et al. 2013); each
+            generation simulates population × (1/α − 1) new candidates, in one batch.
         epsilon_min: Stop once the tolerance reaches this (1 = every fitted target in its range).
-        batch: Candidates simulated at a time (default: the population).
+        min_acceptance: Stop once fewer new candidates than this share beat the tolerance.
         max_simulations: Most candidate points in all (a budget; the run stops and says so).
         seed: Seed of the sampler (the simulations' seeds are the experiment's).
     """
@@ -105,8 +106,8 @@ class MethodSpec(Strict):
     population: Annotated[int, Field(ge=4, le=100_000)] = 100
     generations: Annotated[int, Field(ge=1, le=100)] = 6
     quantile: Annotated[float, Field(gt=0, lt=1)] = 0.5
-    epsilon_min: Annotated[float, Field(ge=0)] = 1.0
-    batch: Positive | None = None
+    epsilon_min: Annotated[float, Field(ge=0)] = 0.0
+    min_acceptance: Annotated[float, Field(ge=0, lt=1)] = 0.05
     max_simulations: Positive = 5000
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
 
