@@ -69,21 +69,15 @@ def calibrate(
     started, t0 = now(), time.perf_counter()
     targets = spec.targets
     evaluator = Evaluator(exp, spec.keys, [t.measure for t in targets], executor)
-    m = spec.method
     result = abc_smc(
         evaluator,
         spec.bounds(),
         np.array([t.low for t in targets]),
         np.array([t.high for t in targets]),
         np.array([t.use == "fit" for t in targets]),
-        population=m.population,
-        generations=m.generations,
-        quantile=m.quantile,
-        epsilon_min=m.epsilon_min,
-        min_acceptance=m.min_acceptance,
-        max_simulations=m.max_simulations,
-        seed=m.seed,
         progress=progress,
+        # The method's settings are abc_smc's keyword arguments, name for name.
+        **spec.method.model_dump(exclude={"kind"}),
     )
     seconds = time.perf_counter() - t0
     cal = Calibration(

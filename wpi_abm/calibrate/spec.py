@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from wpi_abm.calibrate.targets import MEASURES
 from wpi_abm.config import load_experiment
@@ -21,7 +21,7 @@ from wpi_abm.experiment.plan import Point
 from wpi_abm.experiment.sweep import base_path, check_points
 from wpi_abm.schema import Strict
 from wpi_abm.schema.experiment import ClusterSpec, Experiment
-from wpi_abm.validation import validation_errors
+from wpi_abm.validation import validate_block
 from wpi_abm.yamlio import SourceMap, load_yaml
 
 Positive = Annotated[int, Field(ge=1, le=1_000_000)]
@@ -168,10 +168,7 @@ def is_spec(raw: Any) -> bool:
 def load_spec(path: str | Path) -> tuple[CalibrationSpec, SourceMap]:
     """Read and validate a calibration file (errors name file, line and field)."""
     raw, smap = load_yaml(path)
-    try:
-        return CalibrationSpec.model_validate(raw), smap
-    except ValidationError as exc:
-        raise validation_errors(exc, smap, CalibrationSpec, raw) from None
+    return validate_block(raw, smap, CalibrationSpec), smap
 
 
 def build(
