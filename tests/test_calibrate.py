@@ -211,3 +211,23 @@ def test_bad_parameter_key_is_rejected_before_running(tmp_path, capsys):
 def test_shipped_spec_validates(capsys):
     assert main(["validate", str(ROOT / "experiments" / "calibration.yaml")]) == 0
     assert "valid calibration 'calibration'" in capsys.readouterr().out
+
+
+def test_measurements_on_a_known_panel():
+    """The registry's definitions, on a panel built by hand (2 centre-runs × 25 years)."""
+    from wpi_abm.calibrate.targets import MEASURES, Panel
+
+    years = 25
+    pay = np.zeros((2, years))
+    pay[0, 7:] = np.arange(years - 7) * 10.0 + 5  # first payout in year 8: tenth is year 17
+    pay[1, 20:] = 50.0  # first payout in year 21: its tenth year is beyond the horizon
+    passed = np.full((2, years), np.nan)
+    passed[:, 4] = [1.0, 0.0]
+    researchers = np.full((2, years), 100.0)
+    researchers[:, 2:10] = [[130.0], [150.0]]
+    panel = Panel({"income_endowment": pay, "passed": passed, "researchers": researchers})
+    assert MEASURES["endowment_payout_10y"].compute(panel) == 95.0
+    assert MEASURES["interim_pass_rate"].compute(panel) == 0.5
+    assert MEASURES["researchers"].compute(panel) == 140.0  # years 3-10 only
+    none = Panel({"income_endowment": np.zeros((2, years))})
+    assert np.isnan(MEASURES["endowment_payout_10y"].compute(none))
