@@ -12,6 +12,7 @@ from wpi_abm.experiment.analysis import (
     cluster_mean,
     cluster_proportion,
     paired_difference,
+    paired_ratio,
     summarise,
     wilson,
 )
@@ -76,3 +77,47 @@ def test_summarise_orders_policies_and_puts_contract_columns_first():
     assert out["diff_vs_a"].tolist() == [0.0, 0.25]
     assert out["p_decline_end"].tolist() == [0.25, 0.25]
     assert ((out["ci_low"] <= out["p_decline"]) & (out["p_decline"] <= out["ci_high"])).all()
+    # Outcomes the per-run sums lack (stored before they were declared) are left out, not zero.
+    assert "value_lost" not in out and "cost_per_value_year" not in out
+
+
+def test_paired_ratio_is_the_ratio_of_paired_means_with_fiellers_interval():
+    # Proportional differences: the ratio is known exactly and the interval collapses onto it.
+    kept = np.arange(1.0, 9.0)
+    assert paired_ratio(2.0 * kept, kept) == pytest.approx((2.0, 2.0, 2.0))
+    # Keeping nothing (or less) has no price per value-year.
+    assert all(math.isnan(x) for x in paired_ratio(np.array([1.0, 2.0]), np.array([0.5, -0.5])))
+    # Kept value not distinguishable from zero: the estimate, but an unbounded interval (NaN).
+    ratio, low, high = paired_ratio(np.array([1.0, 1.0, 1.0]), np.array([0.2, -0.1, 0.2]))
+    assert ratio == pytest.approx(1.0 / (0.3 / 3)) and math.isnan(low) and math.isnan(high)
+    # Large samples: Fieller's interval agrees with the delta method.
+    rng = np.random.default_rng(7)
+    kept = rng.normal(2.0, 0.5, 4000)
+    extra = 300.0 * kept + rng.normal(100.0, 50.0, 4000)
+    ratio, low, high = paired_ratio(extra, kept)
+    n = len(kept)
+    c = np.cov(extra, kept) / n
+    se = math.sqrt(c[0, 0] - 2 * ratio * c[0, 1] + ratio**2 * c[1, 1]) / kept.mean()
+    assert (low, high) == pytest.approx((ratio - 1.96 * se, ratio + 1.96 * se), rel=2e-3)
+
+
+def test_summary_prices_the_value_years_a_design_keeps_against_the_baseline():
+    rows = []
+    for policy in ("base", "better", "worse"):
+        for r in range(5):
+            kept = {"base": 0.0, "better": 0.1 * (r + 1), "worse": -0.2}[policy]
+            extra = {"base": 0.0, "better": 150.0 * (r + 1), "worse": 10.0}[policy]
+            rows.append(
+                {
+                    "run_id": len(rows), "policy": policy, "point": 0, "replicate": r,
+                    "decline": 0, "depth": 0, "cost": 4 * (7000.0 + extra),
+                    "value_lost": 4 * (5.0 - kept), "value_lost_defined": 4, "centres": 4,
+                }
+            )  # fmt: skip
+    out = summarise(pd.DataFrame(rows), ["base", "better", "worse"], baseline="base")
+    out = out.set_index("policy")
+    assert out.loc["better", "value_lost_diff_vs_base"] == pytest.approx(-0.3)
+    assert out.loc["better", ["cost_per_value_year", "cost_per_value_year_ci_low"]].tolist() == (
+        pytest.approx([1500.0, 1500.0])
+    )
+    assert out[["cost_per_value_year"]].loc[["base", "worse"]].isna().all().all()

@@ -6,6 +6,12 @@ study's summary with the ``sensitivity.csv`` its analysis gives (with a fixed ``
 bootstrap intervals are random otherwise), and the tables the command line printed — all recorded
 before the outcomes were declared as data. Summarising the same outcomes must give the same bytes;
 the simulation itself is covered by ``test_digest.py``.
+
+Those outcomes predate the outcomes beyond the binary test (value-years lost, value at years 15
+and 20, researchers at year 20, the pre-announcement test, the θ curve, cost per value-year kept):
+their summary must leave them out, byte for byte as before. ``beyond_*`` pins the new ones: the
+outcomes of ``wpi-abm run --replicates 6 --no-panel --executor serial`` (default experiment, every
+column), recorded with them, their summary and the second printed table.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from wpi_abm.config import load_experiment
 from wpi_abm.experiment.analysis import run_sums, summarise
 from wpi_abm.experiment.sensitivity import analyse
 from wpi_abm.experiment.sweep import load_sweep
-from wpi_abm.tables import format_summary, format_sweep
+from wpi_abm.tables import format_beyond, format_summary, format_sweep
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 RUN_POLICIES = [
@@ -61,3 +67,13 @@ def test_printed_tables_are_unchanged():
     assert printed + "\n" == (GOLDEN / "run_table.txt").read_text()
     sweep = pd.read_csv(GOLDEN / "sweep_summary.csv")
     assert format_sweep(sweep, SWEEP_LEVERS) + "\n" == (GOLDEN / "sweep_table.txt").read_text()
+
+
+def test_outcomes_beyond_the_binary_test_are_byte_identical():
+    summary = _summary("beyond", RUN_POLICIES, None)
+    assert summary.to_csv(index=False).encode() == (GOLDEN / "beyond_summary.csv").read_bytes()
+    exp, _ = load_experiment()
+    printed = format_beyond(pd.read_csv(GOLDEN / "beyond_summary.csv"), exp.policies, "legacy")
+    assert printed + "\n" == (GOLDEN / "beyond_table.txt").read_text()
+    # Older summaries have nothing beyond the binary test to print.
+    assert format_beyond(pd.read_csv(GOLDEN / "run_summary.csv"), exp.policies, "legacy") == ""

@@ -126,3 +126,71 @@ def test_relative_and_last_supported_year():
     assert r[:, 0].tolist() == [1.0, 2.0] and np.isnan(r[:, 1]).all()
     money = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
     assert last_supported_year(money).tolist() == [2, 0]
+
+
+# -- beyond the binary test ---------------------------------------------------------------------
+def test_value_years_lost_is_the_area_below_the_reference_level():
+    # 0.85 from year 11 to 20: 10 years × 0.15 below the year-10 level.
+    out = outcomes(panel(flat([0.85])), SPEC)
+    assert out["value_lost"][0] == pytest.approx(1.5)
+    # Years above the reference count nothing (not a credit against the years below).
+    out = outcomes(panel(flat([1.2, 0.8, 0.8, 0.8, 1.0])), SPEC)
+    assert out["value_lost"][0] == pytest.approx(0.6)
+
+
+def test_value_years_lost_from_each_centres_own_end_of_support():
+    # Centre 0 paid to 10, centre 1 to 15 (both fall to 0.6 the year after); centre 2 to 19.
+    level = np.stack([flat([0.6]), np.r_[np.ones(15), np.full(5, 0.6)], np.ones(YEARS)], axis=1)
+    out = outcomes(panel(level, [10, 15, 19]), DeclineSpec(end_window=5))
+    # Five years after each end, 0.4 below the year-10 level each year.
+    assert out["value_lost_end"][:2].tolist() == pytest.approx([2.0, 2.0])
+    assert np.isnan(out["value_lost_end"][2])  # years 20-24 pass the horizon
+    # Moving the cliff five years later halves the loss counted from year 11, not from the end.
+    assert out["value_lost"][:2].tolist() == pytest.approx([4.0, 2.0])
+    # A ten-year window after year 15 passes the 20-year horizon.
+    assert np.isnan(outcomes(panel(level, [10, 15, 19]), SPEC)["value_lost_end"][1])
+
+
+def test_value_at_years_15_and_20_and_researchers_retained():
+    out = outcomes(panel(flat([0.9, 0.8, 0.8, 0.8, 0.8, 0.7])), SPEC)  # year 15: 0.8, then 0.7
+    assert out["value_y15"][0] == pytest.approx(0.8) and out["value_y20"][0] == pytest.approx(0.7)
+    assert out["researchers_y20"][0] == pytest.approx(70.0)
+    short = {k: v[:18] for k, v in panel(flat([0.9])).items()}
+    out = outcomes(short, SPEC)
+    assert out["value_y15"][0] == pytest.approx(0.9)
+    assert np.isnan(out["value_y20"][0]) and np.isnan(out["researchers_y20"][0])
+
+
+def test_decline_curve_over_theta():
+    out = outcomes(panel(flat([0.75])), SPEC)
+    curve = [bool(out[f"decline_{k}"][0]) for k in ("05", "10", "20", "30", "50")]
+    assert curve == [True, True, True, False, False]
+    # At the default θ the curve is the decline test itself.
+    assert out["decline_10"][0] == out["decline"][0]
+
+
+def test_a_reference_that_anticipation_cannot_lower():
+    # The value index slides to 0.8 by year 10 (anticipating the end), then to 0.76.
+    traj = np.r_[np.ones(7), [0.9, 0.85, 0.8], np.full(10, 0.76)]
+    out = outcomes(panel(traj), SPEC)
+    assert not out["decline"][0]  # 0.76 / 0.8 = 0.95: the seed's year-10 test sees no decline
+    # Against the mean of years 6-9 (1, 1, 0.9, 0.85 → 0.9375): 0.76 / 0.9375 = 0.81.
+    assert out["decline_pre"][0]
+    pre = DeclineSpec(reference="pre_announcement")
+    out_pre = outcomes(panel(traj), pre)
+    assert out_pre["value_lost"][0] == pytest.approx(10 * (1 - 0.76 / 0.9375))
+    assert out_pre["value_y15"][0] == pytest.approx(0.76 / 0.9375)
+    assert out_pre["decline_10"][0] and not out["decline_10"][0]
+    # The source's test keeps its year whatever the reference.
+    assert out_pre["decline"][0] == out["decline"][0]
+    custom = DeclineSpec(pre_announcement_years=(3, 5))
+    assert custom.pre_years == (3, 5) and DeclineSpec(
+        reference_year=2, test_years=[3]
+    ).pre_years == (1, 1)
+
+
+def test_pre_announcement_years_must_precede_the_test():
+    with pytest.raises(ValueError, match="must end before the first test year"):
+        DeclineSpec(pre_announcement_years=(6, 11))
+    with pytest.raises(ValueError, match="first <= last"):
+        DeclineSpec(pre_announcement_years=(9, 6))

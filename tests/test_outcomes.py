@@ -12,7 +12,7 @@ from test_metrics import SPEC, flat, panel
 from wpi_abm import outcomes as registry
 from wpi_abm.experiment import analysis
 from wpi_abm.metrics import outcomes
-from wpi_abm.outcomes import COLUMN_NAMES, OUTCOMES, PRIMARY, Outcome
+from wpi_abm.outcomes import COLUMN_NAMES, COST_EFFECTS, OUTCOMES, PRIMARY, Outcome
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 
@@ -22,11 +22,22 @@ def test_metrics_computes_exactly_the_declared_columns_in_order():
 
 
 def test_the_summary_has_the_declared_columns_in_order():
-    summary = pd.read_csv(GOLDEN / "run_summary.csv")
+    summary = pd.read_csv(GOLDEN / "beyond_summary.csv")
     expected = ["policy", "n", *PRIMARY.columns, "runs"]
     expected += [c for o in OUTCOMES for c in o.columns if c not in PRIMARY.columns]
     expected += [c for o in OUTCOMES if o.paired for c in o.paired_columns("legacy")]
+    expected += [c for effect in COST_EFFECTS for c in effect.columns]
     assert list(summary.columns) == expected
+    # A summary of outcomes stored before an outcome was declared leaves that outcome out.
+    old = pd.read_csv(GOLDEN / "run_summary.csv")
+    stored = set(pq.read_schema(GOLDEN / "run_outcomes.parquet").names)
+    kept = [o for o in OUTCOMES if o.column in stored]
+    assert len(kept) < len(OUTCOMES)
+    assert list(old.columns) == [
+        "policy", "n", *PRIMARY.columns, "runs",
+        *(c for o in kept for c in o.columns if c not in PRIMARY.columns),
+        *(c for o in kept if o.paired for c in o.paired_columns("legacy")),
+    ]  # fmt: skip
 
 
 def test_entries_are_consistent():
@@ -40,6 +51,14 @@ def test_entries_are_consistent():
         registry.outcome("nope")
     with pytest.raises(ValueError, match="no paired difference"):
         registry.outcome("mean_depth").paired_columns("legacy")
+    assert [o.name for o in registry.decomposed()] == [
+        "p_decline", "cost_per_centre", "p_decline_end", "value_lost", "value_lost_end",
+        "value_y15", "researchers_y20",
+    ]  # fmt: skip
+    assert [o.column for o in registry.CURVE] == [
+        "decline_05", "decline_10", "decline_20", "decline_30", "decline_50",
+    ]  # fmt: skip
+    assert registry.label("cost_per_value_year") == "Cost per value-year kept (M yen)"
 
 
 def test_adding_an_outcome_is_one_entry(monkeypatch: pytest.MonkeyPatch):

@@ -421,7 +421,7 @@ def _figures(args: argparse.Namespace, invocation: dict) -> bool | None:
 def _run(args, exp, tree, out: Path, figures: bool | None, invocation: dict | None = None) -> int:
     """Run (or resume) an experiment into ``out`` and print its summary."""
     from wpi_abm.experiment.driver import run_experiment
-    from wpi_abm.tables import format_summary
+    from wpi_abm.tables import beyond_note, format_beyond, format_summary
 
     with _resumable(out), _executor(args, exp) as executor:
         result = run_experiment(
@@ -435,6 +435,9 @@ def _run(args, exp, tree, out: Path, figures: bool | None, invocation: dict | No
         f"{exp.decline.test_years} more than {exp.decline.theta:.0%} below year "
         f"{exp.decline.reference_year}; 95% intervals clustered by run."
     )
+    beyond = format_beyond(result.summary, exp.policies, exp.baseline_policy)
+    if beyond:
+        print(f"\n{beyond}\n{beyond_note(exp.decline, exp.horizon, exp.baseline_policy)}")
     print(f"results: {result.out}")
     return _failed(result)
 

@@ -17,7 +17,13 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from wpi_abm.outcomes import COLUMN_NAMES
+from wpi_abm.outcomes import (
+    COLUMN_NAMES,
+    CURVE_THETAS,
+    HEADCOUNT_YEAR,
+    VALUE_YEARS,
+    curve_column,
+)
 from wpi_abm.schema.experiment import INDICATORS, DeclineSpec
 
 OUTCOME_COLUMNS = COLUMN_NAMES
@@ -72,10 +78,34 @@ def relative(series: np.ndarray, reference: np.ndarray | int) -> np.ndarray:
     ref = np.broadcast_to(np.asarray(reference), (n,))
     valid = (ref >= 1) & (ref <= years)
     base = series[np.clip(ref, 1, years) - 1, np.arange(n)]
-    ok = valid & (base > 0)
+    return scaled(series, np.where(valid, base, 0.0))
+
+
+def scaled(series: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Each year's value relative to a level per centre (a level of 0 or less → NaN).
+
+    Args:
+        series: (years, centres).
+        level: (centres,).
+    """
     out = np.full_like(series, np.nan, dtype=float)
-    np.divide(series, base[None, :], out=out, where=ok[None, :])
+    np.divide(series, level[None, :], out=out, where=(level > 0)[None, :])
     return out
+
+
+def reference_level(v: np.ndarray, spec: DeclineSpec, kind: str | None = None) -> np.ndarray:
+    """The level the value measures compare with, per centre.
+
+    Args:
+        v: (years, centres) value index.
+        spec: The decline definition.
+        kind: ``year`` (the value index in ``spec.reference_year``) or ``pre_announcement`` (its
+            mean over ``spec.pre_years``); default ``spec.reference``.
+    """
+    if (kind or spec.reference) == "year":
+        return v[spec.reference_year - 1]
+    first, last = spec.pre_years
+    return v[first - 1 : last].mean(axis=0)
 
 
 def _test(rel: np.ndarray, years: np.ndarray, aggregate: str) -> np.ndarray:
@@ -130,6 +160,20 @@ def outcomes(panel: Mapping[str, np.ndarray], spec: DeclineSpec) -> dict[str, np
         - indicators at key years: the value index, researchers, foreign researchers, personnel
           cost and papers in the reference year (``*_ref``), and researchers, personnel cost and
           papers in the last year (``*_last``) — what sweeps keep instead of the whole panel.
+        - ``decline_pre``: the decline test against the mean value index of the pre-announcement
+          years (``spec.pre_years``), which anticipation of the end cannot lower.
+
+        Beyond the binary test, relative to the *reference level* (``spec.reference``: the value
+        index in the reference year, or its pre-announcement mean):
+
+        - ``decline_05`` … ``decline_50``: the test at each θ of
+          :data:`~wpi_abm.outcomes.CURVE_THETAS` (P(decline) as a curve over θ).
+        - ``value_lost``: value-years lost — Σ over the years after the reference year of how far
+          the value index is below the reference level (years above it count 0).
+        - ``value_lost_end``: the same over the ``spec.end_window`` years after the centre's last
+          year of programme money; NaN where that window passes the horizon (or no money).
+        - ``value_y15``, ``value_y20``: the value index in those years relative to the reference
+          level; ``researchers_y20``: the headcount in year 20 (NaN beyond the horizon).
     """
     theta = spec.theta
     v = value_index(panel, spec.weights, spec.baseline_years)
@@ -164,6 +208,24 @@ def outcomes(panel: Mapping[str, np.ndarray], spec: DeclineSpec) -> dict[str, np
     after = np.where(rows > end_ref[None, :], rel_end, np.inf)
     depth_end = np.where(applicable, np.maximum(0.0, 1.0 - np.min(after, axis=0)), np.nan)
 
+    level = reference_level(v, spec)
+    rel_level = scaled(v, level)
+    ratio_level = _test(rel_level, test_years, spec.aggregate)
+    rel_pre = scaled(v, reference_level(v, spec, "pre_announcement"))
+    ratio_pre = _test(rel_pre, test_years, spec.aggregate)
+    shortfall = np.maximum(0.0, 1.0 - rel_level)  # NaN stays NaN: an unusable level
+    ended = last_supported_year(money)
+    window = (rows > ended[None, :]) & (rows <= ended[None, :] + spec.end_window)
+    end_ok = (ended >= 1) & (ended + spec.end_window <= years)
+    beyond_years = {
+        f"value_y{y}": rel_level[y - 1] if y <= years else np.full(n, np.nan) for y in VALUE_YEARS
+    }
+    headcount = (
+        np.asarray(panel["researchers"], float)[HEADCOUNT_YEAR - 1]
+        if years >= HEADCOUNT_YEAR
+        else np.full(n, np.nan)
+    )
+
     return {
         "decline": decline,
         "ratio_min": ratio_test,
@@ -186,4 +248,10 @@ def outcomes(panel: Mapping[str, np.ndarray], spec: DeclineSpec) -> dict[str, np
         "researchers_last": np.asarray(panel["researchers"], float)[-1],
         "personnel_last": np.asarray(panel["personnel_cost"], float)[-1],
         "papers_last": np.asarray(panel["papers"], float)[-1],
+        "decline_pre": ratio_pre < 1.0 - theta,
+        **{curve_column(t): ratio_level < 1.0 - t for t in CURVE_THETAS},
+        "value_lost": shortfall[ref:].sum(axis=0),
+        "value_lost_end": np.where(end_ok, np.where(window, shortfall, 0.0).sum(axis=0), np.nan),
+        **beyond_years,
+        f"researchers_y{HEADCOUNT_YEAR}": headcount,
     }

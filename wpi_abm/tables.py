@@ -5,17 +5,19 @@ Numbers are written by :mod:`wpi_abm.formats`, the same rules as the HTML report
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from wpi_abm.formats import money, number, pct, pct_ci, points_ci
-from wpi_abm.outcomes import COST, DEPTH, END, PRIMARY
+from wpi_abm.formats import finite, money, number, pct, pct_ci, points_ci
+from wpi_abm.outcomes import COST, COST_PER_VALUE_YEAR, DEPTH, END, LOSS, LOSS_END, PRIMARY, outcome
 from wpi_abm.schema.sweep import RANKED_BY
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from wpi_abm.policy import PolicyDesign
+    from wpi_abm.schema.experiment import DeclineSpec
 
 NA = "n/a"
 """How the terminal tables write an unknown value."""
@@ -49,6 +51,99 @@ def format_summary(
         line += f" {pct(r[END.name], width=5, missing=NA):>9}"
         lines.append(line)
     return "\n".join(lines)
+
+
+BEYOND = (LOSS, LOSS_END, outcome("value_y15"), outcome("value_y20"), outcome("researchers_y20"))
+"""The outcomes beyond the binary test that the second printed table shows (then P(decline)
+against the pre-announcement years and the cost per value-year kept)."""
+
+
+def format_beyond(
+    summary: pd.DataFrame, policies: Mapping[str, PolicyDesign], baseline: str | None
+) -> str:
+    """The second table of a run: value lost and kept, per policy ("" for older summaries).
+
+    Columns: value-years lost after the reference year [95% CI], value-years lost after each
+    centre's own end of support, value in years 15 and 20 (% of the reference level),
+    researchers in year 20, P(decline) against the pre-announcement years, and the government
+    cost per value-year kept against the baseline [Fieller 95% CI] (``n/a``: the design keeps no
+    more than the baseline; ``[unbounded]``: what it keeps is not distinguishable from zero).
+    """
+    pre = outcome("p_decline_pre")
+    needed = [o.name for o in (*BEYOND, pre)]
+    if not set(needed) <= set(summary.columns):
+        return ""
+    loss, low, high = LOSS.columns
+    y15, y20, heads = (o.name for o in BEYOND[2:])
+    has_cost = COST_PER_VALUE_YEAR.name in summary
+    head = (
+        f"{'policy':<40} {'value-yrs lost [95% CI]':>23} {'after end':>9} {'y15 %':>6} "
+        f"{'y20 %':>6} {'researchers y20':>15} {'P(pre) %':>8}"
+    )
+    if has_cost:
+        head += f" {'M¥ per value-yr kept [95% CI]':>30}"
+    lines = [head, "-" * len(head)]
+    for _, r in summary.iterrows():
+        line = f"{_label(r, policies):<40} {_number_ci(r[loss], r[low], r[high], 2):>23}"
+        line += f" {_number_ci(r[LOSS_END.name], None, None, 2):>9}"
+        line += f" {pct(r[y15], missing=NA):>6} {pct(r[y20], missing=NA):>6}"
+        line += f" {_number_ci(r[heads], None, None, 1):>15}"
+        line += f" {pct(r[pre.name], missing=NA):>8}"
+        if has_cost:
+            cost = (
+                "—"
+                if r["policy"] == baseline
+                else _cost_ci(*(r[c] for c in COST_PER_VALUE_YEAR.columns))
+            )
+            line += f" {cost:>30}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def beyond_note(decline: DeclineSpec, horizon: int, baseline: str | None) -> str:
+    """What the columns of :func:`format_beyond` measure, for the lines under it."""
+    if decline.reference == "year":
+        level = f"the year-{decline.reference_year} value"
+    else:
+        first, last = decline.pre_years
+        level = f"the mean value of years {first}–{last}"
+    pre = "–".join(str(y) for y in decline.pre_years)
+    text = (
+        f"value-years lost: shortfall below {level}, summed over years "
+        f"{decline.reference_year + 1}–{horizon} (after end: over the {decline.end_window} years "
+        f"after each centre's last year of programme money); y15, y20: value index relative to "
+        f"{level}; P(pre): the decline test against the mean of years {pre}"
+    )
+    if baseline:
+        text += (
+            f"; M¥ per value-yr kept: extra cost over value-years kept vs {baseline}, paired "
+            "(Fieller 95% interval; n/a: keeps no more)"
+        )
+    return textwrap.fill(text + ".", width=100)
+
+
+def _label(r: pd.Series, policies: Mapping[str, PolicyDesign]) -> str:
+    """A summary row's policy label (with its sweep point), cut to the table's 40 characters."""
+    label = policies[r["policy"]].display if r["policy"] in policies else r["policy"]
+    if "point" in r.index:
+        label = f"[{r['point']}] {label}"
+    return label[:40]
+
+
+def _number_ci(value: object, low: object, high: object, digits: int) -> str:
+    if not finite(value):
+        return NA
+    text = f"{float(value):.{digits}f}"
+    if finite(low) and finite(high):
+        text += f" [{float(low):.{digits}f}, {float(high):.{digits}f}]"
+    return text
+
+
+def _cost_ci(value: object, low: object, high: object) -> str:
+    if not finite(value):
+        return NA
+    bounds = f"[{money(low)}, {money(high)}]" if finite(low) and finite(high) else "[unbounded]"
+    return f"{money(value)} {bounds}"
 
 
 def format_sweep(summary: pd.DataFrame, parameters: list[str], rows: int = 30) -> str:

@@ -12,6 +12,11 @@ independent draws: intervals treat the *run* as the sampling unit (cluster sampl
 - Means (depth, cost) use the ratio-estimator standard error over runs and a normal 95% interval.
 - Paired differences against the baseline policy use, for each replicate, the difference of the
   two runs that share its seed (common random numbers), and a t interval over replicates.
+- Cost per value-year kept is the ratio of two paired means — extra cost over value-years kept —
+  with Fieller's interval (:func:`paired_ratio`).
+
+Outcomes whose per-centre-run column the stored outcomes lack (results written before the outcome
+was declared) are left out of the summary rather than reported as zero.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy import stats
 
-from wpi_abm.outcomes import ALL, DEFINED, OUTCOMES, PRIMARY, Outcome
+from wpi_abm.outcomes import ALL, COST_EFFECTS, DEFINED, OUTCOMES, PRIMARY, Outcome
 
 Z95 = 1.959963984540054
 KEYS = ("run_id", "policy", "point", "replicate")
@@ -106,6 +111,42 @@ def paired_difference(diffs: np.ndarray, level: float = 0.95) -> tuple[float, fl
     return mean, mean - t * se, mean + t * se
 
 
+def paired_ratio(
+    extra: np.ndarray, kept: np.ndarray, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Ratio of two paired means, Σ extra / Σ kept, with Fieller's interval: (ratio, low, high).
+
+    ``extra`` and ``kept`` are per-replicate differences (e.g. extra cost and value-years kept
+    against the baseline, from runs that share a seed). Fieller's interval is exact for a ratio of
+    normal means and, unlike the delta method, honest about a denominator near zero: when the
+    mean of ``kept`` is not distinguishable from zero at ``level`` the interval is unbounded, and
+    both bounds are NaN. The ratio itself is NaN when the mean of ``kept`` is not positive (the
+    design keeps nothing: there is no price per value-year).
+    """
+    a = np.asarray(extra, float)
+    b = np.asarray(kept, float)
+    ok = ~(np.isnan(a) | np.isnan(b))
+    a, b = a[ok], b[ok]
+    n = len(a)
+    if n == 0 or b.mean() <= 0:
+        return math.nan, math.nan, math.nan
+    ma, mb = float(a.mean()), float(b.mean())
+    ratio = ma / mb
+    if n < 2:
+        return ratio, math.nan, math.nan
+    cov = np.cov(a, b, ddof=1) / n  # (co)variances of the two means
+    vaa, vab, vbb = float(cov[0, 0]), float(cov[0, 1]), float(cov[1, 1])
+    t2 = float(stats.t.ppf(0.5 + level / 2, n - 1)) ** 2
+    # The ratios r with (ma - r mb)^2 <= t^2 var(ma - r mb): a quadratic in r.
+    denom = mb * mb - t2 * vbb
+    if denom <= 0:
+        return ratio, math.nan, math.nan
+    mid = ma * mb - t2 * vab
+    disc = mid * mid - (ma * ma - t2 * vaa) * denom
+    half = math.sqrt(max(0.0, disc))
+    return ratio, (mid - half) / denom, (mid + half) / denom
+
+
 INTERVALS = {"cluster_wilson": cluster_proportion, "cluster_mean": cluster_mean}
 """How each interval named in :mod:`wpi_abm.outcomes` is computed."""
 DEFAULT_INTERVAL = {"proportion": "cluster_wilson", "mean": "cluster_mean"}
@@ -125,11 +166,17 @@ def run_sums(outcomes: pa.Table) -> pd.DataFrame:
 
     Every column an outcome of :data:`~wpi_abm.outcomes.OUTCOMES` summarises or is restricted to is
     summed (NaN counts as 0), and for outcomes over the defined centre-runs so is a
-    ``<column>_defined`` count; ``centres`` counts the run's centre-runs.
+    ``<column>_defined`` count; ``centres`` counts the run's centre-runs. Columns the table lacks
+    (outcomes stored before they were declared) are left out.
     """
+    stored = set(outcomes.column_names)
     restricting = [o.over for o in OUTCOMES if o.over not in (ALL, DEFINED)]
-    summed = list(dict.fromkeys([*(o.column for o in OUTCOMES), *restricting]))
-    defined = list(dict.fromkeys(o.column for o in OUTCOMES if o.over == DEFINED))
+    summed = [
+        c for c in dict.fromkeys([*(o.column for o in OUTCOMES), *restricting]) if c in stored
+    ]
+    defined = [
+        c for c in dict.fromkeys(o.column for o in OUTCOMES if o.over == DEFINED) if c in stored
+    ]
     df = outcomes.select([*KEYS, *summed]).to_pandas()
     df["policy"] = df["policy"].astype(str)
     for col in defined:
@@ -143,6 +190,19 @@ def run_sums(outcomes: pa.Table) -> pd.DataFrame:
     sums = g[[*summed, *(f"{c}{DEFINED_SUFFIX}" for c in defined)]].sum()
     sums[CENTRES] = g.size()
     return sums.reset_index()
+
+
+def available(df: pd.DataFrame) -> list[Outcome]:
+    """The outcomes every run of ``df`` (per-run sums) holds, in declared order.
+
+    Per-run sums are never NaN (:func:`run_sums` counts NaN as 0), so a NaN means a piece of
+    ``df`` came from outcomes stored without that column.
+    """
+    return [
+        o
+        for o in OUTCOMES
+        if all(c in df and not df[c].hasnans for c in (o.column, _denominator(o)))
+    ]
 
 
 def estimate(o: Outcome, g: pd.DataFrame) -> tuple[float, float, float]:
@@ -181,6 +241,7 @@ def summarise(
     df = runs if isinstance(runs, pd.DataFrame) else pd.concat(list(runs), ignore_index=True)
     # Chunks finish in any order; sum in run order so the summary is identical bit for bit.
     df = df.sort_values("run_id", kind="stable").reset_index(drop=True)
+    present = available(df)
     rows = []
     for (point, policy), g in df.groupby(["point", "policy"], sort=False):
         row: dict[str, object] = {
@@ -189,14 +250,14 @@ def summarise(
             "n": int(g[CENTRES].to_numpy(float).sum()),
             "runs": len(g),
         }
-        for o in OUTCOMES:
+        for o in present:
             row.update(zip(o.columns, estimate(o, g)[: len(o.columns)], strict=True))
         rows.append(row)
     out = pd.DataFrame(rows)
     if out.empty:
         return out
     if baseline is not None and baseline in set(out["policy"]):
-        out = out.join(_paired(df, baseline), on=["point", "policy"])
+        out = out.join(_paired(df, baseline, present), on=["point", "policy"])
     order = {p: i for i, p in enumerate(policy_order)}
     out = out.sort_values(
         ["point", "policy"], key=lambda s: s.map(order) if s.name == "policy" else s
@@ -213,13 +274,16 @@ def summarise(
     return out[lead + list(CONTRACT) + rest].reset_index(drop=True)
 
 
-def _paired(df: pd.DataFrame, baseline: str) -> pd.DataFrame:
+def _paired(df: pd.DataFrame, baseline: str, present: list[Outcome]) -> pd.DataFrame:
     """Per (point, policy): paired differences against ``baseline`` of every paired outcome.
 
     For each replicate, the difference between the policy's run and the baseline's run that share
-    its seed, in the outcome's per-run value (Σ column / Σ centre-runs it is taken over).
+    its seed, in the outcome's per-run value (Σ column / Σ centre-runs it is taken over); then
+    each cost effect of :data:`~wpi_abm.outcomes.COST_EFFECTS` from the same differences.
     """
-    paired = [o for o in OUTCOMES if o.paired is not None]
+    paired = [o for o in present if o.paired is not None]
+    names = {o.name for o in paired}
+    effects = [c for c in COST_EFFECTS if {c.cost, c.loss} <= names]
     per_run = df.assign(**{o.name: df[o.column] / df[_denominator(o)] for o in paired})
     wide = per_run.set_index(["point", "replicate", "policy"])[[o.name for o in paired]].unstack(
         "policy"
@@ -228,15 +292,16 @@ def _paired(df: pd.DataFrame, baseline: str) -> pd.DataFrame:
     for policy in wide[paired[0].name].columns:
         for point in wide.index.get_level_values("point").unique():
             row: dict[str, float] = {}
+            diffs = {}
             for o in paired:
                 d = wide[o.name][policy] - wide[o.name][baseline]
+                diffs[o.name] = d.xs(point, level="point").to_numpy()
                 row.update(
-                    zip(
-                        o.paired_columns(baseline),
-                        paired_difference(d.xs(point, level="point").to_numpy()),
-                        strict=True,
-                    )
+                    zip(o.paired_columns(baseline), paired_difference(diffs[o.name]), strict=True)
                 )
+            for c in effects:
+                # What the design keeps is the baseline's loss minus its own.
+                row.update(zip(c.columns, paired_ratio(diffs[c.cost], -diffs[c.loss]), strict=True))
             rows[(point, policy)] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index = pd.MultiIndex.from_tuples(out.index, names=["point", "policy"])

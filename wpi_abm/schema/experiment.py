@@ -33,6 +33,17 @@ class DeclineSpec(Strict):
         aggregate: ``min`` — a decline if any test year is below; ``mean`` — if their mean is.
         baseline_years: Years over which indicators are normalised for the value index.
         weights: Weights of the value index's indicators (normalised to sum to 1).
+        reference: The level the value measures beyond the binary test (value-years lost, value
+            at years 15 and 20, P(decline) over θ) compare with: ``year`` — the value index in
+            ``reference_year`` (the seed's measure) — or ``pre_announcement`` — its mean over
+            ``pre_announcement_years``, before a centre can anticipate the end of its support.
+            The decline test ``decline`` always uses ``reference_year`` and ``decline_pre``
+            always the pre-announcement years, so both are reported whatever this says.
+        pre_announcement_years: First and last year of the pre-announcement reference (default:
+            the four years before ``reference_year``, 6–9).
+        end_window: Years after each centre's last year of programme money over which the
+            value-years lost from its own end of support are summed (equal windows, so that a
+            design that ends later is not credited with the years the horizon cuts off).
     """
 
     theta: Annotated[float, Field(gt=0, lt=1)] = 0.10
@@ -48,6 +59,9 @@ class DeclineSpec(Strict):
         "top10_papers": 0.15,
         "intl_papers": 0.10,
     }
+    reference: Literal["year", "pre_announcement"] = "year"
+    pre_announcement_years: tuple[Year, Year] | None = None
+    end_window: Year = 10
 
     @model_validator(mode="after")
     def _check(self) -> DeclineSpec:
@@ -63,7 +77,22 @@ class DeclineSpec(Strict):
             )
         if self.baseline_years[0] > self.baseline_years[1]:
             raise ValueError("baseline_years must be [first, last] with first <= last")
+        first, last = self.pre_years
+        if first > last:
+            raise ValueError("pre_announcement_years must be [first, last] with first <= last")
+        if last >= min(self.test_years):
+            raise ValueError(
+                f"pre_announcement_years {[first, last]} must end before the first test year "
+                f"({min(self.test_years)})"
+            )
         return self
+
+    @property
+    def pre_years(self) -> tuple[int, int]:
+        """The pre-announcement years (first, last): as given, else the 4 before the reference."""
+        if self.pre_announcement_years is not None:
+            return self.pre_announcement_years
+        return max(1, self.reference_year - 4), max(1, self.reference_year - 1)
 
 
 class OutputSpec(Strict):
