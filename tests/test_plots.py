@@ -16,7 +16,17 @@ import pytest
 
 from wpi_abm.cli import main
 from wpi_abm.outcomes import sensitivity_outputs
-from wpi_abm.plots import after_support, cost, fans, forest, income, sensitivity, survival, sweep
+from wpi_abm.plots import (
+    after_support,
+    cost,
+    decline_curve,
+    fans,
+    forest,
+    income,
+    sensitivity,
+    survival,
+    sweep,
+)
 from wpi_abm.plots.catalogue import CATALOGUE, caption
 from wpi_abm.plots.results import Results, Skip, parameter_label
 from wpi_abm.plots.style import PNG_DPI, luminance, plt, policy_style, style
@@ -28,6 +38,7 @@ REPLICATES = 4
 CENTRES = 12
 RUN_FIGURES = {
     "p_decline",
+    "p_decline_curve",
     "cost_effectiveness",
     "after_support",
     "survival",
@@ -341,11 +352,13 @@ def test_plot_results_without_a_panel_draws_the_rest_and_says_why(
     assert made == [
         "p_decline.pdf",
         "p_decline.png",
+        "p_decline_curve.pdf",
+        "p_decline_curve.png",
         "cost_effectiveness.pdf",
         "cost_effectiveness.png",
     ]
     why = dict(skipped)
-    assert set(why) == set(NAMES) - {"p_decline", "cost_effectiveness"}
+    assert set(why) == set(NAMES) - {"p_decline", "p_decline_curve", "cost_effectiveness"}
     for name in ("after_support", "survival", "value_index", "researchers", "income"):
         assert "no centre × year panel" in why[name]
     assert "not a sweep" in why["sweep_response"]
@@ -364,7 +377,7 @@ def test_plot_results_reports_a_broken_figure_instead_of_failing(
 
     from wpi_abm.plots import catalogue
 
-    spec = catalogue.CATALOGUE[1]
+    spec = next(s for s in catalogue.CATALOGUE if s.name == "cost_effectiveness")
     monkeypatch.setattr(
         catalogue,
         "CATALOGUE",
@@ -519,10 +532,56 @@ def test_survival_matches_the_panel(res: Results, run_folder: Path) -> None:
 
 def test_cost_effectiveness(res: Results) -> None:
     fig = cost.cost_effectiveness(res)
+    left, right = fig.axes
+    assert "M yen" in left.get_xlabel() and "P(decline)" in left.get_ylabel()
+    assert "after end of support" in right.get_ylabel()
+    assert len(left.containers) == len(right.containers) == len(POLICIES)
+    assert legend_texts(right) == [res.label(p) for p in POLICIES] + ["Pareto frontier"]
+    # The frontier is taken on value-years lost after each centre's own end of support; a
+    # design whose support outlasts the horizon has no such value and is not on it.
+    s = res.summary
+    front = cost.frontier_policies(s)
+    assert ("flat_forever", None) not in front
+    rows = s.set_index("policy").loc[[p for p, _ in front]]
+    assert rows["cost_per_centre"].is_monotonic_increasing
+    assert rows["value_lost_end"].is_monotonic_decreasing
+
+
+def test_a_design_that_only_moves_the_cliff_is_not_a_winner() -> None:
+    """flat_15 pays five more years: P(decline) at 11-12 near zero, but no lower cliff after."""
+    summary = pd.DataFrame(
+        {
+            "policy": ["legacy", "taper", "flat_15"],
+            "cost_per_centre": [6700.0, 6700.0, 10100.0],
+            "p_decline": [0.97, 0.73, 0.005],
+            "p_decline_end": [0.97, 0.41, 0.97],
+            "value_lost_end": [3.9, 3.0, 4.4],
+        }
+    )
+    assert cost.frontier_outcome(summary).name == "value_lost_end"
+    assert cost.frontier_policies(summary) == [("taper", None)]
+    # Older summaries without value-years lost fall back on P(decline) at the end of support.
+    older = summary.drop(columns="value_lost_end")
+    assert cost.frontier_outcome(older).name == "p_decline_end"
+    assert cost.frontier_policies(older) == [("taper", None)]
+    with pytest.raises(Skip, match="no value_lost_end or p_decline_end"):
+        cost.frontier_outcome(older.drop(columns="p_decline_end"))
+
+
+def test_decline_curve(res: Results) -> None:
+    fig = decline_curve.decline_curve(res)
     (ax,) = fig.axes
-    assert "M yen" in ax.get_xlabel() and "P(decline)" in ax.get_ylabel()
-    assert len(ax.containers) == len(POLICIES)
-    assert legend_texts(ax) == [res.label(p) for p in POLICIES] + ["Pareto frontier"]
+    assert "θ" in ax.get_xlabel() and "P(decline)" in ax.get_ylabel()
+    curves = [ln for ln in ax.lines if len(ln.get_xdata()) == 5]
+    assert len(curves) == len(POLICIES) and len(ax.collections) == len(POLICIES)  # line + band
+    assert list(curves[0].get_xdata()) == [5.0, 10.0, 20.0, 30.0, 50.0]
+    row = res.summary.set_index("policy").loc[POLICIES[0]]
+    expected = [100 * row[f"p_decline_{k}"] for k in ("05", "10", "20", "30", "50")]
+    assert list(curves[0].get_ydata()) == pytest.approx(expected)
+    # The curve falls as θ grows, and passes through P(decline) at the test's θ.
+    assert expected == sorted(expected, reverse=True)
+    assert expected[1] == pytest.approx(100 * row["p_decline"])
+    assert legend_texts(ax) == [res.label(p) for p in POLICIES]
 
 
 def test_pareto_front() -> None:
@@ -535,6 +594,8 @@ def test_pareto_front() -> None:
 def test_forest_and_panel_figures_skip_sweeps(sweep1: Results) -> None:
     with pytest.raises(Skip, match="parameter points"):
         forest.forest(sweep1)
+    with pytest.raises(Skip, match="parameter points"):
+        decline_curve.decline_curve(sweep1)
     with pytest.raises(Skip, match="panel"):
         fans.fan_value_index(sweep1)
 

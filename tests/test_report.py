@@ -114,7 +114,7 @@ def test_report_is_written_next_to_the_results(run_folder: Path, run_report: Pat
 def test_report_is_self_contained(run_report: Path) -> None:
     page, html = parse(run_report)
     assert_self_contained(page, html)
-    assert len(page.images) == 9  # every figure a plain run allows
+    assert len(page.images) == 10  # every figure a plain run allows
 
 
 def test_report_says_what_was_asked_compared_and_measured(run_folder: Path, run_report: Path):
@@ -143,6 +143,10 @@ def test_report_says_what_was_asked_compared_and_measured(run_folder: Path, run_
     # captions are numbered and filled in
     assert "Figure 1. P(decline) per policy." in text
     assert not re.search(r"\{[a-z]+\}", text), "every caption field filled in"
+    # outcomes beyond the binary test, and the frontier on the end-of-support outcome
+    assert "Value-years lost (value-years)" in text and "Researchers in year 20" in text
+    assert "Cost per value-year kept (M yen) vs" in text and "Fieller" in text
+    assert "On the Pareto frontier of cost and Value-years lost after end of support" in text
     # figures a plain run cannot have are listed with the reason
     assert "not a sweep" in text and "sensitivity.csv" in text
 
@@ -154,7 +158,7 @@ def test_report_of_a_folder_without_panel_to_another_path(run_folder: Path, tmp_
     assert out == tmp_path / "sub" / "r.html" and not (folder / REPORT_NAME).exists()
     page, html = parse(out)
     assert_self_contained(page, html)
-    assert len(page.images) == 2
+    assert len(page.images) == 3
     assert "no centre × year panel" in words(page)
 
 

@@ -55,6 +55,18 @@ def money(x: object, *, width: int = 0) -> str:
     return _fit(f"{float(x):,.0f}" if finite(x) else MISSING, width)
 
 
+def money_ci(x: object, low: object, high: object, *, missing: str = MISSING) -> str:
+    """Million yen and an interval that may be unbounded: ``270 [142, 399]``, ``33 [unbounded]``.
+
+    For ratios with Fieller's interval (cost per value-year kept), whose bounds are unknown when
+    the denominator cannot be told from zero.
+    """
+    if not finite(x):
+        return missing
+    bounds = f"[{money(low)}, {money(high)}]" if finite(low) and finite(high) else "[unbounded]"
+    return f"{money(x)} {bounds}"
+
+
 def number(x: object, digits: int = 4) -> str:
     """Any measure, compactly: thousands separators from 1,000 on, else ``digits`` significant."""
     if not finite(x):

@@ -9,7 +9,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from wpi_abm.formats import finite, money, number, pct, pct_ci, points_ci
+from wpi_abm.formats import finite, money, money_ci, number, pct, pct_ci, points_ci
 from wpi_abm.outcomes import COST, COST_PER_VALUE_YEAR, DEPTH, END, LOSS, LOSS_END, PRIMARY, outcome
 from wpi_abm.schema.sweep import RANKED_BY
 
@@ -93,7 +93,7 @@ def format_beyond(
             cost = (
                 "—"
                 if r["policy"] == baseline
-                else _cost_ci(*(r[c] for c in COST_PER_VALUE_YEAR.columns))
+                else money_ci(*(r[c] for c in COST_PER_VALUE_YEAR.columns), missing=NA)
             )
             line += f" {cost:>30}"
         lines.append(line)
@@ -137,13 +137,6 @@ def _number_ci(value: object, low: object, high: object, digits: int) -> str:
     if finite(low) and finite(high):
         text += f" [{float(low):.{digits}f}, {float(high):.{digits}f}]"
     return text
-
-
-def _cost_ci(value: object, low: object, high: object) -> str:
-    if not finite(value):
-        return NA
-    bounds = f"[{money(low)}, {money(high)}]" if finite(low) and finite(high) else "[unbounded]"
-    return f"{money(value)} {bounds}"
 
 
 def format_sweep(summary: pd.DataFrame, parameters: list[str], rows: int = 30) -> str:

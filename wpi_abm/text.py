@@ -82,6 +82,18 @@ TEXT: dict[str, dict[str, str]] = {
         "ja": "センター当たり政府負担（百万円）",
     },
     "frontier": {"en": "Pareto frontier", "ja": "パレートフロンティア"},
+    "loss_end_axis": {
+        "en": "Value-years lost after end of support\n(per centre)",
+        "ja": "支援終了後に失われた価値・年\n（センター当たり）",
+    },
+    "p_end_axis": {
+        "en": "P(decline at end of support)\n(% of centre-runs)",
+        "ja": "支援終了時の価値低下確率\n（センター×試行の%）",
+    },
+    "theta_axis": {
+        "en": "Threshold θ (% drop below the reference level)",
+        "ja": "閾値θ（基準水準からの低下率、%）",
+    },
     "sweep_points": {"en": "sweep points", "ja": "スイープ点"},
     # -- sweeps and sensitivity ----------------------------------------------------------------
     "colorbar_p": {"en": "P(decline) (%)", "ja": "価値低下の確率（%）"},

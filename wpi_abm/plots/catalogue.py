@@ -14,7 +14,17 @@ from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
-from wpi_abm.plots import after_support, cost, fans, forest, income, sensitivity, survival, sweep
+from wpi_abm.plots import (
+    after_support,
+    cost,
+    decline_curve,
+    fans,
+    forest,
+    income,
+    sensitivity,
+    survival,
+    sweep,
+)
 from wpi_abm.plots.results import Results, Skip
 from wpi_abm.plots.style import plt, style
 from wpi_abm.text import pick
@@ -54,15 +64,33 @@ CATALOGUE: tuple[FigureSpec, ...] = (
         },
     ),
     FigureSpec(
+        "p_decline_curve",
+        decline_curve.decline_curve,
+        {"en": "P(decline) over the threshold", "ja": "閾値別の価値低下確率"},
+        {
+            "en": "Share of centre-runs whose value index in years {test} is more than θ below "
+            "the reference level, for θ from 5% to 50%, with 95% bands (runs as clusters); "
+            "dotted: the test's θ = {theta}%.",
+            "ja": "{test}年目の価値指数が基準水準よりθ超低下したセンター×試行の割合"
+            "（θ=5〜50%、95%帯、試行をクラスタとして扱う）。点線は検定のθ={theta}%。",
+        },
+    ),
+    FigureSpec(
         "cost_effectiveness",
         cost.cost_effectiveness,
         {"en": "Cost-effectiveness", "ja": "費用対効果"},
         {
             "en": "Government cost per centre (programme money received, M yen) against "
-            "P(decline), with 95% intervals; dashed: the Pareto frontier (no other design is "
-            "both cheaper and less often in decline). Lower left is better.",
-            "ja": "センター当たり政府負担（受給した事業費、百万円）と価値低下確率（95%区間）。"
-            "破線はパレートフロンティア（より安く、かつ低下が少ない設計が他にない）。左下ほど良い。",
+            "P(decline) (left) and against the value-years lost in the {window} years after each "
+            "centre's own end of support (right), with 95% intervals; dashed and ringed: the "
+            "Pareto frontier on the right-hand outcome (no other design is both cheaper and "
+            "loses less after its support ends), so that paying longer without lowering the "
+            "cliff does not count as a win. Lower left is better.",
+            "ja": "センター当たり政府負担（受給した事業費、百万円）と価値低下確率（左）、"
+            "各センターの支援終了後{window}年間に失われた価値・年（右）（95%区間）。"
+            "破線と丸印は右の指標でのパレートフロンティア（より安く、かつ支援終了後の損失が"
+            "少ない設計が他にない）。支援を延ばして崖を先送りするだけの設計は勝者にならない。"
+            "左下ほど良い。",
         },
     ),
     FigureSpec(
@@ -197,6 +225,7 @@ def caption(spec: FigureSpec, res: Results) -> str:
         base=base,
         a=dec.baseline_years[0],
         b=dec.baseline_years[1],
+        window=dec.end_window,
     )
 
 

@@ -16,11 +16,22 @@ import json
 import pandas as pd
 from matplotlib.figure import Figure
 
-from wpi_abm.formats import finite, money, number, pct, pct_ci, points_ci
-from wpi_abm.outcomes import COST, DEPTH, END, PRIMARY, Outcome, label, outcome
+from wpi_abm.formats import finite, money, money_ci, number, pct, pct_ci, points_ci
+from wpi_abm.outcomes import (
+    COST,
+    COST_PER_VALUE_YEAR,
+    DEPTH,
+    END,
+    LOSS,
+    LOSS_END,
+    PRIMARY,
+    Outcome,
+    label,
+    outcome,
+)
 from wpi_abm.plots.catalogue import FigureSpec, caption, produce, title
-from wpi_abm.plots.cost import frontier_policies
-from wpi_abm.plots.results import Results, parameter_label
+from wpi_abm.plots.cost import frontier_outcome, frontier_policies
+from wpi_abm.plots.results import Results, Skip, parameter_label
 from wpi_abm.report.html import Raw, esc, table
 from wpi_abm.schema.sweep import RANKED_BY
 from wpi_abm.text import t
@@ -36,10 +47,21 @@ HEADLINE: tuple[Outcome, ...] = (
     END,
     outcome("p_decline_personnel"),
     outcome("p_decline_papers"),
+    LOSS,
+    LOSS_END,
+    outcome("value_y15"),
+    outcome("researchers_y20"),
+    outcome("p_decline_pre"),
 )
 """The outcomes of the headline table, in its column order (the paired difference follows the
-first)."""
-UNIT_SUFFIX = {"share": " %", "myen": " (M yen)", "years": " (years)"}
+first, the cost per value-year kept comes last); those the summary lacks are left out."""
+UNIT_SUFFIX = {
+    "share": " %",
+    "myen": " (M yen)",
+    "years": " (years)",
+    "value_years": " (value-years)",
+    "people": " (people)",
+}
 
 
 # -- sections -----------------------------------------------------------------------------------
@@ -79,6 +101,7 @@ def headline(res: Results) -> str:
     s = res.summary
     base = res.baseline
     shown = [o for o in HEADLINE if o.name in s]
+    priced = base is not None and COST_PER_VALUE_YEAR.name in s
     rows = []
     for p in res.policies:
         r = s[s["policy"] == p].iloc[0]
@@ -87,6 +110,9 @@ def headline(res: Results) -> str:
             diff = PRIMARY.paired_columns(base)
             cells.append(t("baseline", res.lang) if p == base else points_ci(*(r[c] for c in diff)))
         cells += [_show(o, r) for o in shown[1:]]
+        if priced:
+            price = (r.get(c) for c in COST_PER_VALUE_YEAR.columns)
+            cells.append("—" if p == base else money_ci(*price, missing="n/a"))
         rows.append(cells)
     head = [
         "Policy",
@@ -94,7 +120,9 @@ def headline(res: Results) -> str:
         _heading(PRIMARY, res.lang),
         *([f"vs {res.label(base)} (pp) [95% CI]"] if base else []),
         *(_heading(o, res.lang) for o in shown[1:]),
-    ]
+        *([f"{label(COST_PER_VALUE_YEAR.name, res.lang)} vs {res.label(base)} [95% CI]"]
+          if priced else []),
+    ]  # fmt: skip
     return table(head, rows, "num")
 
 
@@ -149,13 +177,19 @@ def findings(res: Results) -> str:
                 f"Lower than {esc(res.label(base))} with 95% confidence: {esc(', '.join(better))}."
             )
     if COST.name in s and s[COST.name].notna().any():
-        labels = [
-            res.label(policy) + (f" (point {point})" if point is not None else "")
-            for policy, point in frontier_policies(s.reset_index(drop=True))
-        ]
-        items.append(
-            f"On the cost–P(decline) Pareto frontier (cheapest first): {esc(', '.join(labels))}."
-        )
+        try:
+            end = frontier_outcome(s)
+        except Skip:
+            end = None
+        if end is not None:
+            labels = [
+                res.label(policy) + (f" (point {point})" if point is not None else "")
+                for policy, point in frontier_policies(s.reset_index(drop=True))
+            ]
+            items.append(
+                f"On the Pareto frontier of cost and {esc(label(end.name, res.lang))} "
+                f"(cheapest first): {esc(', '.join(labels))}."
+            )
     return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
 
@@ -175,6 +209,24 @@ def decline_section(res: Results) -> str:
         "Kish's effective sample size); paired differences use common random numbers and a t "
         "interval over replicates."
     )
+    first, last = d.pre_years
+    level = (
+        f"the value in year {d.reference_year}"
+        if d.reference == "year"
+        else f"the mean value of years {first}–{last}"
+    )
+    words += (
+        " Beyond the binary test, against the <i>reference level</i> (" + level + "): "
+        f"<i>value-years lost</i> sums how far the value index falls below it over years "
+        f"{d.reference_year + 1}–{res.exp.horizon}, and over the {d.end_window} years after each "
+        "centre's own last year of programme money (so that a design that only moves the cliff "
+        "later is not credited for it); the value in years 15 and 20 and the researchers in "
+        "year 20 say what is left; P(decline) is also given over θ from 5% to 50%. The test "
+        f"against the mean of years {first}–{last}, before a centre can anticipate the end of "
+        "its support, is reported next to the seed's. The cost per value-year kept is the extra "
+        "cost over the value-years kept against the baseline, paired over replicates (ratio of "
+        "the paired means, Fieller's 95% interval)."
+    )
     rows = [
         ["θ (threshold)", f"{100 * d.theta:g}%"],
         ["reference year", d.reference_year],
@@ -182,6 +234,9 @@ def decline_section(res: Results) -> str:
         ["aggregate over test years", d.aggregate],
         ["baseline years", f"{d.baseline_years[0]}–{d.baseline_years[1]}"],
         ["weights", ", ".join(f"{k} {v:g}" for k, v in d.weights.items())],
+        ["reference level (value beyond the test)", d.reference],
+        ["pre-announcement years", f"{first}–{last}"],
+        ["window after end of support", f"{d.end_window} years"],
     ]
     return f"<p>{words}</p>" + table(["setting", "value"], rows, "kv")
 
