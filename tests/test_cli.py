@@ -43,6 +43,14 @@ def test_bad_input_exits_2_with_one_paragraph_and_writes_nothing(tmp_path, capsy
     assert not out.exists()
 
 
+def test_a_bad_reference_names_the_field_and_what_is_allowed(capsys):
+    assert main(["run", "--set", "decline.reference=year9", "--replicates", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "decline.reference" in err and "pre_announcement" in err and "Traceback" not in err
+    assert main(["run", "--set", "decline.pre_announcement_years=[6, 12]"]) == 2
+    assert "must end before the first test year (11)" in capsys.readouterr().err
+
+
 def test_unknown_set_key_is_rejected(capsys):
     assert main(["run", "--set", "parameters.researchers.no_such=1", "--replicates", "1"]) == 2
     assert "unknown key 'no_such'" in capsys.readouterr().err

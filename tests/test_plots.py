@@ -363,6 +363,7 @@ def test_plot_results_without_a_panel_draws_the_rest_and_says_why(
         assert "no centre × year panel" in why[name]
     assert "not a sweep" in why["sweep_response"]
     assert "sensitivity.csv" in why["sensitivity_sobol"]
+    assert "wpi-abm decompose" in why["decomposition"]
     assert_image_not_blank(folder / "figures" / "p_decline.png")
 
 

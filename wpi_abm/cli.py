@@ -115,8 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     res = sub.add_parser(
         "resume",
-        help="continue an interrupted run, sweep or sensitivity study from its folder alone",
-        description="Continue the run, sweep or sensitivity study in DIR from what its "
+        help="continue an interrupted run, sweep, sensitivity study or decomposition from its "
+        "folder alone",
+        description="Continue the run, sweep, sensitivity study or decomposition in DIR from "
+        "what its "
         "manifest records (the experiment as resolved, the overrides, the command line): only "
         "chunks not yet stored, or found damaged, are run; the finished folder equals an "
         "uninterrupted run's, byte for byte. Where runs execute may be chosen anew.",
@@ -181,6 +183,29 @@ def build_parser() -> argparse.ArgumentParser:
         )
         _set_option(sp, "override a field of the base experiment (repeatable)")
         _output_options(sp, figures=False)
+
+    dec = sub.add_parser(
+        "decompose",
+        help="which element of a design does the work: each element's contribution, paired",
+        description="Run every hybrid between two designs (2^k designs for k differing "
+        "elements) on common random numbers and split each headline outcome's difference "
+        "TO − FROM into each element's Shapley contribution with a paired 95%% t interval. "
+        "Writes a results folder with decomposition.csv and figures/decomposition.",
+    )
+    dec.add_argument("start", metavar="FROM", help="design to start from (e.g. legacy)")
+    dec.add_argument("end", metavar="TO", help="design to arrive at (e.g. reform_2024)")
+    dec.add_argument("experiment", nargs="?", help="experiment YAML (default: packaged default)")
+    dec.add_argument(
+        "--replicates", type=_positive_int, help="replicates per design (default: 100)"
+    )
+    dec.add_argument("--seed", type=_seed, help="root seed (overrides the experiment's)")
+    _execution_options(dec)
+    dec.add_argument("--out", type=Path, help="results folder (default: results/FROM-to-TO-...)")
+    dec.add_argument(
+        "--resume", type=Path, metavar="DIR", help="continue an interrupted decomposition in DIR"
+    )
+    _set_option(dec, "override a field of the experiment (repeatable)")
+    _output_options(dec)
 
     plot = sub.add_parser(
         "plot",
@@ -280,6 +305,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_calibrate(args)
     if args.command in ("sweep", "sensitivity"):
         return cmd_sweep(args, sensitivity=args.command == "sensitivity")
+    if args.command == "decompose":
+        return cmd_decompose(args)
     raise AssertionError(args.command)
 
 
@@ -386,13 +413,19 @@ def _default_tree(sets: list[str]) -> dict | None:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    """``wpi-abm resume DIR``: continue a run, sweep or sensitivity study from its folder."""
+    """``wpi-abm resume DIR``: continue a run, sweep, sensitivity study or decomposition."""
     from wpi_abm.experiment.resume import read_stored
 
     stored = read_stored(args.folder)
     args.resume, args.out, args.sets = args.folder, None, []
     if stored.kind == "run":
         return _run(args, stored.exp, stored.tree, args.folder, _figures(args, stored.invocation))
+    if stored.kind == "decompose":
+        from wpi_abm.experiment.decomposition import stored_plan
+
+        p = stored_plan(stored.exp)
+        figures = _figures(args, stored.invocation)
+        return _decompose(args, p, stored.exp, stored.tree, args.folder, figures)
     return _sweep(
         args, stored.kind, stored.spec, stored.exp, stored.tree, stored.points, stored.table,
         args.folder,
@@ -592,6 +625,46 @@ def _sweep_into(args, kind, spec, exp, tree, points, table, out: Path, invocatio
         print(format_sweep(summary, list(spec.parameters)))
     print(f"results: {out}")
     return 0
+
+
+def cmd_decompose(args: argparse.Namespace) -> int:
+    """``wpi-abm decompose FROM TO``."""
+    from wpi_abm.config import load_experiment
+    from wpi_abm.experiment.decomposition import DEFAULT_REPLICATES, prepare
+
+    sets = [f"replicates={DEFAULT_REPLICATES}", *args.sets, *_option_sets(args)]
+    if args.experiment is not None:
+        _expect_kind(Path(args.experiment), "experiment", "decompose")
+    with _blaming_options():
+        exp, tree = load_experiment(args.experiment, sets)
+    p, dexp, dtree = prepare(exp, tree, args.start, args.end)
+    out = _out_folder(args, f"{args.start}-to-{args.end}")
+    invocation = _invocation(args, args.experiment, sets)
+    return _decompose(args, p, dexp, dtree, out, _figures(args, {}), invocation)
+
+
+def _decompose(args, p, exp, tree, out: Path, figures: bool | None, invocation=None) -> int:
+    """Run (or resume) a decomposition into ``out`` and print each element's contribution."""
+    from wpi_abm.experiment.decomposition import additivity_gap, decompose
+    from wpi_abm.tables import format_decomposition
+
+    with _resumable(out), _executor(args, exp) as executor:
+        result = decompose(
+            p, exp, tree, executor, out, resume=args.resume is not None,
+            progress=not args.quiet, figures=figures is not False, invocation=invocation,
+        )  # fmt: skip
+    print(
+        f"decompose {p.start.name} → {p.end.name}: {len(p.names)} elements "
+        f"({', '.join(p.names)}), {len(p.designs)} designs × {exp.replicates} replicates × "
+        f"{len(exp.cohort.centres)} centres on common random numbers; per replicate the "
+        "outcome's mean over centres; Shapley contributions, paired 95% t intervals\n"
+    )
+    print(format_decomposition(result.table, p.start.display, p.end.display))
+    print(
+        f"\nthe contributions add up to TO − FROM (largest gap {additivity_gap(result.table):.1e})"
+    )
+    print(f"results: {out}")
+    return _failed(result.run)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

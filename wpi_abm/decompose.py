@@ -23,6 +23,9 @@ import numpy as np
 
 from wpi_abm.policy import FOREVER, PolicyDesign, Segment
 
+DECOMPOSITION = "decomposition.csv"
+"""The file ``wpi-abm decompose`` writes into its results folder (one row per outcome × element)."""
+
 ELEMENTS = (
     "amounts",
     "extra_years",

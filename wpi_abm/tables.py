@@ -10,7 +10,17 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from wpi_abm.formats import finite, money, money_ci, number, pct, pct_ci, points_ci
-from wpi_abm.outcomes import COST, COST_PER_VALUE_YEAR, DEPTH, END, LOSS, LOSS_END, PRIMARY, outcome
+from wpi_abm.outcomes import (
+    COST,
+    COST_PER_VALUE_YEAR,
+    DEPTH,
+    END,
+    LOSS,
+    LOSS_END,
+    PRIMARY,
+    Outcome,
+    outcome,
+)
 from wpi_abm.schema.sweep import RANKED_BY
 
 if TYPE_CHECKING:
@@ -136,6 +146,51 @@ def _number_ci(value: object, low: object, high: object, digits: int) -> str:
     text = f"{float(value):.{digits}f}"
     if finite(low) and finite(high):
         text += f" [{float(low):.{digits}f}, {float(high):.{digits}f}]"
+    return text
+
+
+def format_decomposition(table: pd.DataFrame, start: str, end: str) -> str:
+    """``wpi-abm decompose``'s table, one block per headline outcome.
+
+    Each block: FROM's level, each element's contribution with its paired 95% interval, the
+    total (TO − FROM) and TO's level.
+    """
+    blocks = []
+    for name, rows in table.groupby("outcome", sort=False):
+        o = outcome(str(name))
+        unit = {"share": "percentage points", "myen": "M yen", "value_years": "value-years"}
+        head = f"{o.label['en']} ({unit.get(o.unit, o.unit)})"
+        lines = [f"{head:<60}{'[95% CI]':>17}", "-" * 77]
+        first = rows.iloc[0]
+        lines.append(f"  {start[:40]:<42} {_level(o, first['from_level']):>32}")
+        for _, r in rows.iterrows():
+            text = _step(o, r["contribution"], r["ci_low"], r["ci_high"])
+            if r["element"] == "total":
+                lines.append(f"  {'total (TO − FROM)':<42} {text:>32}")
+            else:
+                lines.append(f"  + {str(r['element']).replace('_', ' '):<40} {text:>32}")
+        lines.append(f"  {end[:40]:<42} {_level(o, first['to_level']):>32}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _level(o: Outcome, x: object) -> str:
+    if not finite(x):
+        return NA
+    if o.unit == "share":
+        return f"{pct(x)} %"
+    return money(x) if o.unit == "myen" else f"{float(x):.{2 if o.unit != 'people' else 1}f}"
+
+
+def _step(o: Outcome, d: object, low: object, high: object) -> str:
+    if o.unit == "share":
+        return points_ci(d, low, high, width=5)
+    if not finite(d):
+        return NA
+    digits = {"myen": 0, "people": 1}.get(o.unit, 2)
+    text = f"{float(d):+,.{digits}f}"
+    if finite(low) and finite(high):
+        text += f" [{float(low):+,.{digits}f}, {float(high):+,.{digits}f}]"
     return text
 
 

@@ -90,6 +90,8 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "P(decline at end of support)\n(% of centre-runs)",
         "ja": "支援終了時の価値低下確率\n（センター×試行の%）",
     },
+    "improves": {"en": "element improves the outcome", "ja": "指標を改善する要素"},
+    "worsens": {"en": "element worsens the outcome", "ja": "指標を悪化させる要素"},
     "theta_axis": {
         "en": "Threshold θ (% drop below the reference level)",
         "ja": "閾値θ（基準水準からの低下率、%）",

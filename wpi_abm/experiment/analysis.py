@@ -161,6 +161,14 @@ def _denominator(o: Outcome) -> str:
     return o.over
 
 
+def per_run(df: pd.DataFrame, o: Outcome) -> pd.Series:
+    """An outcome's value in each run of ``df`` (per-run sums).
+
+    Σ column / Σ centre-runs the outcome is taken over; NaN where the run has none.
+    """
+    return df[o.column] / df[_denominator(o)]
+
+
 def run_sums(outcomes: pa.Table) -> pd.DataFrame:
     """Collapse centre-run outcomes to one row per run: sums over the run's centres.
 
@@ -284,8 +292,8 @@ def _paired(df: pd.DataFrame, baseline: str, present: list[Outcome]) -> pd.DataF
     paired = [o for o in present if o.paired is not None]
     names = {o.name for o in paired}
     effects = [c for c in COST_EFFECTS if {c.cost, c.loss} <= names]
-    per_run = df.assign(**{o.name: df[o.column] / df[_denominator(o)] for o in paired})
-    wide = per_run.set_index(["point", "replicate", "policy"])[[o.name for o in paired]].unstack(
+    values = df.assign(**{o.name: per_run(df, o) for o in paired})
+    wide = values.set_index(["point", "replicate", "policy"])[[o.name for o in paired]].unstack(
         "policy"
     )
     rows = {}

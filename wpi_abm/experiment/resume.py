@@ -36,7 +36,7 @@ class Stored:
 
     Attributes:
         folder: The results folder.
-        kind: ``run``, ``sweep`` or ``sensitivity``.
+        kind: ``run``, ``sweep``, ``sensitivity`` or ``decompose``.
         tree: The resolved configuration, as recorded.
         exp: The experiment it validates to.
         invocation: The recorded command line, file and overrides (empty for old folders).

@@ -24,6 +24,7 @@ from wpi_abm.plots import (
     sensitivity,
     survival,
     sweep,
+    waterfall,
 )
 from wpi_abm.plots.results import Results, Skip
 from wpi_abm.plots.style import plt, style
@@ -166,6 +167,21 @@ CATALOGUE: tuple[FigureSpec, ...] = (
             "top, so the layers below are what remains when it stops.",
             "ja": "財源別のセンター平均収入（百万円／年、積み上げ）。"
             "事業費を上に置き、その下が終了後に残る財源。",
+        },
+    ),
+    FigureSpec(
+        "decomposition",
+        waterfall.waterfall,
+        {"en": "Which element does the work", "ja": "どの要素が効いているか"},
+        {
+            "en": "From the first design's level (light grey) to the second's (dark grey): each "
+            "design element's contribution (Shapley value over every order of switching the "
+            "elements, averaged over replicates on common random numbers, paired 95% t "
+            "interval); blue improves the outcome, hatched vermilion worsens it. The "
+            "contributions add up to the difference.",
+            "ja": "第1の設計の水準（薄灰）から第2の設計の水準（濃灰）まで、各設計要素の寄与"
+            "（要素を切り替えるすべての順序にわたるShapley値、共通乱数の反復平均、"
+            "対応のある95%t区間）。青は指標を改善、斜線の朱色は悪化。寄与の和は差に等しい。",
         },
     ),
     FigureSpec(

@@ -31,16 +31,16 @@ def _axis_label(res: Results, indicator: str) -> str:
 
 
 def small_multiples(
-    n: int, height: float = 1.5, *, sharex: bool = True
+    n: int, height: float = 1.5, *, sharex: bool = True, sharey: bool = True
 ) -> tuple[Figure, list[plt.Axes]]:
-    """A grid of ``n`` panels sharing the y axis (and x, unless told), spare cells removed."""
+    """A grid of ``n`` panels sharing the axes (unless told), spare cells removed."""
     rows, cols = grid_shape(n)
     fig, grid = plt.subplots(
         rows,
         cols,
         figsize=(DOUBLE, rows * height + 0.55),
         sharex=sharex,
-        sharey=True,
+        sharey=sharey,
         squeeze=False,
         layout="constrained",
     )
