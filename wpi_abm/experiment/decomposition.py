@@ -39,8 +39,9 @@ from wpi_abm.validation import validation_errors
 from wpi_abm.yamlio import SourceMap
 
 DEFAULT_REPLICATES = 100
-"""Replicates when neither the command line nor ``--set replicates=`` says: about a minute for
-the 64 designs between ``legacy`` and ``reform_2024`` on two cores."""
+"""Replicates when neither the command line nor ``--set replicates=`` says: intervals of about ±1
+percentage point on each element's share of P(decline), and a few minutes for the 64 designs
+between ``legacy`` and ``reform_2024`` on two cores (README)."""
 TOTAL = "total"
 """The ``element`` of the row holding TO − FROM."""
 KIND = "decompose"
