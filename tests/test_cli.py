@@ -74,8 +74,12 @@ def test_run_smoke_prints_the_table_and_the_folder(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "P(decline) % [95% CI]" in text and "vs legacy" in text
     assert "Reform 2024" in text and f"results: {out}" in text
+    # the second table: outcomes beyond the binary test, and what its columns measure
+    assert "value-yrs lost [95% CI]" in text and "M¥ per value-yr kept [95% CI]" in text
+    assert "shortfall below the value in year 10, summed over years 11–25" in text
     summary = pd.read_csv(out / "summary.csv")
     assert len(summary) == 9 and (summary["n"] == 36).all()
+    assert {"value_lost", "value_y20", "researchers_y20", "cost_per_value_year"} <= set(summary)
     assert {"p_decline.pdf", "p_decline.png", "value_index.pdf"} <= {
         p.name for p in (out / "figures").iterdir()
     }

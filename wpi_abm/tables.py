@@ -112,11 +112,7 @@ def format_beyond(
 
 def beyond_note(decline: DeclineSpec, horizon: int, baseline: str | None) -> str:
     """What the columns of :func:`format_beyond` measure, for the lines under it."""
-    if decline.reference == "year":
-        level = f"the year-{decline.reference_year} value"
-    else:
-        first, last = decline.pre_years
-        level = f"the mean value of years {first}–{last}"
+    level = decline.level_words
     pre = "–".join(str(y) for y in decline.pre_years)
     text = (
         f"value-years lost: shortfall below {level}, summed over years "

@@ -210,13 +210,8 @@ def decline_section(res: Results) -> str:
         "interval over replicates."
     )
     first, last = d.pre_years
-    level = (
-        f"the value in year {d.reference_year}"
-        if d.reference == "year"
-        else f"the mean value of years {first}–{last}"
-    )
     words += (
-        " Beyond the binary test, against the <i>reference level</i> (" + level + "): "
+        f" Beyond the binary test, against the <i>reference level</i> ({d.level_words}): "
         f"<i>value-years lost</i> sums how far the value index falls below it over years "
         f"{d.reference_year + 1}–{res.exp.horizon}, and over the {d.end_window} years after each "
         "centre's own last year of programme money (so that a design that only moves the cliff "

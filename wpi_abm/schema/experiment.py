@@ -94,6 +94,14 @@ class DeclineSpec(Strict):
             return self.pre_announcement_years
         return max(1, self.reference_year - 4), max(1, self.reference_year - 1)
 
+    @property
+    def level_words(self) -> str:
+        """The reference level in words, for tables and the report: "the value in year 10"."""
+        if self.reference == "year":
+            return f"the value in year {self.reference_year}"
+        first, last = self.pre_years
+        return f"the mean value of years {first}–{last}"
+
 
 class OutputSpec(Strict):
     """What a run stores.
