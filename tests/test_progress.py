@@ -46,5 +46,5 @@ def test_a_run_in_a_log_reports_progress_and_each_figure(tmp_path, capsys):
     assert len(runs) >= 5 and "runs/s, ETA" in runs[0]
     assert re.search(r"^policy_comparison: 8/8 runs done in \S+, [\d.]+ runs/s$", err, re.M)
     figures = re.findall(r"^figure (\d+)/(\d+) (\w+) [\d.]+ s$", err, re.M)
-    assert [f[2] for f in figures][:2] == ["p_decline", "cost_effectiveness"]
+    assert [f[2] for f in figures][:3] == ["p_decline", "p_decline_curve", "cost_effectiveness"]
     assert figures[0][:2] == ("1", figures[0][1]) and int(figures[-1][0]) <= int(figures[0][1])
