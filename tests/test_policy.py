@@ -202,7 +202,7 @@ def test_expected_subsidy_weights_pending_gates_by_belief():
         ),
         (
             {"segments": [{"from_year": 1, "to_year": 3, "amount": 1, "gate": "nope"}]},
-            "not an evaluation of this policy",
+            "unknown evaluation 'nope'",
         ),
         (
             {

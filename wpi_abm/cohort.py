@@ -7,7 +7,8 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from wpi_abm.parameters import RankHeadcount
-from wpi_abm.schema import Money, Positive, Probability, Strict
+from wpi_abm.schema import FieldError, Money, Positive, Probability, Strict, one_of
+from wpi_abm.schema.vocabulary import RESEARCH_FIELDS
 
 Name = Annotated[str, Field(min_length=1, max_length=60)]
 
@@ -87,10 +88,17 @@ class FoundationSpec(Strict):
 
 
 class Cohort(Strict):
-    """Everything that exists at year 1 of a run."""
+    """Everything that exists at year 1 of a run.
+
+    Attributes:
+        extra_fields: Research fields this cohort uses beyond
+            :data:`~wpi_abm.schema.vocabulary.RESEARCH_FIELDS` (declared, so that a misspelt
+            field is still an error).
+    """
 
     name: Name
     description: str = ""
+    extra_fields: list[Name] = []
     hosts: list[HostSpec] = Field(min_length=1)
     centres: list[CentreSpec] = Field(min_length=1, max_length=500)
     companies: list[CompanySpec] = []
@@ -103,11 +111,28 @@ class Cohort(Strict):
             dup = sorted({n for n in names if names.count(n) > 1})
             if dup:
                 raise ValueError(f"{kind} names must be unique; repeated: {dup}")
-        hosts = {h.name for h in self.hosts}
+        hosts = [h.name for h in self.hosts]
         for i, c in enumerate(self.centres):
             if c.host not in hosts:
-                raise ValueError(
-                    f"centres[{i}] ('{c.name}') names host '{c.host}', which is not in hosts; "
-                    f"hosts are: {sorted(hosts)}"
+                raise FieldError(
+                    ("centres", i, "host"),
+                    f"centre '{c.name}' names {one_of(c.host, hosts, 'host')}; a centre's host "
+                    "is one of the cohort's hosts",
+                )
+        # Fields are a closed vocabulary: a misspelt field would be a new field no company or
+        # foundation funds, and the run would go on with it.
+        fields = [*RESEARCH_FIELDS, *self.extra_fields]
+        used: list[tuple[tuple[str | int, ...], str]] = [
+            (("centres", i, "field"), c.field) for i, c in enumerate(self.centres)
+        ]
+        for kind in ("companies", "foundations"):
+            for i, funder in enumerate(getattr(self, kind)):
+                used += [((kind, i, "fields", k), f) for k, f in enumerate(funder.fields)]
+        for loc, value in used:
+            if value not in fields:
+                raise FieldError(
+                    loc,
+                    f"{one_of(value, fields, 'research field')}; add a new field to the cohort's "
+                    "extra_fields",
                 )
         return self

@@ -10,12 +10,21 @@ from typing import Annotated, Any
 
 from pydantic import Field, create_model, model_validator
 
-from wpi_abm.schema import Money, NonNegative, Positive, Probability, Real, Strict
-
-Share = Probability
+from wpi_abm.schema import (
+    FieldError,
+    Money,
+    NonNegative,
+    Positive,
+    Probability,
+    Real,
+    Share,
+    Strict,
+)
 
 SCORE_KEYS = ("top10_share", "foreign_share", "intl_share", "size")
 """Indicators the programme committee assesses, in the order the model records them."""
+SCORE_SHARES = ("top10_share", "foreign_share", "intl_share")
+"""The assessed indicators that are shares (``size`` is relative to the plan and may exceed 1)."""
 
 
 class ByRank(Strict):
@@ -135,8 +144,8 @@ class HostParams(Strict):
 
     initial_permanent_share: RankProbability
     capacity_posts: NonNegative
-    conversion_rate: NonNegative
-    absorption_share: NonNegative
+    conversion_rate: NonNegative  # posts a year, not a share
+    absorption_share: Share
     cash_support: Money
     operating_grant_decline: Annotated[float, Field(ge=0, lt=1)]
     commitment_belief: Probability
@@ -164,7 +173,7 @@ class FoundationParams(Strict):
     reputation_elasticity: NonNegative
     seek_multiplier: Positive
     topup_rate: Probability
-    topup_share: NonNegative
+    topup_share: NonNegative  # a multiple of the gift (Kavli IPMU: 1.25), not a share of it
     return_mean: Real
     return_sd: NonNegative
     return_floor: Annotated[float, Field(gt=-1, le=0)]
@@ -192,6 +201,13 @@ class ProgrammeParams(Strict):
             raise ValueError(f"unknown score_weights {sorted(bad)}; allowed: {sorted(allowed)}")
         if set(self.score_targets) != allowed:
             raise ValueError(f"score_targets must give exactly {sorted(allowed)}")
+        for key in SCORE_SHARES:
+            if self.score_targets[key] > 1:
+                raise FieldError(
+                    ("score_targets", key),
+                    f"{key} is a share: its target must be in (0, 1] "
+                    f"(got {self.score_targets[key]})",
+                )
         if sum(self.score_weights.values()) <= 0:
             raise ValueError("score_weights must not all be zero")
         return self

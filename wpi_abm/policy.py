@@ -16,7 +16,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from wpi_abm.schema import Money, NonNegative, Probability, Strict, Year
+from wpi_abm.schema import FieldError, Money, NonNegative, Probability, Strict, Year, one_of
 
 FOREVER = "forever"
 
@@ -31,6 +31,8 @@ class Segment(Strict):
         matching: Whether the programme also pays matching on eligible private funds in these years.
         gate: Name of an evaluation the centre must pass for this block to be paid.
         otherwise: Amount paid in these years when the gate was not passed (per year or a list).
+        adds: A top-up: its amount is paid on top of other segments in the years they share.
+            Segments without it may not share a year, so that amounts never add up by accident.
     """
 
     from_year: Year
@@ -39,6 +41,7 @@ class Segment(Strict):
     matching: bool = False
     gate: str | None = None
     otherwise: Money | list[Money] = 0.0
+    adds: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> Segment:
@@ -177,6 +180,7 @@ class PolicyDesign(Strict):
     Attributes:
         name: Identifier used on the command line and in results.
         label: Short human-readable name for tables and figures.
+        label_ja: The label in Japanese (``--lang ja``); the label is used when empty.
         description: What the design is and where it comes from.
         sources: Where each number comes from (source names, see docs/ODD.md).
         segments: The yearly amounts.
@@ -190,6 +194,7 @@ class PolicyDesign(Strict):
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str = ""
+    label_ja: str = ""
     description: str = ""
     sources: list[str] = []
     segments: list[Segment] = Field(min_length=1)
@@ -215,21 +220,52 @@ class PolicyDesign(Strict):
         for i, seg in enumerate(self.segments):
             if seg.gate is not None:
                 if seg.gate not in by_name:
-                    raise ValueError(
-                        f"segments[{i}].gate '{seg.gate}' is not an evaluation of this policy; "
-                        f"evaluations are: {sorted(by_name) or 'none'}"
+                    raise FieldError(
+                        ("segments", i, "gate"),
+                        f"{one_of(seg.gate, sorted(by_name), 'evaluation')}; a gate names "
+                        "one of this policy's evaluations",
                     )
                 if by_name[seg.gate].year >= seg.from_year:
-                    raise ValueError(
+                    raise FieldError(
+                        ("segments", i, "gate"),
                         f"segments[{i}] starts in year {seg.from_year} but its gate "
                         f"'{seg.gate}' is evaluated at the end of year {by_name[seg.gate].year}; "
-                        "a gate must be evaluated before the years it gates"
+                        "a gate must be evaluated before the years it gates",
                     )
             if seg.matching and self.matching is None:
-                raise ValueError(
-                    f"segments[{i}] has matching: true but the policy has no 'matching'"
+                raise FieldError(
+                    ("segments", i, "matching"),
+                    f"segments[{i}] has matching: true but the policy has no 'matching'",
                 )
+        self._check_overlaps()
         return self
+
+    def _check_overlaps(self) -> None:
+        """Segments may share years only when one of them says ``adds: true``.
+
+        The schedule adds the amounts of segments that share a year; written by accident (1–10 at
+        700 and 8–15 at 350), that pays 1,050 M yen in years 8–10 without a word.
+        """
+        far = 10**6  # stands for "forever" in the comparison
+
+        def last(seg: Segment) -> int:
+            return far if seg.to_year == FOREVER else int(seg.to_year)
+
+        for j, later in enumerate(self.segments):
+            for i, earlier in enumerate(self.segments[:j]):
+                lo = max(earlier.from_year, later.from_year)
+                hi = min(last(earlier), last(later))
+                if lo > hi or earlier.adds or later.adds:
+                    continue
+                shared = f"{lo}–{'forever' if hi == far else hi}" if lo != hi else str(lo)
+                raise FieldError(
+                    ("segments", j),
+                    f"segments[{j}] (years {later.from_year}–{later.to_year}) overlaps "
+                    f"segments[{i}] (years {earlier.from_year}–{earlier.to_year}) in years "
+                    f"{shared}, where both would be paid; make the "
+                    f"years not overlap, or write 'adds: true' on segments[{j}] if its amount is "
+                    "a top-up paid on top",
+                )
 
     @property
     def display(self) -> str:
