@@ -92,7 +92,7 @@ def test_probability_out_of_range_in_overrides(tmp_path):
     assert (
         err.field == "parameters.recruitment.fill_rate" and "less than or equal to 1" in err.message
     )
-    assert "overrides" in err.file and "line 6" in err.file
+    assert err.file == str(p) and err.line == 6  # the override's own line
 
 
 def test_evaluation_beyond_the_horizon(tmp_path):
@@ -145,7 +145,8 @@ def test_several_problems_are_reported_together(tmp_path):
 
 def test_baseline_must_be_among_the_policies(tmp_path):
     err = error_for(write(tmp_path, MINIMAL + "baseline_policy: taper\n"))
-    assert "baseline_policy 'taper' is not among the policies" in err.message
+    assert err.field == "baseline_policy" and err.line == 5
+    assert "unknown policy 'taper'" in err.message and "legacy, reform_2024" in err.message
 
 
 def test_cohort_reference_errors(tmp_path):
@@ -166,5 +167,5 @@ def test_cohort_reference_errors(tmp_path):
         "c.yaml",
     )
     err = error_for(write(tmp_path, MINIMAL + "cohort: c.yaml\n"))
-    assert "names host 'nowhere', which is not in hosts" in err.message
-    assert err.file.endswith("c.yaml")
+    assert "names unknown host 'nowhere'" in err.message and "(allowed: h)" in err.message
+    assert err.file.endswith("c.yaml") and err.line == 6 and err.field == "cohort.centres[0].host"

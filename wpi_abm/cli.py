@@ -20,12 +20,20 @@ import re
 import shlex
 import sys
 import traceback
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wpi_abm import __version__
-from wpi_abm.errors import ConfigError, ConfigErrors, Interrupted, ResultsError, WpiError
+from wpi_abm.errors import (
+    ConfigError,
+    ConfigErrors,
+    ConfigWarning,
+    Interrupted,
+    ResultsError,
+    WpiError,
+)
 from wpi_abm.text import LANGS
 
 if TYPE_CHECKING:
@@ -236,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        return _dispatch(args)
+        with _config_warnings():
+            return _dispatch(args)
     except KeyboardInterrupt as exc:
         print(f"\n{_interrupted(exc)}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -745,6 +754,29 @@ def cmd_policies() -> int:
         print(f"{name:<24} {p.display}")
         print(f"{'':<24} pays years 1..{years if years else 'forever'}; {p.description.strip()}")
     return 0
+
+
+@contextlib.contextmanager
+def _config_warnings() -> Iterator[None]:
+    """Print each configuration warning once, as ``warning: FILE, line N, field 'F': ...``.
+
+    Warnings go to standard error as soon as the configuration is loaded, before anything runs,
+    so that a user can stop a run that would not mean what they meant.
+    """
+    shown: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if not issubclass(category, ConfigWarning):
+            default(message, category, filename, lineno, file, line)
+        elif str(message) not in shown:
+            shown.add(str(message))
+            print(f"warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        default = warnings.showwarning
+        warnings.simplefilter("always", ConfigWarning)
+        warnings.showwarning = show
+        yield
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

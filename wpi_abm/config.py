@@ -15,16 +15,17 @@ This is the loader; the models are in :mod:`wpi_abm.schema`. Modules that only n
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from wpi_abm.errors import ConfigError
+from wpi_abm.errors import ConfigError, ConfigWarning
 from wpi_abm.policy import PolicyDesign
 from wpi_abm.presets import builtin, data_dir, policy_names
-from wpi_abm.schema import Probability
+from wpi_abm.schema import Probability, one_of
 from wpi_abm.schema.experiment import (
     INDICATORS,
     ClusterSpec,
@@ -50,8 +51,7 @@ def _ref_path(value: str, kind: str, base: Path, file: str, line: int | None, fi
         kind, kind
     )
     raise ConfigError(
-        f"unknown {noun} '{value}'; built-in: "
-        f"{', '.join(known) or 'none'} — or give a path to a YAML file",
+        f"{one_of(value, known, noun)} — or give a path to a YAML file",
         file=file,
         line=line,
         field=field,
@@ -89,16 +89,28 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def parse_set(item: str) -> tuple[Path_, Any]:
+type Origin = tuple[str | None, int | None]
+"""Where an override was written: (file, line), or a pseudo-file such as ``--set`` and no line."""
+COMMAND_LINE: Origin = ("--set", None)
+
+type Override = str | tuple[str, Origin]
+"""A ``dotted.key=value`` override: a string from ``--set``, or (text, origin) from a file."""
+
+
+def parse_set(item: str, origin: Origin = COMMAND_LINE) -> tuple[Path_, Any]:
     """Parse ``dotted.key[0].x=value``; the value is read as YAML (numbers, lists, true/false)."""
+    file, line = origin
     if "=" not in item:
-        raise ConfigError(f"'{item}' is not of the form dotted.key=value", file="--set", field=item)
+        raise ConfigError(
+            f"'{item}' is not of the form dotted.key=value", file=file, line=line, field=item
+        )
     key, raw = item.split("=", 1)
     key = key.strip()
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*((\.[A-Za-z0-9_]+)|(\[\d+\]))*", key):
         raise ConfigError(
             f"'{key}' is not a dotted key such as parameters.researchers.foresight_window",
-            file="--set",
+            file=file,
+            line=line,
             field=key,
         )
     parts: list[str | int] = []
@@ -116,65 +128,89 @@ def parse_set(item: str) -> tuple[Path_, Any]:
     return tuple(parts), value
 
 
-def apply_set(tree: dict[str, Any], path: Path_, value: Any, smap: SourceMap, origin: str) -> None:
-    """Set ``path`` in ``tree`` to ``value``; ``origin`` (e.g. ``--set``) becomes its source."""
+def apply_set(
+    tree: dict[str, Any], path: Path_, value: Any, smap: SourceMap, origin: str | Origin
+) -> None:
+    """Set ``path`` in ``tree`` to ``value``; ``origin`` becomes its source.
+
+    ``origin`` is where the override was written, (file, line), or a pseudo-file such as
+    ``--set``.
+    """
+    file, line = (origin, None) if isinstance(origin, str) else origin
+
+    def error(message: str, at: Path_) -> ConfigError:
+        return ConfigError(message, file=file, line=line, field=dotted(at))
+
     node: Any = tree
     for i, part in enumerate(path[:-1]):
         nxt = path[i + 1]
         if isinstance(node, list):
             if not isinstance(part, int) or part >= len(node):
-                raise ConfigError(
-                    f"index {part} is out of range (the list has {len(node)} items)",
-                    file=origin,
-                    field=dotted(path[: i + 1]),
+                raise error(
+                    f"index {part} is out of range (the list has {len(node)} items)", path[: i + 1]
                 )
             node = node[part]
             continue
         if not isinstance(node, dict):
-            raise ConfigError(
-                f"'{dotted(path[:i])}' is a value, not a mapping", file=origin, field=dotted(path)
-            )
+            raise error(f"'{dotted(path[:i])}' is a value, not a mapping", path)
         if part not in node or node[part] is None:
             node[part] = [] if isinstance(nxt, int) else {}
         node = node[part]
     last = path[-1]
     if isinstance(node, list):
         if not isinstance(last, int) or last >= len(node):
-            raise ConfigError(
-                f"index {last} is out of range (the list has {len(node)} items)",
-                file=origin,
-                field=dotted(path),
-            )
+            raise error(f"index {last} is out of range (the list has {len(node)} items)", path)
         node[last] = value
     elif isinstance(node, dict):
         node[last] = value
     else:
-        raise ConfigError(
-            f"'{dotted(path[:-1])}' is a value, not a mapping", file=origin, field=dotted(path)
-        )
+        raise error(f"'{dotted(path[:-1])}' is a value, not a mapping", path)
     for k in [k for k in smap.origins if k[: len(path)] == path]:
         del smap.origins[k]
-    smap.origins[path] = (origin, None)
+    smap.origins[path] = (file, line)
+
+
+def _overrides(sets: list[Override] | None) -> list[tuple[Path_, Any, Origin]]:
+    """Parse overrides, each with where it was written (``--set`` for plain strings)."""
+    out = []
+    for item in sets or []:
+        text, origin = (item, COMMAND_LINE) if isinstance(item, str) else item
+        path, value = parse_set(text, origin)
+        out.append((path, value, origin))
+    return out
 
 
 def resolve_tree(
-    raw: dict[str, Any], smap: SourceMap, base: Path, sets: list[str] | None = None
+    raw: dict[str, Any],
+    smap: SourceMap,
+    base: Path,
+    sets: list[Override] | None = None,
+    select: tuple[list[str], Origin] | None = None,
 ) -> dict[str, Any]:
-    """Replace references by their content and apply overrides; returns the tree to validate."""
+    """Replace references by their content and apply overrides; returns the tree to validate.
+
+    Args:
+        raw: The experiment file's data.
+        smap: Its source map (extended with the files loaded here).
+        base: The folder that relative paths start from.
+        sets: Overrides (``--set`` strings, or (text, origin) pairs from another file).
+        select: Policies to keep, by name, and where that list was written (a sweep's
+            ``policies``): a name the experiment defines (inline or by path) is taken from it;
+            any other name is a built-in design.
+    """
     file, _ = smap.locate(())
     if not isinstance(raw, dict):
         raise ConfigError("an experiment file must be a mapping of keys to values", file=file)
     tree = dict(raw)
-    early: list[tuple[Path_, Any]] = []
-    late: list[tuple[Path_, Any, str]] = []
-    for item in sets or []:
-        path, value = parse_set(item)
+    early: list[tuple[Path_, Any, Origin]] = []
+    late: list[tuple[Path_, Any, Origin]] = []
+    for path, value, origin in _overrides(sets):
         if len(path) == 1 and path[0] in ("policies", "cohort", "parameters"):
-            early.append((path, value))
+            early.append((path, value, origin))
         else:
-            late.append((path, value, "--set"))
-    for path, value in early:
-        apply_set(tree, path, value, smap, "--set")
+            late.append((path, value, origin))
+    for path, value, origin in early:
+        apply_set(tree, path, value, smap, origin)
 
     overrides = tree.pop("overrides", None) or {}
     if not isinstance(overrides, dict):
@@ -187,8 +223,8 @@ def resolve_tree(
     override_items = []
     for key, value in overrides.items():
         o_file, o_line = smap.locate(("overrides", key))
-        path, _ = parse_set(f"{key}=")
-        override_items.append((path, value, f"{o_file}, line {o_line} (overrides)"))
+        path, _ = parse_set(f"{key}=", (o_file, o_line))
+        override_items.append((path, value, (o_file, o_line)))
 
     policies = tree.get("policies", "all")
     p_file, p_line = smap.locate(("policies",))
@@ -203,15 +239,10 @@ def resolve_tree(
             field="policies",
         )
     resolved: dict[str, Any] = {}
-    loaded: list[tuple[str, SourceMap | None, int]] = []
+    loaded: list[tuple[str, SourceMap | None, Origin]] = []
     for i, item in enumerate(policies):
         data, sub = _load_ref(item, "policies", base, smap, ("policies", i))
-        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
-            f, ln = sub.locate(()) if sub else smap.locate(("policies", i))
-            raise ConfigError(
-                "a policy must be a mapping with a 'name'", file=f, line=ln, field=f"policies[{i}]"
-            )
-        name = data["name"]
+        name = _policy_name(data, sub, smap, i)
         if name in resolved:
             raise ConfigError(
                 f"policy '{name}' is listed twice",
@@ -220,16 +251,17 @@ def resolve_tree(
                 field=f"policies[{i}]",
             )
         resolved[name] = data
-        loaded.append((name, sub, i))
-    item_origins = {i: smap.locate(("policies", i)) for i in range(len(policies))}
+        loaded.append((name, sub, smap.locate(("policies", i))))
+    if select is not None:
+        resolved, loaded = _select(resolved, loaded, select, base, smap)
     for k in [k for k in smap.origins if k[:1] == ("policies",)]:
         del smap.origins[k]
-    smap.origins[("policies",)] = (p_file, p_line)
-    for name, sub, i in loaded:
+    smap.origins[("policies",)] = (p_file, p_line) if select is None else select[1]
+    for name, sub, origin in loaded:
         if sub is not None:
             smap.graft(("policies", name), sub)
         else:
-            smap.origins[("policies", name)] = item_origins[i]
+            smap.origins[("policies", name)] = origin
     tree["policies"] = resolved
 
     for key, kind in _REFERENCE_FIELDS.items():
@@ -246,14 +278,68 @@ def resolve_tree(
     return tree
 
 
+def _policy_name(data: Any, sub: SourceMap | None, smap: SourceMap, i: int) -> str:
+    """The name of a loaded policy design (it must have one)."""
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        f, ln = sub.locate(()) if sub else smap.locate(("policies", i))
+        raise ConfigError(
+            "a policy must be a mapping with a 'name'", file=f, line=ln, field=f"policies[{i}]"
+        )
+    return data["name"]
+
+
+def _select(
+    resolved: dict[str, Any],
+    loaded: list[tuple[str, SourceMap | None, Origin]],
+    select: tuple[list[str], Origin],
+    base: Path,
+    smap: SourceMap,
+) -> tuple[dict[str, Any], list[tuple[str, SourceMap | None, Origin]]]:
+    """Keep the ``select``-ed policies: the experiment's own by name, else built-in designs."""
+    names, (file, line) = select
+    own = {name: (name, sub, origin) for name, sub, origin in loaded}
+    kept: dict[str, Any] = {}
+    kept_loaded = []
+    for name in names:
+        if name in kept:
+            raise ConfigError(
+                f"policy '{name}' is listed twice", file=file, line=line, field="policies"
+            )
+        if name in own:
+            kept[name] = resolved[name]
+            kept_loaded.append(own[name])
+            continue
+        if name not in policy_names():
+            allowed = [*own, *(n for n in policy_names() if n not in own)]
+            raise ConfigError(
+                f"{one_of(name, allowed, 'policy')}: a policy here is one the base experiment "
+                "defines or a built-in design",
+                file=file,
+                line=line,
+                field="policies",
+            )
+        data, sub = _load_ref(name, "policies", base, smap, ("policies",))
+        kept[name] = data
+        kept_loaded.append((name, sub, (file, line)))
+    return kept, kept_loaded
+
+
 def load_experiment(
-    path: str | Path | None = None, sets: list[str] | None = None
+    path: str | Path | None = None,
+    sets: list[Override] | None = None,
+    *,
+    select: tuple[list[str], Origin] | None = None,
 ) -> tuple[Experiment, dict[str, Any]]:
     """Load, resolve and validate an experiment.
 
+    Segments that pay past the horizon are allowed but reported as a
+    :class:`~wpi_abm.errors.ConfigWarning` (the command line prints it as a ``warning:`` line).
+
     Args:
         path: The experiment YAML; ``None`` means the packaged default (``policy_comparison``).
-        sets: ``dotted.key=value`` overrides from the command line.
+        sets: Overrides: ``dotted.key=value`` strings from the command line, or (text, origin)
+            pairs written in another file (a sweep's ``set:``), so that errors name that file.
+        select: Policies to keep and where that list was written (see :func:`resolve_tree`).
 
     Returns:
         The validated experiment and the resolved tree (for the manifest).
@@ -267,11 +353,15 @@ def load_experiment(
     else:
         p = Path(path)
         raw, smap = load_yaml(p)
-    tree = resolve_tree(raw, smap, p.parent, sets)
+    tree = resolve_tree(raw, smap, p.parent, sets, select)
     try:
         exp = Experiment.model_validate(tree)
     except ValidationError as exc:
         raise validation_errors(exc, smap, Experiment, tree) from None
+    for loc, message in exp.past_horizon():
+        file, line = smap.locate(loc)
+        warning = ConfigError(message, file=file, line=line, field=dotted(loc))
+        warnings.warn(ConfigWarning(warning.render()), stacklevel=2)
     return exp, tree
 
 

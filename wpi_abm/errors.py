@@ -62,6 +62,15 @@ class ConfigErrors(ConfigError):
         return f"{len(lines)} problems in the configuration:\n  " + "\n  ".join(lines)
 
 
+class ConfigWarning(UserWarning):
+    """Input that is allowed but may not mean what it says (one line naming file, line, field).
+
+    For example a policy segment that pays years past the experiment's horizon: a design may be
+    longer than a study on purpose, but the years beyond are never simulated. The command line
+    prints these as ``warning: ...`` and goes on.
+    """
+
+
 class ResultsError(WpiError):
     """A results folder is missing, locked by another run, or not what a command expects."""
 

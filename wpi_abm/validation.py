@@ -14,6 +14,7 @@ from typing import Annotated, Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from wpi_abm.errors import ConfigError, ConfigErrors
+from wpi_abm.schema import FieldError, did_you_mean
 from wpi_abm.yamlio import Path_, SourceMap, dotted
 
 
@@ -82,6 +83,86 @@ def data_path(tree: Any, loc: tuple[Any, ...]) -> list[str | int]:
     return path
 
 
+_MISMATCH = re.compile(r"^(.*_type|.*_parsing|literal_error|union_tag_.*)$")
+"""Error types that say the input is of the wrong kind (not a bad value of the right kind)."""
+
+
+def _union_site(tree: Any, loc: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The location of the union an error comes from (the part before a branch's type tag)."""
+    node = tree
+    for i, part in enumerate(loc):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+        elif isinstance(part, str) and _TYPE_TAG.match(part):
+            return tuple(loc[:i])
+        else:
+            return None
+    return None
+
+
+def _one_per_union(errors: list[dict[str, Any]], tree: Any) -> list[dict[str, Any]]:
+    """One error per value that failed every branch of a union (``amount: 700 | [700, ...]``).
+
+    Pydantic reports each branch's complaint: ``amount: -700`` gives both "greater than or equal
+    to 0" and "a valid list", and the second only confuses. When some branch accepted the kind of
+    input and rejected its value, only those complaints are kept; when every branch rejected the
+    kind, one message lists what the value could have been.
+    """
+    sites: dict[tuple[Any, ...], list[int]] = {}
+    for i, err in enumerate(errors):
+        site = _union_site(tree, tuple(err["loc"]))
+        if site is not None:
+            sites.setdefault(site, []).append(i)
+    drop: set[int] = set()
+    merged: dict[int, dict[str, Any]] = {}
+    for members in sites.values():
+        if len(members) < 2:
+            continue
+        values = [i for i in members if not _MISMATCH.match(errors[i]["type"])]
+        if values:
+            drop.update(i for i in members if i not in values)
+            continue
+        kinds = []
+        for i in members:
+            text = errors[i]["msg"].removeprefix("Input should be ").split(",")[0]
+            kinds.append(text)
+        first = dict(errors[members[0]])
+        first["msg"] = "Input should be " + " or ".join(dict.fromkeys(kinds))
+        first["expected"] = [
+            v for i in members if errors[i]["type"] == "literal_error" for v in _literals(errors[i])
+        ]
+        first["type"] = "union_mismatch"
+        merged[members[0]] = first
+        drop.update(members[1:])
+    return [merged.get(i, err) for i, err in enumerate(errors) if i not in drop]
+
+
+def _literals(err: dict[str, Any]) -> list[str]:
+    """The allowed words of a ``literal_error`` (pydantic writes them as ``'a', 'b' or 'c'``)."""
+    return re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+
+
+def _existing(tree: Any, base: list[str | int], extra: tuple[Any, ...]) -> list[str | int]:
+    """``base`` extended by the longest prefix of ``extra`` that exists in the data."""
+    node: Any = tree
+    for part in base:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return list(base)  # base ends at a missing key: nothing below it exists
+    path = list(base)
+    for part in extra:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_dict or in_list):
+            break
+        node = node[part]
+        path.append(part)
+    return path
+
+
 def validation_errors(
     exc: ValidationError,
     smap: SourceMap,
@@ -89,10 +170,17 @@ def validation_errors(
     tree: Any,
     prefix: Path_ = (),
 ) -> ConfigErrors:
-    """Turn a pydantic error into messages that name file, line, field and what is allowed."""
+    """Turn a pydantic error into messages that name file, line, field and what is allowed.
+
+    A validator that raises :class:`~wpi_abm.schema.FieldError` names the key at fault: the
+    message then points at that key's line, not at the first line of the model that checked it.
+    """
     out: list[ConfigError] = []
-    for err in exc.errors(include_url=False):
+    for err in _one_per_union(exc.errors(include_url=False), tree):
         clean = data_path(tree, err["loc"])
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, FieldError):
+            clean = _existing(tree, clean, cause.loc)
         path = prefix + tuple(clean)
         file, line = smap.locate(path)
         msg = err["msg"].removeprefix("Value error, ")
@@ -100,11 +188,17 @@ def validation_errors(
             allowed = _allowed_keys(model, tuple(clean[:-1]))
             msg = f"unknown key '{clean[-1]}'"
             if allowed:
-                msg += f"; allowed keys here: {', '.join(allowed)}"
+                msg += f"{did_you_mean(clean[-1], allowed)}; allowed keys here: "
+                msg += ", ".join(allowed)
         elif err["type"] == "missing":
             msg = f"required key '{clean[-1]}' is missing"
         elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
             msg += f" (got {err['input']!r})"
+            expected = err.get("expected") or (
+                _literals(err) if err["type"] == "literal_error" else []
+            )
+            if expected:
+                msg += did_you_mean(err["input"], expected)
         out.append(ConfigError(msg, file=file, line=line, field=dotted(path) or None))
     return ConfigErrors(out)
 

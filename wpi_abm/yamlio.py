@@ -95,6 +95,31 @@ class _Budget:
             )
 
 
+_YAML = "tag:yaml.org,2002:"
+PLAIN_TAGS = frozenset(
+    _YAML + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge")
+)
+"""The YAML tags a configuration may carry: plain values, lists and mappings."""
+
+
+def _check_tag(node: yaml.Node, file: str, path: Path_) -> None:
+    """Refuse a tag that asks for anything but a plain value (``!!python/object``, ``!custom``).
+
+    Safe loading never builds such objects; without this check a tag on a mapping or a list was
+    dropped silently and the error blamed the value's type instead.
+    """
+    if node.tag in PLAIN_TAGS:
+        return
+    tag = node.tag.replace(_YAML, "!!")
+    raise ConfigError(
+        f"the YAML tag '{tag}' is not allowed: configuration files are read safely, as plain "
+        "values (text, numbers, true/false, lists and mappings); remove the tag",
+        file=file,
+        line=node.start_mark.line + 1,
+        field=dotted(path) or None,
+    )
+
+
 def _construct(
     node: yaml.Node,
     file: str,
@@ -104,6 +129,7 @@ def _construct(
     budget: _Budget,
 ) -> Any:
     budget.spend(node, len(path))
+    _check_tag(node, file, path)
     smap.origins[path] = (file, node.start_mark.line + 1)
     if isinstance(node, yaml.ScalarNode):
         return scalars.construct_object(node, deep=True)

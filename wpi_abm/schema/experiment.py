@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 from wpi_abm.cohort import Cohort
 from wpi_abm.parameters import Parameters
 from wpi_abm.policy import PolicyDesign
-from wpi_abm.schema import NonNegative, Strict, Year
+from wpi_abm.schema import FieldError, NonNegative, Strict, Year, one_of
 
 INDICATORS = ("researchers", "foreign", "staff", "papers", "top10_papers", "intl_papers")
 """Indicators the value index may weight (see :mod:`wpi_abm.metrics`)."""
@@ -65,9 +65,9 @@ class DeclineSpec(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> DeclineSpec:
-        bad = set(self.weights) - set(INDICATORS)
-        if bad:
-            raise ValueError(f"unknown weights {sorted(bad)}; allowed: {list(INDICATORS)}")
+        for key in self.weights:
+            if key not in INDICATORS:
+                raise FieldError(("weights", key), one_of(key, INDICATORS, "indicator"))
         if sum(self.weights.values()) <= 0:
             raise ValueError("weights must not all be zero")
         if any(y <= self.reference_year for y in self.test_years):
@@ -178,29 +178,67 @@ class Experiment(Strict):
     def _check(self) -> Experiment:
         for key, policy in self.policies.items():
             if key != policy.name:
-                raise ValueError(f"policy listed as '{key}' is named '{policy.name}' in its file")
-            for ev in policy.evaluations:
+                raise FieldError(
+                    ("policies", key, "name"),
+                    f"policy listed as '{key}' is named '{policy.name}' in its file",
+                )
+            for i, ev in enumerate(policy.evaluations):
                 if ev.year > self.horizon:
-                    raise ValueError(
+                    raise FieldError(
+                        ("policies", key, "evaluations", i, "year"),
                         f"policy '{key}': evaluation '{ev.name}' in year {ev.year} is beyond the "
-                        f"horizon ({self.horizon}); allowed: years 1..{self.horizon}"
+                        f"horizon ({self.horizon}); allowed: years 1..{self.horizon}",
                     )
-        years = [self.decline.reference_year, *self.decline.test_years]
-        if max(years) > self.horizon:
-            raise ValueError(
-                f"decline years {years} go beyond the horizon ({self.horizon}); "
-                f"allowed: years 1..{self.horizon}"
-            )
-        if self.decline.baseline_years[1] > self.horizon:
-            raise ValueError(f"decline.baseline_years go beyond the horizon ({self.horizon})")
+        dec = self.decline
+        # Point at the decline key that was written; a default beyond a short horizon is the
+        # horizon's fault.
+        written = dec.model_fields_set if "decline" in self.model_fields_set else set()
+        for key, years in (
+            ("reference_year", [dec.reference_year]),
+            ("test_years", dec.test_years),
+            ("baseline_years", list(dec.baseline_years)),
+        ):
+            late = [i for i, y in enumerate(years) if y > self.horizon]
+            if late:
+                loc = ("decline", key, late[0]) if key in written else ("horizon",)
+                raise FieldError(
+                    loc,
+                    f"decline.{key} ({', '.join(map(str, years))}) goes beyond the horizon "
+                    f"({self.horizon}); allowed: years 1..{self.horizon}",
+                )
         if self.baseline_policy is not None and self.baseline_policy not in self.policies:
             if "baseline_policy" in self.model_fields_set:
-                raise ValueError(
-                    f"baseline_policy '{self.baseline_policy}' is not among the policies "
-                    f"{sorted(self.policies)}"
+                raise FieldError(
+                    ("baseline_policy",),
+                    f"{one_of(self.baseline_policy, self.policies, 'policy')}; "
+                    "the baseline is one of the experiment's policies",
                 )
             object.__setattr__(self, "baseline_policy", None)
         return self
+
+    def past_horizon(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Segments that pay years beyond the horizon: (location, message) for a warning.
+
+        Not an error: a design may be deliberately longer than a study (a 15-year design in a
+        12-year run), and ``to_year: forever`` never is. But the years after the horizon are
+        never simulated (only foresight in the last years sees them), which a user should know.
+        """
+        found = []
+        for key, policy in self.policies.items():
+            for i, seg in enumerate(policy.segments):
+                if seg.to_year == "forever" or seg.to_year <= self.horizon:
+                    continue
+                unseen = f"{max(seg.from_year, self.horizon + 1)}–{seg.to_year}"
+                found.append(
+                    (
+                        ("policies", key, "segments", i, "to_year"),
+                        f"policy '{key}' pays years {seg.from_year}–{seg.to_year} but the horizon "
+                        f"is {self.horizon}: years {unseen} are never simulated (researchers' "
+                        "foresight in the last years still sees them); raise 'horizon' to "
+                        f"{seg.to_year} to see them",
+                    )
+                )
+        return found
 
     @property
     def policy_names(self) -> list[str]:
