@@ -71,26 +71,36 @@ def experiment_at(job: Job, point: int) -> Experiment:
     values = job.points[point].values
     key = (job.key, point, repr(sorted(values.items())))
     if key not in _CACHE:
-        if not values:
-            _CACHE[key] = job.experiment
-        else:
-            tree = job.experiment.model_dump()
-            smap = SourceMap()
-            for k, v in values.items():
-                path, _ = parse_set(f"{k}=")
-                apply_set(tree, path, v, smap, f"point {point}")
-            try:
-                _CACHE[key] = Experiment.model_validate(tree)
-            except ValidationError as exc:
-                first = validation_errors(exc, smap, Experiment, tree).errors[0]
-                raise ConfigError(
-                    f"point {point} ({values}) gives an invalid configuration: "
-                    f"{first.field}: {first.message}",
-                    field=first.field,
-                ) from None
+        try:
+            _CACHE[key] = with_values(job.experiment, values)
+        except ConfigError as exc:
+            raise ConfigError(
+                f"point {point} ({values}) gives an invalid configuration: "
+                f"{exc.field}: {exc.message}",
+                field=exc.field,
+            ) from None
         if len(_CACHE) > 64:
             _CACHE.pop(next(iter(_CACHE)))
     return _CACHE[key]
+
+
+def with_values(exp: Experiment, values: dict[str, Any]) -> Experiment:
+    """``exp`` with ``values`` (dotted key → value) applied, validated.
+
+    Raises:
+        ConfigError: The first value the model rejects (its field and why).
+    """
+    if not values:
+        return exp
+    tree = exp.model_dump()
+    smap = SourceMap()
+    for k, v in values.items():
+        path, _ = parse_set(f"{k}=")
+        apply_set(tree, path, v, smap, "point")
+    try:
+        return Experiment.model_validate(tree)
+    except ValidationError as exc:
+        raise validation_errors(exc, smap, Experiment, tree).errors[0] from None
 
 
 def simulate_chunk(job: Job, chunk: Chunk) -> ChunkResult:

@@ -413,7 +413,8 @@ class ResultStore(ResultFolder):
         """
         self.check(resume=resume)
         try:
-            for d in (self.root, self.runs, self.outcomes, self.figures, self.checksums):
+            # runs/ is made with the first panel chunk: a folder without the panel has none.
+            for d in (self.root, self.outcomes, self.figures, self.checksums):
                 d.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             # e.g. a read-only or virtual file system (/proc), or permissions os.access misjudged
@@ -490,6 +491,7 @@ class ResultStore(ResultFolder):
         name = self.chunk_name(index)
         lines = []
         if panel is not None:
+            self.runs.mkdir(exist_ok=True)
             lines.append(f"{_write_parquet(self.runs / name, panel)}  {RUNS}/{name}")
         data = _parquet_bytes(outcomes)
         lines.append(f"{hashlib.sha256(data).hexdigest()}  {OUTCOMES}/{name}")

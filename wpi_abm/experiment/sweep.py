@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,12 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from wpi_abm.config import load_experiment, parse_set
+from wpi_abm.config import Origin, Override, load_experiment, parse_set
 from wpi_abm.errors import ConfigError
 from wpi_abm.experiment.plan import Point
-from wpi_abm.experiment.runner import Job, experiment_at
+from wpi_abm.experiment.runner import with_values
 from wpi_abm.presets import builtin
+from wpi_abm.schema import one_of
 from wpi_abm.schema.experiment import Experiment
 from wpi_abm.schema.sweep import DESIGNS, SweepSpec
 from wpi_abm.validation import validation_errors
@@ -104,7 +106,7 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, SourceMap]:
 
 
 def build(
-    path: str | Path, extra_sets: list[str] | None = None, *, sensitivity: bool = False
+    path: str | Path, extra_sets: list[Override] | None = None, *, sensitivity: bool = False
 ) -> tuple[SweepSpec, Experiment, dict[str, Any], tuple[Point, ...], pd.DataFrame]:
     """Everything a sweep runs: its spec, base experiment, points and their table.
 
@@ -143,24 +145,30 @@ def build(
                 f"Sobol sampling needs 'samples' to be a power of 2 (got {spec.samples})",
                 file=file, field="samples",
             )  # fmt: skip
-    sets = [f"{k}={_yaml_scalar(v)}" for k, v in spec.set.items()]
-    if spec.policies is not None:
-        sets.append(f"policies=[{', '.join(spec.policies)}]")
+
+    # Each override the sweep file makes carries its own line, so that an error names the sweep
+    # file (not "--set", which the user may never have typed).
+    def at(*key: str | int) -> Origin:
+        return smap.locate(key)
+
+    sets: list[Override] = [(f"{k}={_yaml_scalar(v)}", at("set", k)) for k, v in spec.set.items()]
     if spec.replicates is not None:
-        sets.append(f"replicates={spec.replicates}")
+        sets.append((f"replicates={spec.replicates}", at("replicates")))
     if spec.seed is not None:
-        sets.append(f"seed={spec.seed}")
-    sets.append(f"output.panel={'true' if spec.store == 'panel' else 'false'}")
-    sets.append(f"output.chunk_runs={spec.chunk_runs}")
+        sets.append((f"seed={spec.seed}", at("seed")))
+    sets.append((f"output.panel={'true' if spec.store == 'panel' else 'false'}", at("store")))
+    sets.append((f"output.chunk_runs={spec.chunk_runs}", at("chunk_runs")))
     sets += extra_sets or []
-    base = base_path(spec.experiment, p.parent)
-    exp, tree = load_experiment(base, sets)
+    select = (spec.policies, at("policies")) if spec.policies is not None else None
+    base = base_path(spec.experiment, p.parent, at("experiment"))
+    exp, tree = load_experiment(base, sets, select=select)
     exp = exp.model_copy(update={"name": spec.name})
     tree = {**tree, "name": spec.name, "sweep": spec.model_dump(mode="json")}
 
     points, table = point_table(spec, sensitivity=sensitivity)
     if spec.model == "wpi":
-        check_points(list(spec.parameters), smap, exp, points)
+        ranges = {k: par.range for k, par in spec.parameters.items() if par.range is not None}
+        check_points(list(spec.parameters), smap, exp, points, ranges)
     return spec, exp, tree, points, table
 
 
@@ -198,25 +206,39 @@ def _yaml_scalar(value: Any) -> str:
     return json.dumps(value) if not isinstance(value, str) else value
 
 
-def base_path(name: str, folder: Path) -> str | Path | None:
-    """A study's base experiment: a built-in name, or a path relative to the study's folder."""
+def base_path(name: str, folder: Path, origin: Origin = (None, None)) -> str | Path | None:
+    """A study's base experiment: a built-in name, or a path relative to the study's folder.
+
+    ``origin`` is where the name was written (file, line), for the error on an unknown name.
+    """
     if name.endswith((".yaml", ".yml")) or "/" in name:
         q = Path(name)
         return q if q.is_absolute() else folder / q
     known = builtin("experiments")
     if name not in known:
         raise ConfigError(
-            f"unknown experiment '{name}'; built-in: {', '.join(known)} — or give a path",
+            f"{one_of(name, known, 'experiment')} — or give a path",
+            file=origin[0],
+            line=origin[1],
             field="experiment",
         )
     return known[name]
 
 
 def check_points(
-    keys: list[str], smap: SourceMap, exp: Experiment, points: tuple[Point, ...]
+    keys: list[str],
+    smap: SourceMap,
+    exp: Experiment,
+    points: tuple[Point, ...],
+    ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> None:
-    """Reject parameter keys or values the model does not accept, before anything runs."""
-    probe = Job(exp, points, False, "validate")
+    """Reject parameter keys or values the model does not accept, before anything runs.
+
+    Every value is checked against the same types as a file or ``--set`` (a share stays in
+    [0, 1]); numeric parameters are checked at their smallest and largest values, which are the
+    ends of a range. ``ranges`` (key → (low, high)) lets the message name the range at fault.
+    """
+    ranges = ranges or {}
     corners: dict[int, None] = {}
     for key in keys:
         column = [pt.values[key] for pt in points]
@@ -225,19 +247,21 @@ def check_points(
             corners[int(np.argmax(column))] = None
         else:
             corners.update(dict.fromkeys(range(min(len(points), 50))))
+    paths = {k: parse_set(f"{k}=")[0] for k in keys}
     for i in corners:
+        values = points[i].values
         try:
-            experiment_at(probe, i)
+            with_values(exp, values)
         except ConfigError as exc:
             bad = parse_set(f"{exc.field}=")[0] if exc.field else ()
-            key = next(
-                (k for k in keys if bad[: len(parse_set(f"{k}=")[0])] == parse_set(f"{k}=")[0]),
-                keys[0],
-            )
+            key = next((k for k, q in paths.items() if bad[: len(q)] == q), keys[0])
+            if bad != paths[key]:
+                what = f"point {i} ({values}) makes {exc.field} invalid"
+            elif key in ranges:
+                what = f"the range {list(ranges[key])} goes beyond what {key} allows"
+            else:
+                what = f"the value {values[key]!r} is not allowed for {key}"
             file, line = smap.locate(("parameters", key))
             raise ConfigError(
-                f"the model rejects point {i} ({points[i].values}): {exc.message}",
-                file=file,
-                line=line,
-                field=f"parameters.{key}",
+                f"{what}: {exc.message}", file=file, line=line, field=f"parameters.{key}"
             ) from None
