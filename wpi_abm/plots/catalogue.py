@@ -113,9 +113,12 @@ CATALOGUE: tuple[FigureSpec, ...] = (
         {"en": "Time to decline", "ja": "低下までの時間"},
         {
             "en": "Share of centre-runs whose value index has stayed within {theta}% of year {ref} "
-            "in every year since (first passage); shaded: the years of the decline test.",
+            "in every year since (first passage), one panel per policy with the baseline in grey "
+            "and the share left at the end written out; shaded: the years of the decline test; "
+            "dotted: the design's end of support.",
             "ja": "価値指数が{ref}年目から{theta}%以内に"
-            "とどまり続けているセンター×試行の割合（初回通過）。網掛けは低下検定の年。",
+            "とどまり続けているセンター×試行の割合（初回通過）。政策別のパネルに基準制度を灰色で"
+            "重ね、最終年の割合を記す。網掛けは低下検定の年、点線は制度上の支援終了。",
         },
     ),
     FigureSpec(
@@ -190,9 +193,10 @@ CATALOGUE: tuple[FigureSpec, ...] = (
         {"en": "Response to the swept levers", "ja": "スイープしたパラメータへの応答"},
         {
             "en": "P(decline) against each swept lever: one lever with its 95% band, several "
-            "levers with every point (the spread at one value comes from the other levers).",
+            "levers with every point and its 95% interval, set side by side (the spread at one "
+            "value comes from the other levers).",
             "ja": "各パラメータに対する価値低下確率：1つなら95%帯付き、"
-            "複数なら全点（同じ値でのばらつきは他のパラメータによる）。",
+            "複数なら全点と95%区間を横に並べて表示（同じ値でのばらつきは他のパラメータによる）。",
         },
     ),
     FigureSpec(
@@ -200,8 +204,10 @@ CATALOGUE: tuple[FigureSpec, ...] = (
         sweep.sweep_heatmap,
         {"en": "Two-lever grid", "ja": "2パラメータの格子"},
         {
-            "en": "P(decline) (%) over the two-lever grid, one panel per policy, one colour scale.",
-            "ja": "2パラメータ格子上の価値低下確率（%）、政策別、共通の色尺度。",
+            "en": "P(decline) (%) over the two-lever grid, one panel per policy, one colour scale; "
+            "on small grids each cell also gives its 95% interval.",
+            "ja": "2パラメータ格子上の価値低下確率（%）、政策別、共通の色尺度。"
+            "小さな格子では各セルに95%区間も示す。",
         },
     ),
     FigureSpec(
