@@ -505,14 +505,22 @@ def test_income(res: Results) -> None:
 
 
 def test_survival(res: Results) -> None:
+    """One panel per policy (nine curves on one axis piled up near 0): the baseline in grey in
+    every other panel, the share left at the horizon written out, the test's years named."""
     fig = survival.survival(res)
-    (ax,) = fig.axes
-    assert "%" in ax.get_ylabel() and ax.get_xlabel() == "Years after year 10"
-    assert len(ax.lines) == 2 * len(POLICIES)  # step line + markers per policy
-    assert legend_texts(ax) == [res.label(p) for p in POLICIES]
-    for p in POLICIES:
+    axes = visible_axes(fig)
+    assert [ax.get_title(loc="left") for ax in axes] == [res.label(p) for p in POLICIES]
+    assert "%" in fig.get_supylabel() and fig.get_supxlabel() == "Years after year 10"
+    texts = legend_texts(fig)
+    assert "years of the decline test (11–12)" in texts
+    assert f"{res.label('legacy')} (baseline)" in texts and "end of support (design)" in texts
+    for ax, p in zip(axes, POLICIES, strict=True):
         s = res.panel(p).survival
         assert s[0] == 1.0 and np.all(np.diff(s) <= 0)
+        steps = [ln for ln in ax.lines if len(ln.get_xdata()) == len(s)]
+        assert len(steps) == (1 if p == "legacy" else 2)  # the policy, and the baseline
+        assert [t.get_text() for t in ax.texts] == [f"{100 * s[-1]:.0f}%"]
+        assert len(ax.patches) == 1  # the shaded test years
     assert res.panel("flat_forever").survival[2] > res.panel("legacy").survival[2]
 
 
@@ -608,7 +616,7 @@ def test_sweep_one_lever(sweep1: Results) -> None:
     assert "P(decline)" in ax.get_ylabel()
     assert len(ax.lines) == len(POLICIES) and len(ax.collections) == len(POLICIES)  # line + band
     assert all(len(ln.get_xdata()) == 5 for ln in ax.lines)
-    assert len(legend_texts(ax)) == len(POLICIES)
+    assert legend_texts(ax) == [*(sweep1.label(p) for p in POLICIES), "95% interval"]
     with pytest.raises(Skip, match="exactly two"):
         sweep.sweep_heatmap(sweep1)
 
@@ -617,15 +625,37 @@ def test_sweep_two_levers_heatmap(sweep2: Results) -> None:
     fig = sweep.sweep_heatmap(sweep2)
     panels = [ax for ax in visible_axes(fig) if ax.images]
     assert len(panels) == len(POLICIES)
-    for ax in panels:
+    summary = sweep2.summary
+    for ax, p in zip(panels, POLICIES, strict=True):
         assert ax.images[0].get_array().shape == (4, 3)
-        assert len(ax.texts) == 12  # every cell labelled
+        assert len(ax.texts) == 12  # every cell labelled, with its interval (12 ≤ 36 cells)
+        first = summary[summary["policy"] == p].iloc[0]
+        low, high = 100 * first["ci_low"], 100 * first["ci_high"]
+        assert ax.texts[0].get_text().endswith(f"\n{low:.0f}–{high:.0f}")
     assert any("P(decline)" in ax.get_ylabel() for ax in fig.axes)  # the colour bar
-    fig2 = sweep.sweep_response(sweep2)
-    assert [ax.get_xlabel() for ax in visible_axes(fig2)] == [
+
+
+def test_sweep_two_levers_response_has_each_points_interval(sweep2: Results) -> None:
+    fig = sweep.sweep_response(sweep2)
+    axes = visible_axes(fig)
+    assert [ax.get_xlabel() for ax in axes] == [
         "reform_2024: matching.cap",
         "host.absorption_share",
     ]
+    summary = sweep2.summary
+    for ax in axes:
+        bars = [c for c in ax.containers if c.has_yerr]
+        assert len(bars) == len(POLICIES)
+        for p, bar in zip(POLICIES, bars, strict=True):
+            rows = summary[summary["policy"] == p]
+            segments = bar.lines[2][0].get_segments()
+            assert len(segments) == len(rows) == 12
+            tops = sorted(round(seg[1][1], 6) for seg in segments)
+            assert tops == sorted(round(100 * v, 6) for v in rows["ci_high"])
+            # Points that share a lever value are set side by side, not on top of each other.
+            xs = [seg[0][0] for seg in segments]
+            assert len(set(xs)) == len(xs)
+    assert "95% interval" in legend_texts(fig)
 
 
 def test_sweep_lhs(sweep_lhs: Results) -> None:
@@ -635,7 +665,8 @@ def test_sweep_lhs(sweep_lhs: Results) -> None:
     for ax in axes:
         assert len(ax.lines) == len(POLICIES)
         assert all(len(ln.get_xdata()) == 12 for ln in ax.lines)
-    assert len(legend_texts(fig)) == len(POLICIES)
+        assert len([c for c in ax.containers if c.has_yerr]) == len(POLICIES)
+    assert legend_texts(fig) == [*(sweep_lhs.label(p) for p in POLICIES), "95% interval"]
     with pytest.raises(Skip, match="exactly two"):
         sweep.sweep_heatmap(sweep_lhs)
     fig = cost.cost_effectiveness(sweep_lhs)

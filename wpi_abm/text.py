@@ -10,6 +10,10 @@ title and caption with the figure (:mod:`wpi_abm.plots.catalogue`); both are cho
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wpi_abm.policy import PolicyDesign
 
 LANGS = ("en", "ja")
 
@@ -76,6 +80,7 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Centres never below the line (% of centre-runs)",
         "ja": "閾値を下回っていないセンター（%）",
     },
+    "test_band": {"en": "years of the decline test ({test})", "ja": "低下判定の年（{test}年目）"},
     # -- cost-effectiveness ---------------------------------------------------------------------
     "cost_axis": {
         "en": "Government cost per centre (M yen)",
@@ -99,6 +104,7 @@ TEXT: dict[str, dict[str, str]] = {
     "sweep_points": {"en": "sweep points", "ja": "スイープ点"},
     # -- sweeps and sensitivity ----------------------------------------------------------------
     "colorbar_p": {"en": "P(decline) (%)", "ja": "価値低下の確率（%）"},
+    "ci95": {"en": "95% interval", "ja": "95%区間"},
     "sobol_axis": {"en": "Sobol index (share of variance)", "ja": "Sobol指数（分散寄与率）"},
     "s1": {"en": "S1 (first order)", "ja": "S1（一次）"},
     "st": {"en": "ST (total)", "ja": "ST（総合）"},
@@ -144,6 +150,11 @@ def t(key: str, lang: str = "en", **fields: object) -> str:
     """The text for ``key`` in ``lang`` (English if untranslated), with ``fields`` filled in."""
     text = pick(TEXT[key], lang)
     return text.format(**fields) if fields else text
+
+
+def policy_label(design: PolicyDesign, lang: str = "en") -> str:
+    """A policy design's label in ``lang``: ``label_ja`` in Japanese, else its English label."""
+    return pick({"en": design.display, "ja": design.label_ja}, lang)
 
 
 def check_lang(lang: str) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from wpi_abm.outcomes import PRIMARY
 from wpi_abm.plots.fans import small_multiples
@@ -19,6 +21,8 @@ from wpi_abm.text import t
 
 MAX_ANNOTATED_CELLS = 144
 """Heatmaps with more cells than this carry no numbers in the cells (unreadable in print)."""
+MAX_INTERVAL_CELLS = 36
+"""Heatmaps with at most this many cells also write each cell's 95% interval under its value."""
 
 
 def _levers(res: Results) -> list[str]:
@@ -90,6 +94,8 @@ def _one_lever(res: Results, key: str) -> Figure:
     _probability_limits(ax, res)
     ax.grid(linewidth=0.3, alpha=0.4)
     handles = [policy_handle(res.style(p), res.label(p)) for p in res.policies]
+    if {PRIMARY.low, PRIMARY.high} <= set(s.columns):
+        handles.append(Patch(color="0.3", alpha=0.15, linewidth=0, label=t("ci95", res.lang)))
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
@@ -97,22 +103,36 @@ def _one_lever(res: Results, key: str) -> Figure:
 
 def _many_levers(res: Results, params: list[str]) -> Figure:
     s = res.summary
+    has_ci = {PRIMARY.low, PRIMARY.high} <= set(s.columns)
     # Levers have their own units: only the P(decline) axis is shared.
     fig, axes = small_multiples(len(params), height=1.7, sharex=False)
     for ax, key in zip(axes, params, strict=True):
         levels = None
+        offsets = _dodge(s, key, res.policies)
         for p in res.policies:
             rows = s[s["policy"] == p]
             x, levels = _positions(rows[key])
+            x = x + offsets[rows.index].to_numpy(float)
+            y = 100 * rows[PRIMARY.name].to_numpy(float)
             st = res.style(p)
-            ax.plot(
+            yerr = None
+            if has_ci:
+                # Each point's 95% interval; several points share a lever value (the other
+                # levers vary), so they are set side by side to keep the bars apart.
+                low = 100 * rows[PRIMARY.low].to_numpy(float)
+                high = 100 * rows[PRIMARY.high].to_numpy(float)
+                yerr = np.clip(np.vstack([y - low, high - y]), 0, None)
+            ax.errorbar(
                 x,
-                100 * rows[PRIMARY.name].to_numpy(float),
+                y,
+                yerr=yerr,
                 linestyle="none",
                 marker=st["marker"],
                 color=st["color"],
                 markeredgecolor=st["markeredgecolor"],
                 markersize=2.8,
+                elinewidth=0.6,
+                capsize=0,
                 alpha=0.8,
             )
         if levels is not None:
@@ -122,8 +142,36 @@ def _many_levers(res: Results, params: list[str]) -> Figure:
     fig.supylabel(t("p_decline_axis", res.lang))
     _probability_limits(axes[0], res)
     handles = [policy_handle(res.style(p), res.label(p), line=False) for p in res.policies]
+    if has_ci:
+        handles.append(_interval_handle(res.lang))
     top_legend(fig, handles, ncols=min(len(handles), 3))
     return fig
+
+
+def _dodge(s: pd.DataFrame, key: str, policies: list[str]) -> pd.Series:
+    """Horizontal offsets that set the points sharing a lever value side by side.
+
+    Points of a grid share each value of a lever (one per value of the other levers, and per
+    policy); a sampled design's values are all different and get offsets of almost nothing.
+    """
+    x, _ = _positions(s[key])
+    distinct = np.unique(x[np.isfinite(x)])
+    gap = float(np.min(np.diff(distinct))) if len(distinct) > 1 else 1.0
+    order = s["policy"].map({p: i for i, p in enumerate(policies)}).fillna(len(policies))
+    slot = pd.Series(x, index=s.index).to_frame("x").assign(policy=order.to_numpy())
+    slot = slot.sort_values(["x", "policy"], kind="stable")
+    rank = slot.groupby("x").cumcount()
+    size = slot.groupby("x")["x"].transform("size")
+    width = 0.6 * gap  # the share of the gap between lever values the points of one value use
+    offsets = (rank - (size - 1) / 2) * width / size.clip(lower=1)
+    return offsets.reindex(s.index)
+
+
+def _interval_handle(lang: str) -> Line2D:
+    """Legend entry for the points' error bars."""
+    return Line2D(
+        [], [], color="0.3", marker="|", markersize=7, linestyle="none", label=t("ci95", lang)
+    )
 
 
 def _probability_limits(ax: plt.Axes, res: Results) -> None:
@@ -173,25 +221,34 @@ def sweep_heatmap(res: Results) -> Figure:
     axes = list(grid.ravel())
     for ax in axes[len(policies) :]:
         ax.set_visible(False)
-    annotate = len(levels_a) * len(levels_b) <= MAX_ANNOTATED_CELLS
+    cells = len(levels_a) * len(levels_b)
+    annotate = cells <= MAX_ANNOTATED_CELLS
+    intervals = cells <= MAX_INTERVAL_CELLS and {PRIMARY.low, PRIMARY.high} <= set(s.columns)
     image = None
     for k, (ax, p) in enumerate(zip(axes, policies, strict=True)):
         rows = s[s["policy"] == p]
-        table = rows.pivot_table(index=b, columns=a, values=PRIMARY.name, aggfunc="first")
-        z = 100 * table.reindex(index=levels_b, columns=levels_a).to_numpy(float)
+        cell = (rows, a, b, levels_a, levels_b)
+        z = _cells(*cell, PRIMARY.name)
+        low = _cells(*cell, PRIMARY.low) if intervals else None
+        high = _cells(*cell, PRIMARY.high) if intervals else None
         image = ax.imshow(z, origin="lower", aspect="auto", cmap="cividis", vmin=0, vmax=100)
         if annotate:
             for (i, j), v in np.ndenumerate(z):
-                if np.isfinite(v):
-                    ax.text(
-                        j,
-                        i,
-                        f"{v:.0f}",
-                        ha="center",
-                        va="center",
-                        fontsize=6,
-                        color="black" if v > 55 else "white",
-                    )
+                if not np.isfinite(v):
+                    continue
+                text = f"{v:.0f}"
+                if low is not None and high is not None and np.isfinite(low[i, j] + high[i, j]):
+                    text += f"\n{low[i, j]:.0f}–{high[i, j]:.0f}"
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=5.5 if low is not None else 6,
+                    linespacing=1.0,
+                    color="black" if v > 55 else "white",
+                )
         ax.set_title(res.label(p), loc="left", fontsize=7.5, pad=2)
         ax.set_xticks(range(len(levels_a)), [f"{v:g}" if _isnum(v) else str(v) for v in levels_a])
         ax.set_yticks(range(len(levels_b)), [f"{v:g}" if _isnum(v) else str(v) for v in levels_b])
@@ -206,6 +263,14 @@ def sweep_heatmap(res: Results) -> Figure:
     bar = fig.colorbar(image, cax=cax)
     bar.set_label(t("colorbar_p", res.lang))
     return fig
+
+
+def _cells(
+    rows: pd.DataFrame, a: str, b: str, levels_a: list[object], levels_b: list[object], column: str
+) -> np.ndarray:
+    """``column`` (in %) over the grid: rows are ``b``'s levels, columns ``a``'s."""
+    table = rows.pivot_table(index=b, columns=a, values=column, aggfunc="first")
+    return 100 * table.reindex(index=levels_b, columns=levels_a).to_numpy(float)
 
 
 def _isnum(v: object) -> bool:
