@@ -48,7 +48,7 @@ def test_segments_past_the_horizon_warn_but_forever_does_not(capsys):
     assert main(["validate", str(INPUTS / "exp_past_horizon.yaml")]) == 0
     err = capsys.readouterr().err
     assert err.count("warning: ") == 1
-    assert "legacy_extension_taper.yaml, line 15, field " in err
+    assert "legacy_extension_taper.yaml, line 16, field " in err
     assert "'policies.legacy_extension_taper.segments[1].to_year'" in err
     assert "years 13–15 are never simulated" in err and "horizon is 12" in err
     assert "flat_forever" not in err
@@ -202,6 +202,62 @@ def test_a_python_tag_is_refused_as_a_tag_with_its_line(capsys):
     assert f"{bad}, line 2, field 'name'" in err
     assert "YAML tag '!!python/object:os.system' is not allowed" in err
     assert "valid string" not in err
+
+
+# -- 3. readable outputs ------------------------------------------------------------------------
+GOLDEN = Path(__file__).parent / "data" / "golden"
+
+
+def test_a_long_policy_label_wraps_in_the_console_table_instead_of_being_cut(default_experiment):
+    import pandas as pd
+
+    from wpi_abm.tables import LABEL_WIDTH, format_summary
+
+    long = "Reform 2024 with a doubled matching cap and a five-year taper (variant B)"
+    policies = dict(default_experiment.policies)
+    policies["taper"] = policies["taper"].model_copy(update={"label": long})
+    summary = pd.read_csv(GOLDEN / "run_summary.csv")
+    lines = format_summary(summary, policies, "legacy").splitlines()
+    assert len(lines) == 2 + len(summary) + 1  # one continuation line
+    row = next(i for i, line in enumerate(lines) if line.startswith("Reform 2024 with"))
+    shown = lines[row][:LABEL_WIDTH].strip() + " " + lines[row + 1].strip()
+    assert shown == long and lines[row + 1].startswith("  ")
+    assert len(lines[row]) == len(lines[2])  # the numbers stay in their columns
+
+
+def test_policy_files_take_a_japanese_label_and_every_builtin_has_one(tmp_path, capsys):
+    from wpi_abm.presets import policy_names
+
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(
+        "name: mine\nlabel: Mine\nlabel_ja: 独自の制度\nsegments:\n"
+        "  - {from_year: 1, to_year: 10, amount: 700}\n"
+    )
+    assert main(["validate", str(mine)]) == 0
+    for name in policy_names():
+        ja = load_policy(name).label_ja
+        assert ja and any("\u3000" <= ch <= "\u9fff" or ch >= "\uff00" for ch in ja), name
+
+
+def test_japanese_figures_and_report_use_the_japanese_labels(default_experiment):
+    import pandas as pd
+
+    from wpi_abm.plots import forest
+    from wpi_abm.plots.results import Results
+    from wpi_abm.plots.style import style
+    from wpi_abm.report.policies import policy_rows
+
+    summary = pd.read_csv(GOLDEN / "run_summary.csv")
+    ja = Results(GOLDEN, {}, default_experiment, summary, lang="ja")
+    en = Results(GOLDEN, {}, default_experiment, summary, lang="en")
+    legacy = default_experiment.policies["legacy"]
+    assert ja.label("legacy") == legacy.label_ja and en.label("legacy") == legacy.label
+    pytest.importorskip("matplotlib_fontja", reason="Japanese labels need matplotlib-fontja")
+    with style("ja"):
+        fig = forest.forest(ja)
+    ticks = [tick.get_text() for tick in fig.axes[0].get_yticklabels()]
+    assert legacy.label_ja in ticks and legacy.label not in ticks
+    assert legacy.label_ja in str(policy_rows(ja)[0][0])
 
 
 # -- 4. small gaps ------------------------------------------------------------------------------

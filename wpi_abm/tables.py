@@ -31,6 +31,13 @@ if TYPE_CHECKING:
 
 NA = "n/a"
 """How the terminal tables write an unknown value."""
+LABEL_WIDTH = 40
+"""Width of the policy column; a longer label wraps onto more lines (never cut)."""
+
+
+def wrap_label(label: str, width: int = LABEL_WIDTH) -> list[str]:
+    """A policy label as lines of at most ``width`` characters, continued lines indented."""
+    return textwrap.wrap(label, width, subsequent_indent="  ", break_on_hyphens=False) or [""]
 
 
 def format_summary(
@@ -40,7 +47,7 @@ def format_summary(
     p, low, high = PRIMARY.columns
     diff, diff_low, diff_high = PRIMARY.paired_columns(baseline) if baseline else (None,) * 3
     has_diff = diff is not None and diff in summary
-    head = f"{'policy':<40} {'P(decline) % [95% CI]':>23}"
+    head = f"{'policy':<{LABEL_WIDTH}} {'P(decline) % [95% CI]':>23}"
     if has_diff:
         head += f" {'vs ' + str(baseline) + ' (pp) [95% CI]':>27}"
     head += f" {'depth %':>8} {'cost/centre M¥':>15} {'P(end) %':>9}"
@@ -49,7 +56,8 @@ def format_summary(
         label = policies[r["policy"]].display if r["policy"] in policies else r["policy"]
         if "point" in summary.columns:
             label = f"[{r['point']}] {label}"
-        line = f"{label[:40]:<40} {pct_ci(r[p], r[low], r[high], width=5, missing=NA)}"
+        label, *more = wrap_label(label)
+        line = f"{label:<{LABEL_WIDTH}} {pct_ci(r[p], r[low], r[high], width=5, missing=NA)}"
         if has_diff:
             d = (
                 "—"
@@ -59,7 +67,7 @@ def format_summary(
             line += f" {d:>27}"
         line += f" {pct(r[DEPTH.name], missing=NA):>8} {money(r[COST.name]):>15}"
         line += f" {pct(r[END.name], width=5, missing=NA):>9}"
-        lines.append(line)
+        lines += [line, *more]
     return "\n".join(lines)
 
 
@@ -213,15 +221,18 @@ def format_indices(indices: pd.DataFrame) -> str:
         if method == "sobol":
             lines.append(f"  {'parameter':<48} {'S1 [±95%]':>16} {'ST [±95%]':>16}")
             for _, r in g.iterrows():
+                name, *more = wrap_label(r["parameter"], 48)
                 lines.append(
-                    f"  {r['parameter'][:48]:<48} {r['S1']:7.3f} ±{r['S1_conf']:6.3f}"
+                    f"  {name:<48} {r['S1']:7.3f} ±{r['S1_conf']:6.3f}"
                     f" {r['ST']:7.3f} ±{r['ST_conf']:6.3f}"
                 )
+                lines += [f"  {m}" for m in more]
         else:
             lines.append(f"  {'parameter':<48} {'mu* [±95%]':>18} {'sigma':>9}")
             for _, r in g.iterrows():
+                name, *more = wrap_label(r["parameter"], 48)
                 lines.append(
-                    f"  {r['parameter'][:48]:<48} {r['mu_star']:9.4f} ±{r['mu_star_conf']:7.4f}"
-                    f" {r['sigma']:9.4f}"
+                    f"  {name:<48} {r['mu_star']:9.4f} ±{r['mu_star_conf']:7.4f} {r['sigma']:9.4f}"
                 )
+                lines += [f"  {m}" for m in more]
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from wpi_abm.outcomes import PRIMARY
 from wpi_abm.plots.panel import PolicyPanel, files_by_policy, read_policy_panel
 from wpi_abm.plots.style import policy_style
 from wpi_abm.schema.experiment import Experiment
-from wpi_abm.text import check_lang
+from wpi_abm.text import check_lang, policy_label
 
 
 class Skip(Exception):
@@ -164,9 +164,9 @@ class Results:
         return "–".join(str(y) for y in dict.fromkeys((min(years), max(years))))
 
     def label(self, policy: str) -> str:
-        """A policy's display label."""
+        """A policy's display label in the folder's language (``label_ja`` in Japanese)."""
         design = self.exp.policies.get(policy)
-        return design.display if design is not None else policy
+        return policy_label(design, self.lang) if design is not None else policy
 
     def style(self, policy: str) -> dict[str, object]:
         """A policy's colour, marker and line style (see :func:`policy_style`)."""

@@ -83,7 +83,7 @@ def policy_rows(res: Results) -> list[list[object]]:
             rows.append([p, "—", "—", "—", "—", "—", "—", "—"])
             continue
         name = Raw(
-            f"<b>{esc(design.display)}</b><br><code>{esc(p)}</code>"
+            f"<b>{esc(res.label(p))}</b><br><code>{esc(p)}</code>"
             + (f'<div class="note">{esc(design.description)}</div>' if design.description else "")
         )
         rows.append(
