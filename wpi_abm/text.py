@@ -40,6 +40,7 @@ TEXT: dict[str, dict[str, str]] = {
         "ja": "価値低下の確率の対応のある差（ポイント）\n{base}との比較",
     },
     "baseline": {"en": "baseline", "ja": "基準"},
+    "baseline_of": {"en": "{label} (baseline)", "ja": "{label}（基準）"},
     "support_year": {"en": "Support year", "ja": "支援年"},
     "years_after": {"en": "Years after year {ref}", "ja": "{ref}年目からの経過年数"},
     "median": {"en": "median", "ja": "中央値"},

@@ -101,7 +101,7 @@ def _legend(res: Results, base: str | None) -> list[object]:
                 [],
                 color=BASELINE_COLOUR,
                 linewidth=0.8,
-                label=f"{res.label(base)} ({t('baseline', lang)})",
+                label=t("baseline_of", lang, label=res.label(base)),
             )
         )
     handles.append(
