@@ -35,7 +35,7 @@ def seeds(n: int, point: int = 0, root: int = 11) -> list[np.random.SeedSequence
 def scenarios(draw):
     sets = [
         f"parameters.researchers.insecurity_sensitivity={draw(st.floats(0, 6))}",
-        f"parameters.host.absorption_share={draw(st.floats(0, 1.5))}",
+        f"parameters.host.absorption_share={draw(st.floats(0, 1))}",  # a share
         f"parameters.money.reserve_cap={draw(st.floats(0, 1))}",
         f"parameters.recruitment.fill_rate={draw(st.floats(0.05, 1))}",
         f"parameters.recruitment.max_size_factor={draw(st.floats(0.6, 2.5))}",

@@ -68,15 +68,26 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | N
 _TYPE_TAG = re.compile(r"^(function-\w+|[a-z]+(-[a-z]+)+|.*\[.*|int|float|str|bool|list|dict)$")
 
 
+_MISSING = object()
+
+
+def _child(node: Any, part: Any) -> Any:
+    """``node[part]`` when the data holds that key or index, else ``_MISSING``."""
+    if isinstance(node, dict) and part in node:
+        return node[part]
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _MISSING
+
+
 def data_path(tree: Any, loc: tuple[Any, ...]) -> list[str | int]:
     """The part of a pydantic error location that names keys of the data (not type tags)."""
     path: list[str | int] = []
     node = tree
     for i, part in enumerate(loc):
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if in_dict or in_list:
-            node = node[part]
+        child = _child(node, part)
+        if child is not _MISSING:
+            node = child
             path.append(part)
         elif i == len(loc) - 1 and isinstance(part, str) and not _TYPE_TAG.match(part):
             path.append(part)  # a missing key
@@ -91,10 +102,9 @@ def _union_site(tree: Any, loc: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """The location of the union an error comes from (the part before a branch's type tag)."""
     node = tree
     for i, part in enumerate(loc):
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if in_dict or in_list:
-            node = node[part]
+        child = _child(node, part)
+        if child is not _MISSING:
+            node = child
         elif isinstance(part, str) and _TYPE_TAG.match(part):
             return tuple(loc[:i])
         else:
@@ -148,17 +158,12 @@ def _existing(tree: Any, base: list[str | int], extra: tuple[Any, ...]) -> list[
     """``base`` extended by the longest prefix of ``extra`` that exists in the data."""
     node: Any = tree
     for part in base:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return list(base)  # base ends at a missing key: nothing below it exists
+        node = _child(node, part)  # _MISSING when base ends at a missing key: nothing below
     path = list(base)
     for part in extra:
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if not (in_dict or in_list):
+        node = _child(node, part)
+        if node is _MISSING:
             break
-        node = node[part]
         path.append(part)
     return path
 
