@@ -23,7 +23,7 @@ RESEARCH_FIELDS: tuple[str, ...] = (
 )
 """Research fields of centres, and of what companies and foundations fund.
 
-The list covers the 18 real WPI centres (``shared/reference/wpi_centres_roster.csv``) and the
+The list covers the 18 real WPI centres (``wpi_abm/data/reference/wpi_centres_roster.csv``) and the
 packaged cohort (``configs/cohorts/default.yaml``), one field per centre by its main discipline:
 
 - ``physics``: Kavli IPMU (with ``math``), QUP
