@@ -193,8 +193,8 @@ def validation_errors(
             allowed = _allowed_keys(model, tuple(clean[:-1]))
             msg = f"unknown key '{clean[-1]}'"
             if allowed:
-                msg += f"{did_you_mean(clean[-1], allowed)}; allowed keys here: "
-                msg += ", ".join(allowed)
+                msg += f"; allowed keys here: {', '.join(allowed)}"
+                msg += did_you_mean(clean[-1], allowed)
         elif err["type"] == "missing":
             msg = f"required key '{clean[-1]}' is missing"
         elif "input" in err and err["type"] not in ("value_error", "assertion_error"):
