@@ -53,10 +53,7 @@ def format_summary(
     head += f" {'depth %':>8} {'cost/centre M¥':>15} {'P(end) %':>9}"
     lines = [head, "-" * len(head)]
     for _, r in summary.iterrows():
-        label = policies[r["policy"]].display if r["policy"] in policies else r["policy"]
-        if "point" in summary.columns:
-            label = f"[{r['point']}] {label}"
-        label, *more = wrap_label(label)
+        label, *more = _label(r, policies)
         line = f"{label:<{LABEL_WIDTH}} {pct_ci(r[p], r[low], r[high], width=5, missing=NA)}"
         if has_diff:
             d = (
@@ -95,14 +92,15 @@ def format_beyond(
     y15, y20, heads = (o.name for o in BEYOND[2:])
     has_cost = COST_PER_VALUE_YEAR.name in summary
     head = (
-        f"{'policy':<40} {'value-yrs lost [95% CI]':>23} {'after end':>9} {'y15 %':>6} "
+        f"{'policy':<{LABEL_WIDTH}} {'value-yrs lost [95% CI]':>23} {'after end':>9} {'y15 %':>6} "
         f"{'y20 %':>6} {'researchers y20':>15} {'P(pre) %':>8}"
     )
     if has_cost:
         head += f" {'M¥ per value-yr kept [95% CI]':>30}"
     lines = [head, "-" * len(head)]
     for _, r in summary.iterrows():
-        line = f"{_label(r, policies):<40} {_number_ci(r[loss], r[low], r[high], 2):>23}"
+        label, *more = _label(r, policies)
+        line = f"{label:<{LABEL_WIDTH}} {_number_ci(r[loss], r[low], r[high], 2):>23}"
         line += f" {_number_ci(r[LOSS_END.name], None, None, 2):>9}"
         line += f" {pct(r[y15], missing=NA):>6} {pct(r[y20], missing=NA):>6}"
         line += f" {_number_ci(r[heads], None, None, 1):>15}"
@@ -114,7 +112,7 @@ def format_beyond(
                 else money_ci(*(r[c] for c in COST_PER_VALUE_YEAR.columns), missing=NA)
             )
             line += f" {cost:>30}"
-        lines.append(line)
+        lines += [line, *more]
     return "\n".join(lines)
 
 
@@ -136,12 +134,12 @@ def beyond_note(decline: DeclineSpec, horizon: int, baseline: str | None) -> str
     return textwrap.fill(text + ".", width=100)
 
 
-def _label(r: pd.Series, policies: Mapping[str, PolicyDesign]) -> str:
-    """A summary row's policy label (with its sweep point), cut to the table's 40 characters."""
+def _label(r: pd.Series, policies: Mapping[str, PolicyDesign]) -> list[str]:
+    """A summary row's policy label (with its sweep point) as the lines of the policy column."""
     label = policies[r["policy"]].display if r["policy"] in policies else r["policy"]
     if "point" in r.index:
         label = f"[{r['point']}] {label}"
-    return label[:40]
+    return wrap_label(label)
 
 
 def _number_ci(value: object, low: object, high: object, digits: int) -> str:
