@@ -12,6 +12,9 @@ Layout (the contract in DESIGN.md)::
     <out>/failures.csv           runs that raised, when any did
     <out>/figures/               PDF and PNG
 
+One module on purpose (over 400 lines): the layout, the reading and the writing of one folder are
+one contract — both classes share the file names, the atomic writes and the checksum rules.
+
 Two doors, and nothing else touches the files: :class:`ResultFolder` reads a folder (figures,
 report, resume) and never writes; :class:`ResultStore` adds the writing, holding the folder's lock.
 :func:`write_file` writes one file atomically anywhere (the report may go elsewhere).
