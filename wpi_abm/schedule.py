@@ -79,6 +79,12 @@ class Schedule:
         self.flex_from = flex.from_year if flex else math.inf
         self.glide = flex is not None and flex.rule == "glide"
         self.foresight_from = policy.foresight.from_year if policy.foresight else math.inf
+        # Last year any record could be paid matching (None: no matching year); asked every year.
+        possible = match_fixed.copy()
+        for mask in match_gated.values():
+            possible |= mask
+        matching_years = np.flatnonzero(possible)
+        self.last_match_year = int(matching_years[-1]) if len(matching_years) else None
         self._plans: dict[tuple[tuple[tuple[str, bool], ...], float], Plan] = {}
         # Prefix sums for expected amounts over a window: cum[y] = sum of years 1..y-1.
         self._cum_fixed = np.concatenate(([0.0], np.cumsum(fixed)))
@@ -148,15 +154,6 @@ class Schedule:
         fixed = self._cum_match[hi + 1] - self._cum_match[lo]
         gated = {g: cm[hi + 1] - cm[lo] for g, cm in self._cum_match_gated.items()}
         return fixed, gated
-
-    @property
-    def last_match_year(self) -> int | None:
-        """Last year any record could be paid matching (None: no matching year)."""
-        possible = self.match_fixed.copy()
-        for mask in self.match_gated.values():
-            possible |= mask
-        years = np.flatnonzero(possible)
-        return int(years[-1]) if len(years) else None
 
     def window_match_possible(self, lo: int, hi: int) -> float:
         """Years within lo..hi that pay matching under some record (gates passed)."""

@@ -84,7 +84,7 @@ class CentreFinances:
         self.books: Books | None = None
 
     # -- foresight ------------------------------------------------------------------------------
-    def foresee(self, year: int, soft_payroll: np.ndarray, track_score: np.ndarray) -> np.ndarray:
+    def foresee(self, year: int, soft_payroll: np.ndarray) -> np.ndarray:
         """Foreseen funding gap of soft-money posts over the foresight window (0–1).
 
         Centres and their researchers add up the money they can see for the next ``window``
@@ -104,7 +104,7 @@ class CentreFinances:
             # A flexible centre sees its own plan: programme money on its glide path.
             programme = world.planned_window.copy()
         else:
-            subsidy, match_years = prog.expected(year, last, prog.beliefs(year, track_score))
+            subsidy, match_years = prog.expected(year, last, world.beliefs)
             programme = subsidy + match_years * prog.match_amount(year)
         seen = programme + w * self.nonprog_last + self.reserves
         if prog.carries_over(year):

@@ -37,7 +37,7 @@ from wpi_abm.sim.agents.foundation import Foundation
 from wpi_abm.sim.agents.host import HostInstitution
 from wpi_abm.sim.finance import CentreFinances
 from wpi_abm.sim.output import Output
-from wpi_abm.sim.population import PI, POSTDOC, STAFF
+from wpi_abm.sim.population import PI, POSTDOC, STAFF, Population
 from wpi_abm.sim.recorder import Recorder
 from wpi_abm.sim.review import Review
 from wpi_abm.sim.world import World
@@ -127,7 +127,7 @@ class WPIModel(mesa.Model):
         return self.world.recorder
 
     @property
-    def population(self):
+    def population(self) -> Population:
         """Every researcher and staff member of all worlds (columnar)."""
         return self.world.population
 
@@ -166,7 +166,7 @@ class WPIModel(mesa.Model):
 
         # 3. Researchers see the funding of their posts over the foresight window; some leave.
         soft_pay = pop.per_centre(pop.salary * ~pop.host)
-        insecurity = fin.foresee(t, soft_pay, w.track_score)
+        insecurity = fin.foresee(t, soft_pay)
         leaving = departures.leaving(w, insecurity)
         stay = ~leaving
         left = pop.per_centre(leaving)

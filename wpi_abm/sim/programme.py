@@ -172,7 +172,7 @@ class Programme:
             return np.zeros(self.n)
         return self.schedule.matching.amount(self.basis(year)) * self.factor
 
-    def match_incentive(self, year: int, score_now: np.ndarray) -> np.ndarray:
+    def match_incentive(self, year: int, beliefs: dict[str, np.ndarray]) -> np.ndarray:
         """Matching a centre can expect per extra yen it raises now (0 when none lies ahead).
 
         The ratio, times the chance the centre gives to being paid matching in the matching years
@@ -184,7 +184,7 @@ class Programme:
         if m is None or last is None or year > last:
             return np.zeros(self.n)
         possible = self.schedule.window_match_possible(year, last)
-        _, years = self.expected(year, last, self.beliefs(year, score_now))
+        _, years = self.expected(year, last, beliefs)
         uncapped = m.ratio * self.basis(year) < m.cap
         return m.ratio * (years / possible) * uncapped * (self.factor > 0)
 

@@ -72,6 +72,7 @@ class World:
         push: Per centre: a growth plan's factor on its search for private money.
         secured: Per centre: last year of certain support, as seen this year.
         match_incentive: Per centre: matching it can expect per extra yen raised now.
+        beliefs: Per gate, each centre's chance of passing it as seen this year.
         envelope_years, envelope_left, matching_ahead, matching_now: What the programme tells a
             flexible centre this year (years to the end of its envelope, subsidy left, matching
             expected over those years, matching this year).
@@ -124,6 +125,7 @@ class World:
         self.push = np.ones(size)
         self.secured = np.zeros(size, dtype=np.int64)
         self.match_incentive = np.zeros(size)
+        self.beliefs: dict[str, np.ndarray] = {}
         # A flexible centre's plan (set by the centre agents): this year's draw, and the
         # programme money it plans over the foresight window and for next year.
         self.draw = np.zeros(size)
@@ -170,14 +172,16 @@ class World:
     def begin_year(self) -> None:
         """Advance the year; clear the flows and terms that agents set afresh every year."""
         self.year += 1
-        self.secured = self.programme.secured_until(self.year)
         prog = self.programme
-        self.match_incentive = prog.match_incentive(self.year, self.track_score)
+        self.secured = prog.secured_until(self.year)
+        # Gates and the committee's view change only at the year's review: one reading serves
+        # every decision and the foresight of the year.
+        self.beliefs = prog.beliefs(self.year, self.track_score)
+        self.match_incentive = prog.match_incentive(self.year, self.beliefs)
         if prog.gliding(self.year):
-            beliefs = prog.beliefs(self.year, self.track_score)
-            self.envelope_years = prog.envelope_years(self.year, beliefs)
+            self.envelope_years = prog.envelope_years(self.year, self.beliefs)
             self.envelope_left = prog.envelope_left()
-            self.matching_ahead = prog.matching_ahead(self.year, self.envelope_years, beliefs)
+            self.matching_ahead = prog.matching_ahead(self.year, self.envelope_years, self.beliefs)
             self.matching_now = prog.matching(self.year)
         for flow in (self.company_income, self.endowment_income, self.gifts, self.host_terms):
             flow[:] = 0.0

@@ -71,16 +71,6 @@ class Centre(mesa.Agent):
         """The centre's name in the cohort."""
         return self.spec.name
 
-    @property
-    def reputation(self) -> np.ndarray:
-        """Reputation in each run (1.0 = a typical WPI centre); follows output with a lag."""
-        return self.world.reputation[self.rows]
-
-    @property
-    def headcount(self) -> np.ndarray:
-        """People by rank (PI, researcher, postdoc, staff), one row per run."""
-        return self.world.population.counts()[self.rows]
-
     # -- decisions ------------------------------------------------------------------------------
     def seek_private_money(self) -> None:
         """Seek company and foundation money when secured support ends soon, or when it pays.
