@@ -44,6 +44,8 @@ def scenarios(draw):
         f"parameters.foundation.gift_rate={draw(st.floats(0, 0.2))}",
         f"parameters.foundation.return_sd={draw(st.floats(0, 0.4))}",
         f"cohort.centres[0].initial_fill={draw(st.floats(0.05, 1))}",
+        # Staggered starts (the real programme's centres started FY2007-FY2023).
+        f"cohort.centres[1].start={draw(st.integers(1, 6))}",
         f"horizon={draw(st.integers(16, 30))}",
     ]
     policy = draw(st.sampled_from(POLICIES))

@@ -162,7 +162,7 @@ def test_matching_basis_window_counts_only_recent_years():
 
 def test_carry_over_flexibility_keeps_unspent_money_only_from_year_6_within_the_envelope():
     prog = make_programme("reform_2024", sets=["policies.reform_2024.flexibility.rule=carry_over"])
-    assert not prog.flexible(5) and prog.flexible(6)
+    assert not prog.carries_over(5).any() and prog.carries_over(6).all()
     prog.deferred[:] = [50.0, 50.0, 50.0]
     assert prog.carry_over(5).tolist() == [0.0, 0.0, 0.0]
     assert prog.carry_over(8).tolist() == [50.0, 50.0, 50.0]
@@ -171,7 +171,7 @@ def test_carry_over_flexibility_keeps_unspent_money_only_from_year_6_within_the_
     assert prog.carry_over(11).tolist() == [50.0, 0.0, 50.0]
     assert prog.carry_over(16).tolist() == [0.0, 0.0, 0.0]
     legacy = make_programme("legacy")
-    assert not legacy.flexible(8)
+    assert not legacy.carries_over(8).any()
 
 
 def test_foresight_reveals_gate_prospects_only_where_designed():
@@ -261,9 +261,9 @@ def test_glide_path_never_negative_and_never_beyond_the_money(level, money, year
 
 def test_glide_draws_within_the_envelope_and_it_lapses_when_certification_fails():
     prog = make_programme("reform_2024")
-    assert not prog.gliding(5) and prog.gliding(6)
+    assert not prog.gliding(5).any() and prog.gliding(6).all()
     assert prog.envelope_left().tolist() == [7000.0] * 3
-    prog.record_used(np.array([3500.0, 6900.0, 3500.0]))
+    prog.record_used(5, np.array([3500.0, 6900.0, 3500.0]))
     # Draws are paid within what is left (never negative).
     assert prog.owed(6, np.array([800.0, 800.0, -5.0])).tolist() == [800.0, 100.0, 0.0]
     beliefs = {g: np.array([0.9, 0.9, 0.2]) for g in prog.gate_state}

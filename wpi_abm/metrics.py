@@ -133,13 +133,65 @@ def last_supported_year(programme_money: np.ndarray) -> np.ndarray:
     return np.where(paid.any(axis=0), last, 0)
 
 
-def outcomes(panel: Mapping[str, np.ndarray], spec: DeclineSpec) -> dict[str, np.ndarray]:
+def support_years(
+    panel: Mapping[str, np.ndarray], start: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The panel in each centre's support years, for centres that start after model year 1.
+
+    Row ``s - 1`` of a centre's column becomes its support year ``s`` (model year
+    ``start + s - 1``); the rows the horizon leaves unobserved are NaN.
+
+    Args:
+        panel: (years, centres) arrays in model years.
+        start: Model year of each centre's first supported year.
+
+    Returns:
+        The realigned arrays, and the support years observed per centre.
+    """
+    start = np.asarray(start)
+    first = next(iter(panel.values()))
+    years = first.shape[0]
+    observed = np.maximum(years - start + 1, 0)
+    if (start == 1).all():
+        return dict(panel), observed
+    rows = np.arange(years)[:, None] + (start - 1)[None, :]
+    inside = rows < years
+    cols = np.broadcast_to(np.arange(first.shape[1]), rows.shape)
+    out = {}
+    for name, values in panel.items():
+        a = np.asarray(values, dtype=float)
+        moved = np.full_like(a, np.nan)
+        moved[inside] = a[rows[inside], cols[inside]]
+        out[name] = moved
+    return out, observed
+
+
+def model_years(aligned: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`support_years` for one array: back to model years (NaN before)."""
+    start = np.asarray(start)
+    if (start == 1).all():
+        return aligned
+    years = aligned.shape[0]
+    rows = np.arange(years)[:, None] - (start - 1)[None, :]
+    inside = rows >= 0
+    cols = np.broadcast_to(np.arange(aligned.shape[1]), rows.shape)
+    out = np.full(aligned.shape, np.nan)
+    out[inside] = aligned[rows[inside], cols[inside]]
+    return out
+
+
+def outcomes(
+    panel: Mapping[str, np.ndarray], spec: DeclineSpec, observed: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Decline outcomes of every centre.
 
     Args:
-        panel: (years, centres) arrays: the value-index indicators, ``personnel_cost``,
-            ``papers``, ``income_subsidy`` and ``income_matching``.
+        panel: (years, centres) arrays in support years (see :func:`support_years`): the
+            value-index indicators, ``personnel_cost``, ``papers``, ``income_subsidy`` and
+            ``income_matching``.
         spec: The decline definition.
+        observed: Support years observed per centre (default: every row); later rows are NaN
+            and count as unobserved (a centre that started late is followed for fewer years).
 
     Returns:
         name → per-centre array, for each of :data:`OUTCOME_COLUMNS`:
@@ -179,6 +231,9 @@ def outcomes(panel: Mapping[str, np.ndarray], spec: DeclineSpec) -> dict[str, np
     v = value_index(panel, spec.weights, spec.baseline_years)
     years = v.shape[0]
     n = v.shape[1]
+    seen = np.full(n, years) if observed is None else np.minimum(observed, years)
+    last_row = np.maximum(seen, 1) - 1
+    cols = np.arange(n)
     ref = spec.reference_year
     offsets = np.asarray(spec.test_years) - ref
     test_years = np.repeat(np.asarray(spec.test_years)[:, None], n, axis=1)
@@ -192,14 +247,16 @@ def outcomes(panel: Mapping[str, np.ndarray], spec: DeclineSpec) -> dict[str, np
     depth = np.maximum(0.0, 1.0 - lowest)
     below = (later < 1.0 - theta).sum(axis=0) if len(later) else np.zeros(n)
     decline = ratio_test < 1.0 - theta
-    recovered = decline & (rel[-1] >= 1.0 - theta)
+    recovered = decline & (rel[last_row, cols] >= 1.0 - theta)
 
     personnel = _test(relative(panel["personnel_cost"], ref), test_years, spec.aggregate)
     papers = _test(relative(panel["papers"], ref), test_years, spec.aggregate)
 
     money = np.asarray(panel["income_subsidy"]) + np.asarray(panel["income_matching"])
+    if observed is not None:
+        money = np.nan_to_num(money)  # unobserved years: no money seen
     end = last_supported_year(money).astype(float)
-    applicable = (end >= 1) & (end + offsets.max() <= years)
+    applicable = (end >= 1) & (end + offsets.max() <= seen)
     end_ref = np.where(applicable, end, 0).astype(int)
     rel_end = relative(v, end_ref)
     end_tests = end_ref[None, :] + offsets[:, None]
@@ -214,9 +271,11 @@ def outcomes(panel: Mapping[str, np.ndarray], spec: DeclineSpec) -> dict[str, np
     rel_pre = scaled(v, reference_level(v, spec, "pre_announcement"))
     ratio_pre = _test(rel_pre, test_years, spec.aggregate)
     shortfall = np.maximum(0.0, 1.0 - rel_level)  # NaN stays NaN: an unusable level
+    if observed is not None:
+        shortfall = np.where(rows <= seen[None, :], shortfall, 0.0)
     ended = last_supported_year(money)
     window = (rows > ended[None, :]) & (rows <= ended[None, :] + spec.end_window)
-    end_ok = (ended >= 1) & (ended + spec.end_window <= years)
+    end_ok = (ended >= 1) & (ended + spec.end_window <= seen)
     beyond_years = {
         f"value_y{y}": rel_level[y - 1] if y <= years else np.full(n, np.nan) for y in VALUE_YEARS
     }
@@ -245,9 +304,9 @@ def outcomes(panel: Mapping[str, np.ndarray], spec: DeclineSpec) -> dict[str, np
         "foreign_ref": np.asarray(panel["foreign"], float)[ref - 1],
         "personnel_ref": np.asarray(panel["personnel_cost"], float)[ref - 1],
         "papers_ref": np.asarray(panel["papers"], float)[ref - 1],
-        "researchers_last": np.asarray(panel["researchers"], float)[-1],
-        "personnel_last": np.asarray(panel["personnel_cost"], float)[-1],
-        "papers_last": np.asarray(panel["papers"], float)[-1],
+        "researchers_last": np.asarray(panel["researchers"], float)[last_row, cols],
+        "personnel_last": np.asarray(panel["personnel_cost"], float)[last_row, cols],
+        "papers_last": np.asarray(panel["papers"], float)[last_row, cols],
         "decline_pre": ratio_pre < 1.0 - theta,
         **{curve_column(t): ratio_level < 1.0 - t for t in CURVE_THETAS},
         "value_lost": shortfall[ref:].sum(axis=0),

@@ -17,7 +17,12 @@ from wpi_abm.policy import PolicyDesign
 
 
 def compile_schedule(
-    policy: PolicyDesign, horizon: int, lookahead: int, end_fraction: float
+    policy: PolicyDesign,
+    horizon: int,
+    lookahead: int,
+    end_fraction: float,
+    start: int = 1,
+    history: dict[int, float] | None = None,
 ) -> Schedule:
     """The year-indexed schedule of ``policy`` for runs of ``horizon`` years.
 
@@ -27,8 +32,10 @@ def compile_schedule(
         lookahead: Extra years compiled for foresight.
         end_fraction: Support ends where the subsidy falls below this share of the year before
             (see :class:`Plan`).
+        start: Model year of the centres' first supported year.
+        history: Subsidy paid in past model years, given as input (see :meth:`Schedule.build`).
     """
-    return Schedule.build(policy, horizon + lookahead, end_fraction)
+    return Schedule.build(policy, horizon + lookahead, end_fraction, start, history)
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,11 @@ class GateRecord:
 
 
 class Schedule:
-    """Year-indexed subsidy arrays of one policy; index ``y`` is support year ``y`` (0 unused).
+    """Year-indexed subsidy arrays of one policy; index ``y`` is model year ``y`` (0 unused).
+
+    Model year and support year coincide for centres that start in year 1; a centre that starts
+    in model year ``start`` has its support year ``s`` at model year ``start + s - 1``, and its
+    schedule is the design's shifted by ``start - 1`` (with its history, if any, in front).
 
     The amount owed in year ``y`` is ``(fixed[y] + Σ_g gated_g[y]) × factor`` where each gated
     array is the pass or the fail variant depending on the centre's record. Matching years are
@@ -62,6 +73,8 @@ class Schedule:
         match_fixed: np.ndarray,
         match_gated: dict[str, np.ndarray],
         end_fraction: float,
+        start: int = 1,
+        policy_from: int = 1,
     ) -> None:
         self.policy = policy
         self.length = len(fixed) - 1
@@ -70,15 +83,26 @@ class Schedule:
         self.match_fixed = match_fixed
         self.match_gated = match_gated
         self.gates = frozenset(gated) | frozenset(match_gated)
+        self.start = start
+        self.policy_from = policy_from
         self.evaluations = {e.name: e for e in policy.evaluations}
-        self.eval_years = {e.year: e for e in policy.evaluations}
+        shift = start - 1
+        # Evaluations due before the design applies are history: every centre passed them.
+        self.eval_years = {
+            e.year + shift: e for e in policy.evaluations if e.year + shift >= policy_from
+        }
+        self.passed_before = frozenset(
+            e.name for e in policy.evaluations if e.year + shift < policy_from
+        )
         self.matching = policy.matching
         self.end_fraction = end_fraction
         self.match_eligible = frozenset(policy.matching.eligible if policy.matching else ())
         flex = policy.flexibility
-        self.flex_from = flex.from_year if flex else math.inf
+        self.flex_from = max(flex.from_year + shift, policy_from) if flex else math.inf
         self.glide = flex is not None and flex.rule == "glide"
-        self.foresight_from = policy.foresight.from_year if policy.foresight else math.inf
+        self.foresight_from = (
+            max(policy.foresight.from_year + shift, policy_from) if policy.foresight else math.inf
+        )
         # Last year any record could be paid matching (None: no matching year); asked every year.
         possible = match_fixed.copy()
         for mask in match_gated.values():
@@ -98,8 +122,30 @@ class Schedule:
         }
 
     @classmethod
-    def build(cls, policy: PolicyDesign, length: int, end_fraction: float) -> Schedule:
-        """Compile ``policy`` into arrays covering years 1..length."""
+    def build(
+        cls,
+        policy: PolicyDesign,
+        length: int,
+        end_fraction: float,
+        start: int = 1,
+        history: dict[int, float] | None = None,
+    ) -> Schedule:
+        """Compile ``policy`` into arrays covering model years 1..length.
+
+        Args:
+            policy: The design.
+            length: Last model year covered.
+            end_fraction: See :class:`Plan`.
+            start: Model year of the centres' first supported year: the design's support year
+                ``s`` falls in model year ``start + s - 1``.
+            history: Subsidy paid in past model years (input, not the design's rule): those
+                years pay exactly that, ungated and without matching, and the design applies
+                from the year after the last of them.
+        """
+        shift = start - 1
+        if shift or history:
+            own = cls.build(policy, length, end_fraction)
+            return own._shifted(shift, history or {})
         size = length + 1
         fixed = np.zeros(size)
         match_fixed = np.zeros(size, dtype=bool)
@@ -120,6 +166,33 @@ class Schedule:
                 if seg.matching:
                     match_gated.setdefault(seg.gate, np.zeros(size, dtype=bool))[sl] = True
         return cls(policy, fixed, gated, match_fixed, match_gated, end_fraction)
+
+    def _shifted(self, shift: int, history: dict[int, float]) -> Schedule:
+        """This support-year schedule moved ``shift`` years later, with ``history`` in front."""
+        size = self.length + 1
+
+        def move(a: np.ndarray) -> np.ndarray:
+            out = np.zeros_like(a)
+            out[shift + 1 :] = a[1 : size - shift]
+            return out
+
+        fixed = move(self.fixed)
+        gated = {g: (move(a), move(b)) for g, (a, b) in self.gated.items()}
+        match_fixed = move(self.match_fixed)
+        match_gated = {g: move(m) for g, m in self.match_gated.items()}
+        for year, amount in history.items():
+            if year < size:
+                fixed[year] = amount
+                match_fixed[year] = False
+                for a, b in gated.values():
+                    a[year] = b[year] = 0.0
+                for m in match_gated.values():
+                    m[year] = False
+        policy_from = max(shift + 1, max(history, default=0) + 1)
+        return type(self)(
+            self.policy, fixed, gated, match_fixed, match_gated, self.end_fraction,
+            shift + 1, policy_from,
+        )  # fmt: skip
 
     def plan(self, record: GateRecord) -> Plan:
         """Everything that follows from ``record`` (cached)."""

@@ -42,7 +42,7 @@ class Panel:
         return self.data[name]
 
 
-_KEYS = {"run_id", "point", "replicate", "policy", "centre", "field", "year"}
+_KEYS = {"run_id", "point", "replicate", "policy", "centre", "field", "year", "support_year"}
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

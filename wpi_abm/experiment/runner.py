@@ -18,7 +18,13 @@ from pydantic import ValidationError
 from wpi_abm.config import apply_set, parse_set
 from wpi_abm.errors import ConfigError
 from wpi_abm.experiment.plan import Chunk, Point, run_id, run_seed
-from wpi_abm.metrics import OUTCOME_COLUMNS, outcomes, value_index
+from wpi_abm.metrics import (
+    OUTCOME_COLUMNS,
+    model_years,
+    outcomes,
+    support_years,
+    value_index,
+)
 from wpi_abm.schema.experiment import Experiment
 from wpi_abm.sim.model import WPIModel
 from wpi_abm.sim.recorder import Recorder
@@ -117,6 +123,7 @@ def _simulate(job: Job, chunk: Chunk) -> ChunkResult:
     cohort = exp.cohort
     names = [c.name for c in cohort.centres]
     fields = [c.field for c in cohort.centres]
+    starts = np.array([c.first_year for c in cohort.centres])
     n_pol = len(exp.policies)
     outs, panels = [], []
     reps = list(chunk.replicates)
@@ -130,11 +137,16 @@ def _simulate(job: Job, chunk: Chunk) -> ChunkResult:
         )
         keys = _keys(chunk, ids, np.array(batch), len(names))
         keys["policy"] = _dictionary(np.zeros(len(keys["run_id"])), [chunk.policy])
-        res = outcomes(rec.data, exp.decline)
+        # Outcomes are measured in each centre's support years (the reference year 10 is its
+        # own tenth year, whenever it started).
+        aligned, observed = support_years(rec.data, np.tile(starts, len(batch)))
+        res = outcomes(aligned, exp.decline, None if (starts == 1).all() else observed)
         outs.append(_outcome_table(keys, names, fields, res))
         if job.panel:
-            v = value_index(rec.data, exp.decline.weights, exp.decline.baseline_years)
-            panels.append(_panel_table(keys, names, fields, rec, v))
+            v = value_index(aligned, exp.decline.weights, exp.decline.baseline_years)
+            centre_starts = np.tile(starts, len(batch))
+            v = model_years(v, centre_starts)
+            panels.append(_panel_table(keys, names, fields, rec, v, centre_starts))
     outcome_table = pa.concat_tables(outs)
     panel_table = pa.concat_tables(panels) if panels else None
     return ChunkResult(chunk, outcome_table, panel_table)
@@ -183,6 +195,7 @@ def _panel_table(
     fields: list[str],
     rec: Recorder,
     v: np.ndarray,
+    starts: np.ndarray,
 ) -> pa.Table:
     h = rec.horizon
     centre_runs = len(keys["run_id"])
@@ -193,6 +206,11 @@ def _panel_table(
     cols["centre"] = _dictionary(centre, names)
     cols["field"] = _dictionary(centre, fields)
     cols["year"] = np.tile(np.arange(1, h + 1, dtype=np.int16), centre_runs)
+    # The centre's own support year (≤ 0 before it starts); equal to ``year`` when every centre
+    # starts in year 1.
+    cols["support_year"] = (cols["year"] - np.repeat(starts, h).astype(np.int16) + 1).astype(
+        np.int16
+    )
     table = rec.table()
     for name in table.column_names:
         cols[name] = table.column(name)

@@ -123,8 +123,12 @@ def read_policy_panel(
     """
     if not files[RUNS].get(policy):
         return None
-    table = ds.dataset(files[RUNS][policy], format="parquet").to_table(
-        columns=list(_READ), filter=_filter(policy)
+    dataset = ds.dataset(files[RUNS][policy], format="parquet")
+    # Figures are drawn in each centre's support years (results written before support years
+    # were recorded have only model years, which were the same then).
+    year = "support_year" if "support_year" in dataset.schema.names else "year"
+    table = dataset.to_table(
+        columns=[year if c == "year" else c for c in _READ], filter=_filter(policy)
     )
     if table.num_rows == 0:
         return None
@@ -132,7 +136,7 @@ def read_policy_panel(
     categories = pd.Index(sorted(centre.unique()))
     key = _keys(table.column("run_id").to_numpy(), centre, categories)
     uniq, row = np.unique(key, return_inverse=True)
-    col = table.column("year").to_numpy().astype(np.int64) - 1
+    col = table.column(year).to_numpy().astype(np.int64) - 1
     inside = (col >= 0) & (col < horizon)
     n = len(uniq)
 

@@ -100,21 +100,27 @@ class CentreFinances:
         w = self.window
         last = year + w - 1
         need = w * soft_payroll
-        if prog.gliding(year):
+        gliding = prog.gliding(year)
+        if gliding.all():
             # A flexible centre sees its own plan: programme money on its glide path.
             programme = world.planned_window.copy()
         else:
             subsidy, match_years = prog.expected(year, last, world.beliefs)
             programme = subsidy + match_years * prog.match_amount(year)
+            if gliding.any():
+                programme = np.where(gliding, world.planned_window, programme)
         seen = programme + w * self.nonprog_last + self.reserves
-        if prog.carries_over(year):
-            seen = seen + prog.deferred
+        carries = prog.carries_over(year)
+        if carries.any():
+            seen = seen + np.where(carries, prog.deferred, 0.0)
         for deals in world.deals.values():
             for d in deals:
                 covered = max(0, min(w, d.end - year + 1))
                 seen[d.centre] += d.amount * (covered + self.renewal_belief * (w - covered))
         secured = world.secured
-        belief = world.policy.host_commitment_seen(year, self.commitment_belief)
+        belief = world.each_clock(
+            year, lambda age: world.policy.host_commitment_seen(age, self.commitment_belief)
+        )
         promise = np.where(
             self.absorption_open, self.absorption_left, world.absorption_share * soft_payroll
         )
@@ -203,9 +209,9 @@ class CentreFinances:
         reserves = self.reserves - use_reserves + (b.nonprog - use_nonprog)
         excess = np.maximum(0.0, reserves - self.reserve_cap * soft_payroll)
         reserves -= excess
-        prog.deferred[:] = available - drawn if prog.carries_over(year) else 0.0
+        prog.deferred[:] = np.where(prog.carries_over(year), available - drawn, 0.0)
         b.income_subsidy = np.minimum(drawn, b.owed + b.carry)
-        prog.record_used(b.income_subsidy)
+        prog.record_used(year, b.income_subsidy)
         b.income_matching = drawn - b.income_subsidy
         b.income_host = host_payroll + b.host_cash
         b.income = drawn + b.income_host + b.grants + b.company + b.endowment
@@ -244,13 +250,17 @@ class CentreFinances:
         prog = self.world.programme
         b = self.books
         nxt = year + 1
-        if prog.gliding(nxt):
+        gliding = prog.gliding(nxt)
+        if gliding.all():
             programme = self.world.planned_next
         else:
             programme = prog.owed(nxt) + prog.matching(nxt)
+            if gliding.any():
+                programme = np.where(gliding, self.world.planned_next, programme)
         expected = programme + b.nonprog
         expected = expected + self.reserves / self.window
-        if prog.carries_over(nxt):
-            expected = expected + prog.deferred
+        carries = prog.carries_over(nxt)
+        if carries.any():
+            expected = expected + np.where(carries, prog.deferred, 0.0)
         limit = self.max_size * self.world.planned_payroll - soft_payroll - host_payroll
         return np.minimum(expected - soft_payroll, limit)

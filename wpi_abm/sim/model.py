@@ -16,8 +16,9 @@ between worlds. A centre or host agent acts in every world at once (its state is
 world); a company or foundation agent belongs to one world. Running worlds together only shares the
 cost of each numpy call; a world's results are identical whether it runs alone or with others.
 
-The year (one step = one fiscal year; ``year`` 1 is every centre's first supported year) is
-:meth:`WPIModel.step`, read top to bottom.
+The year (one step = one fiscal year; ``year`` 1 is the run's first year, every centre's first
+supported year unless the cohort staggers their starts) is :meth:`WPIModel.step`, read top to
+bottom.
 """
 
 from __future__ import annotations
@@ -200,6 +201,9 @@ class WPIModel(mesa.Model):
         budget = fin.hiring_budget(t, soft_pay, host_pay)
         self._each(Centre, "open_posts", budget, counts, soft_pay + host_pay)
         hired = recruitment.recruit(w, insecurity)
+        # Centres that start next year appoint their first people (year 1's: at creation).
+        if t < w.horizon:
+            hired = hired + founding.populate(w, t + 1)
 
         b = fin.books
         w.recorder.put_many(

@@ -8,11 +8,13 @@ indicators. All methods work on every centre of a run at once (arrays indexed by
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 from scipy.special import ndtr
 
 from wpi_abm.parameters import SCORE_KEYS, ProgrammeParams
-from wpi_abm.policy import PolicyDesign
+from wpi_abm.policy import Evaluation, PolicyDesign
 from wpi_abm.schedule import GateRecord, Schedule, compile_schedule
 
 
@@ -42,15 +44,44 @@ class Programme:
         lookahead: int,
         params: ProgrammeParams,
         n_centres: int,
+        clocks: Sequence[tuple[int, dict[int, float]]] | None = None,
     ) -> None:
         self.policy = policy
-        self.schedule: Schedule = compile_schedule(
-            policy, horizon, lookahead, params.support_end_fraction
-        )
         self.params = params
         self.n = n_centres
+        # One schedule per distinct clock (start year and history); a cohort whose centres all
+        # start together has one, and every method then works on all centres at once.
+        clocks = list(clocks) if clocks is not None else [(1, {})] * n_centres
+        keys = [(start, tuple(sorted(hist.items()))) for start, hist in clocks]
+        distinct = list(dict.fromkeys(keys))
+        self.groups: list[tuple[Schedule, np.ndarray | slice]] = []
+        for key in distinct:
+            start, hist = key
+            sched = compile_schedule(
+                policy, horizon, lookahead, params.support_end_fraction, start, dict(hist)
+            )
+            rows = slice(None) if len(distinct) == 1 else np.flatnonzero([k == key for k in keys])
+            self.groups.append((sched, rows))
+        self.schedule: Schedule = self.groups[0][0]
+        self._schedule_of = [self.schedule] * n_centres
+        if len(self.groups) > 1:
+            self._schedule_of = [None] * n_centres  # type: ignore[list-item]
+            for sched, rows in self.groups:
+                for c in np.asarray(rows):
+                    self._schedule_of[c] = sched
         size = self.schedule.length + 1
-        self.records = [GateRecord({}) for _ in range(n_centres)]
+        # First year the design pays each centre (after any history given as input), and the
+        # years that make up its envelope (None: every year, no centre has history).
+        self.policy_from = np.array([self._schedule_of[c].policy_from for c in range(n_centres)])
+        self._design_years = (
+            None
+            if (self.policy_from == 1).all()
+            else np.arange(size)[None, :] >= self.policy_from[:, None]
+        )
+        self.records = [
+            GateRecord(dict.fromkeys(self._schedule_of[c].passed_before, True))
+            for c in range(n_centres)
+        ]
         self.amounts = np.zeros((n_centres, size))
         self.match_open = np.zeros((n_centres, size), dtype=bool)
         self.secured = np.zeros((n_centres, size), dtype=np.int64)
@@ -65,16 +96,17 @@ class Programme:
         # Outcome of each gate per centre: 1 passed, 0 failed, NaN pending.
         self.gate_state = {g: np.full(n_centres, np.nan) for g in self.schedule.gates}
         for c in range(n_centres):
+            for g in self._schedule_of[c].passed_before:
+                if g in self.gate_state:
+                    self.gate_state[g][c] = 1.0
             self._refresh(c)
         total = sum(params.score_weights.values())
         self._score_vector = np.array(
             [params.score_weights.get(k, 0.0) / total / params.score_targets[k] for k in SCORE_KEYS]
         )
-        self._flex_from = self.schedule.flex_from
-        self._foresight_from = self.schedule.foresight_from
 
     def _refresh(self, c: int) -> None:
-        plan = self.schedule.plan(self.records[c])
+        plan = self._schedule_of[c].plan(self.records[c])
         self.amounts[c] = plan.amounts
         self.match_open[c] = plan.matching
         self.secured[c] = plan.secured[: len(plan.amounts)]
@@ -83,6 +115,27 @@ class Programme:
 
     def _col(self, year: int) -> int | None:
         return year if year <= self.schedule.length else None
+
+    def _per_group(self, year: int, each: Callable[[Schedule, np.ndarray | slice], object]):
+        """``each(schedule, rows)`` for every group, assembled into one per-centre array."""
+        if len(self.groups) == 1:
+            return each(*self.groups[0])
+        out = None
+        for sched, rows in self.groups:
+            part = np.asarray(each(sched, rows))
+            if out is None:
+                out = np.zeros(self.n, dtype=part.dtype)
+            out[rows] = part if part.ndim else part.item()
+        return out
+
+    def _mask(self, test: Callable[[Schedule], bool]) -> np.ndarray:
+        """Per centre, ``test`` of its schedule."""
+        if len(self.groups) == 1:
+            return np.full(self.n, bool(test(self.schedule)))
+        out = np.zeros(self.n, dtype=bool)
+        for sched, rows in self.groups:
+            out[rows] = bool(test(sched))
+        return out
 
     # -- money --------------------------------------------------------------------------------
     def owed(self, year: int, draw: np.ndarray | None = None) -> np.ndarray:
@@ -93,36 +146,56 @@ class Programme:
             draw: Under a glide (flexible) design, the draw each centre chose for ``year`` from
                 what is left of its envelope (paid within it); ignored otherwise.
         """
-        if draw is not None and self.gliding(year):
-            # Within what is left, and only while the envelope is open (then it lapses).
-            paid = np.clip(draw, 0.0, self.envelope_left())
-            return np.where(year <= self.envelope_end, paid, 0.0)
         col = self._col(year)
         # A copy: evaluations rewrite the schedule rows later in the year.
-        return self.amounts[:, col].copy() if col is not None else np.zeros(self.n)
+        owed = self.amounts[:, col].copy() if col is not None else np.zeros(self.n)
+        if draw is not None:
+            gliding = self.gliding(year)
+            if gliding.any():
+                # Within what is left, and only while the envelope is open (then it lapses).
+                paid = np.clip(draw, 0.0, self.envelope_left())
+                paid = np.where(year <= self.envelope_end, paid, 0.0)
+                return np.where(gliding, paid, owed)
+        return owed
 
     # -- the flexible envelope ------------------------------------------------------------------
-    def gliding(self, year: int) -> bool:
-        """Whether centres choose ``year``'s draw from their envelope (glide designs)."""
-        return self.schedule.glide and year >= self._flex_from
+    def gliding(self, year: int) -> np.ndarray:
+        """Per centre: whether it chooses ``year``'s draw from its envelope (glide designs)."""
+        return self._mask(lambda s: s.glide and year >= s.flex_from)
 
     def envelope_left(self) -> np.ndarray:
-        """Subsidy each centre may still draw: its schedule's total (given its record) less use."""
-        return np.maximum(0.0, self.amounts.sum(axis=1) - self.used)
+        """Subsidy each centre may still draw: its schedule's total (given its record) less use.
+
+        Only the years the design pays count: history given as input is spent, whatever of it
+        a centre did not use.
+        """
+        if self._design_years is None:
+            total = self.amounts.sum(axis=1)
+        else:
+            total = np.where(self._design_years, self.amounts, 0.0).sum(axis=1)
+        return np.maximum(0.0, total - self.used)
 
     def matching_ahead(
         self, year: int, years: np.ndarray, beliefs: dict[str, np.ndarray]
     ) -> np.ndarray:
         """Matching each centre expects over ``years`` years from ``year``, at its basis now."""
-        fixed, gated = self.schedule.match_years_between(year, year + years - 1)
-        expected = fixed.astype(float)
-        for gate, count in gated.items():
-            expected = expected + beliefs.get(gate, 0.0) * count
-        return expected * self.match_amount(year)
 
-    def record_used(self, subsidy: np.ndarray) -> None:
-        """Add the subsidy each centre used this year to what it has used."""
-        self.used += subsidy
+        def each(s: Schedule, rows: np.ndarray | slice) -> np.ndarray:
+            fixed, gated = s.match_years_between(year, year + years[rows] - 1)
+            expected = fixed.astype(float)
+            for gate, count in gated.items():
+                belief = beliefs.get(gate)
+                expected = expected + (0.0 if belief is None else belief[rows]) * count
+            return expected
+
+        return self._per_group(year, each) * self.match_amount(year)
+
+    def record_used(self, year: int, subsidy: np.ndarray) -> None:
+        """Add the subsidy each centre used in ``year`` to what it has used of its envelope."""
+        if self._design_years is None:
+            self.used += subsidy
+        else:
+            self.used += np.where(self.policy_from <= year, subsidy, 0.0)
 
     def envelope_years(self, year: int, beliefs: dict[str, np.ndarray]) -> np.ndarray:
         """Years from ``year`` to the end of the envelope a centre plans for (≥ 1).
@@ -180,31 +253,37 @@ class Programme:
         its basis is below the cap (beyond it, more private money earns no more matching).
         """
         m = self.schedule.matching
-        last = self.schedule.last_match_year
-        if m is None or last is None or year > last:
+        if m is None:
             return np.zeros(self.n)
-        possible = self.schedule.window_match_possible(year, last)
-        _, years = self.expected(year, last, beliefs)
+
+        def each(s: Schedule, rows: np.ndarray | slice) -> np.ndarray | float:
+            last = s.last_match_year
+            if last is None or year > last:
+                return 0.0
+            possible = s.window_match_possible(year, last)
+            _, years = self._expected_in(s, rows, year, last, beliefs)
+            return years / possible
+
+        share = self._per_group(year, each)
+        if not np.any(share):
+            return np.zeros(self.n)
         uncapped = m.ratio * self.basis(year) < m.cap
-        return m.ratio * (years / possible) * uncapped * (self.factor > 0)
+        return m.ratio * share * uncapped * (self.factor > 0)
 
-    def flexible(self, year: int) -> bool:
-        """Whether the yearly amount is flexible in ``year`` (either rule)."""
-        return year >= self._flex_from
-
-    def carries_over(self, year: int) -> bool:
-        """Whether unspent programme money is kept for later years (``carry_over`` rule)."""
-        return self.flexible(year) and not self.schedule.glide
+    def carries_over(self, year: int) -> np.ndarray:
+        """Per centre: whether unspent programme money is kept for later years (``carry_over``)."""
+        return self._mask(lambda s: year >= s.flex_from and not s.glide)
 
     def carry_over(self, year: int) -> np.ndarray:
         """Unspent programme money each centre may still draw in ``year``.
 
         Once a centre's envelope has closed, what is left goes back to the government.
         """
-        if not self.carries_over(year):
+        carries = self.carries_over(year)
+        if not carries.any():
             return np.zeros(self.n)
-        self.deferred[year > self.envelope_end] = 0.0
-        return self.deferred.copy()
+        self.deferred[carries & (year > self.envelope_end)] = 0.0
+        return np.where(carries, self.deferred, 0.0)
 
     def secured_until(self, year: int) -> np.ndarray:
         """Per centre, the last year through which support is certain (``year - 1`` if none)."""
@@ -229,34 +308,54 @@ class Programme:
         """
         out = {}
         sd = max(self.params.assessment_noise_sd, 1e-6)
+        follow_up = self._mask(lambda s: year >= s.foresight_from)
         for gate, state in self.gate_state.items():
             undecided = np.isnan(state)
             if not undecided.any():
                 out[gate] = state
-            elif year >= self._foresight_from:
+                continue
+            belief = np.full(self.n, self.params.prior_gate_belief)
+            if follow_up.any():
                 bar = self.schedule.evaluations[gate].pass_score
                 # Before any score exists (year 1) the follow-up says nothing: 50/50.
                 z = np.where(np.isnan(score_now), 0.0, score_now - bar) / sd
-                out[gate] = np.where(undecided, ndtr(z), state)
-            else:
-                out[gate] = np.where(undecided, self.params.prior_gate_belief, state)
+                belief = np.where(follow_up, ndtr(z), belief)
+            out[gate] = np.where(undecided, belief, state)
         return out
 
     def expected(
         self, first: int, last: int, beliefs: dict[str, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Expected subsidy and expected matching years over ``first..last``, per centre."""
-        s = self.schedule
+        if len(self.groups) == 1:
+            return self._expected_in(self.schedule, slice(None), first, last, beliefs)
+        total, years = np.zeros(self.n), np.zeros(self.n)
+        for s, rows in self.groups:
+            total[rows], years[rows] = self._expected_in(s, rows, first, last, beliefs)
+        return total, years
+
+    def _expected_in(
+        self,
+        s: Schedule,
+        rows: np.ndarray | slice,
+        first: int,
+        last: int,
+        beliefs: dict[str, np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`expected` for the centres ``rows``, which follow schedule ``s``."""
+        factor = self.factor[rows]
+        n = len(factor)
         lo, hi = first, min(last, s.length)
         if lo > hi:
-            return np.zeros(self.n), np.zeros(self.n)
-        total = np.full(self.n, s.window_fixed(lo, hi))
-        years = np.full(self.n, s.window_match(lo, hi))
-        for gate, p in beliefs.items():
+            return np.zeros(n), np.zeros(n)
+        total = np.full(n, s.window_fixed(lo, hi))
+        years = np.full(n, s.window_match(lo, hi))
+        for gate, belief in beliefs.items():
+            p = belief[rows]
             on_pass, on_fail = s.window_gated(gate, lo, hi)
             total += p * on_pass + (1 - p) * on_fail
             years += p * s.window_match_gated(gate, lo, hi)
-        return total * self.factor, years * (self.factor > 0)
+        return total * factor, years * (factor > 0)
 
     # -- evaluation ---------------------------------------------------------------------------
     def score(self, indicators: np.ndarray) -> np.ndarray:
@@ -280,12 +379,18 @@ class Programme:
             1.0 / 0.0 per centre for pass / fail, NaN where no evaluation took place.
         """
         outcome = np.full(self.n, np.nan)
-        ev = self.schedule.eval_years.get(year)
-        if ev is None:
-            return outcome
-        assessed = true_scores + noise
-        self.last_score[:] = assessed
-        for c in range(self.n):
+        for s, rows in self.groups:
+            ev = s.eval_years.get(year)
+            if ev is not None:
+                self._evaluate_in(ev, rows, true_scores + noise, outcome)
+        return outcome
+
+    def _evaluate_in(
+        self, ev: Evaluation, rows: np.ndarray | slice, assessed: np.ndarray, outcome: np.ndarray
+    ) -> None:
+        """Evaluation ``ev`` of the centres ``rows``; their outcomes go into ``outcome``."""
+        self.last_score[rows] = assessed[rows]
+        for c in np.arange(self.n)[rows]:
             passed = bool(assessed[c] >= ev.pass_score)
             rec = self.records[c]
             factor = rec.factor
@@ -298,5 +403,4 @@ class Programme:
             self._refresh(c)
             outcome[c] = float(passed)
         if ev.name in self.gate_state:
-            self.gate_state[ev.name][:] = outcome
-        return outcome
+            self.gate_state[ev.name][rows] = outcome[rows]

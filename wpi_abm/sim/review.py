@@ -46,11 +46,17 @@ class Review:
                 researchers / w.planned_researchers,
             )
         )
-        w.track_score = w.programme.score(self.track.sum(axis=0) / min(t, self.window))
+        if not w.active.all():
+            # Years before a centre's start are not part of its record.
+            self.track[(t - 1) % self.window][~w.active] = 0.0
+        years = np.clip(t - w.start + 1, 1, self.window)
+        w.track_score = w.programme.score(self.track.sum(axis=0) / years[:, None])
         sd = p.programme.assessment_noise_sd
         noise = w.draws.per_centre("evaluation", lambda g: g.normal(0.0, sd, w.n_centres))
         passed = w.programme.evaluate(t, w.track_score, noise)
         quality = ratio(top10, researchers) / p.reputation.top10_per_researcher_ref
-        w.reputation += (quality - w.reputation) / p.reputation.lag_years
-        np.maximum(w.reputation, p.reputation.floor, out=w.reputation)
+        moved = w.reputation + (quality - w.reputation) / p.reputation.lag_years
+        np.maximum(moved, p.reputation.floor, out=moved)
+        # A centre that has not started keeps its founding reputation.
+        w.reputation[:] = moved if w.active.all() else np.where(w.active, moved, w.reputation)
         return passed

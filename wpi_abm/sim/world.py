@@ -12,7 +12,7 @@ Per-centre arrays are world-major: centre ``w * n_centres + c`` is cohort centre
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +44,14 @@ class Encounters:
 
     u: np.ndarray
     hits: np.ndarray
+
+
+def clock_age(year: int, start: int, policy_from: int) -> int:
+    """The support year a design sees in model ``year`` for a centre with this clock.
+
+    ``year - start + 1`` once the design pays the centre (from ``policy_from``), else 0.
+    """
+    return year - start + 1 if year >= policy_from else 0
 
 
 HOST_TERMS = ("cash", "capacity", "capacity_next", "conversion_mean", "absorption_share")
@@ -113,12 +121,19 @@ class World:
         self.size = size = nw * n
         self.last_year = horizon + params.researchers.foresight_window + EXTRA_LOOKAHEAD
         self.population = Population(size, params)
+        # Each centre's clock: the model year of its first supported year, and the first year
+        # the design (not history given as input) pays it. Equal in every world.
+        self.start = np.tile([c.first_year for c in cohort.centres], nw)
+        self.policy_from = np.tile([c.policy_from for c in cohort.centres], nw)
+        self._clocks = sorted({(c.first_year, c.policy_from) for c in cohort.centres})
+        self.active = self.start <= 1
         self.programme = Programme(
             policy,
             horizon,
             params.researchers.foresight_window + EXTRA_LOOKAHEAD,
             params.programme,
             size,
+            [(c.first_year, c.history) for c in cohort.centres] * nw,
         )
         self.reputation = np.tile([c.reputation for c in cohort.centres], nw).astype(float)
         self.seeking = np.zeros(size, dtype=bool)
@@ -172,19 +187,36 @@ class World:
     def begin_year(self) -> None:
         """Advance the year; clear the flows and terms that agents set afresh every year."""
         self.year += 1
+        self.active = self.start <= self.year
         prog = self.programme
         self.secured = prog.secured_until(self.year)
         # Gates and the committee's view change only at the year's review: one reading serves
         # every decision and the foresight of the year.
         self.beliefs = prog.beliefs(self.year, self.track_score)
         self.match_incentive = prog.match_incentive(self.year, self.beliefs)
-        if prog.gliding(self.year):
+        if prog.gliding(self.year).any():
             self.envelope_years = prog.envelope_years(self.year, self.beliefs)
             self.envelope_left = prog.envelope_left()
             self.matching_ahead = prog.matching_ahead(self.year, self.envelope_years, self.beliefs)
             self.matching_now = prog.matching(self.year)
         for flow in (self.company_income, self.endowment_income, self.gifts, self.host_terms):
             flow[:] = 0.0
+
+    def each_clock(self, year: int, rule: Callable[[int], object]) -> np.ndarray:
+        """Per centre, ``rule`` of the support year the design sees in model ``year``.
+
+        A design's features (a growth plan, say) are timed in support years. For a centre that
+        has not started, or whose support in ``year`` is still history given as input, the
+        design is not in force: ``rule`` sees support year 0, before any feature.
+        """
+        if len(self._clocks) == 1:
+            start, policy_from = self._clocks[0]
+            return np.full(self.size, rule(clock_age(year, start, policy_from)), dtype=float)
+        out = np.zeros(self.size)
+        for start, policy_from in self._clocks:
+            rows = (self.start == start) & (self.policy_from == policy_from)
+            out[rows] = rule(clock_age(year, start, policy_from))
+        return out
 
     def rows(self, slot: int) -> slice:
         """Positions of cohort centre ``slot`` in every world's per-centre arrays.
@@ -203,7 +235,9 @@ class World:
 
         ``multiplier`` where the centre seeks private money, times a growth plan's push.
         """
-        return self.push * np.where(self.seeking, multiplier, 1.0)
+        factor = self.push * np.where(self.seeking, multiplier, 1.0)
+        # A centre that has not started yet meets no funder.
+        return factor if self.active.all() else np.where(self.active, factor, 0.0)
 
     def contract_ends(self, centre: np.ndarray, rank: np.ndarray, start: int) -> np.ndarray:
         """End years of new soft-money contracts starting in ``start``.

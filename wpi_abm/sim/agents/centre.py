@@ -9,7 +9,7 @@ from wpi_abm.cohort import CentreSpec
 from wpi_abm.sim.agents.host import HostInstitution
 from wpi_abm.sim.flexibility import glide
 from wpi_abm.sim.population import STAFF
-from wpi_abm.sim.world import World
+from wpi_abm.sim.world import World, clock_age
 
 
 class Centre(mesa.Agent):
@@ -59,6 +59,8 @@ class Centre(mesa.Agent):
         self.hosts = hosts
         for h in hosts:
             h.centres.append(self)
+        self.start = spec.first_year
+        self.policy_from = spec.policy_from
         self.planned = np.array(spec.planned.as_tuple(), dtype=float)
         self._salary = world.population.salary_by_rank
         self.planned_payroll = float(self.planned @ self._salary)
@@ -70,6 +72,14 @@ class Centre(mesa.Agent):
     def name(self) -> str:
         """The centre's name in the cohort."""
         return self.spec.name
+
+    def started(self, year: int) -> bool:
+        """Whether the centre exists in model ``year`` (from its first supported year)."""
+        return year >= self.start
+
+    def support_year(self, year: int) -> int:
+        """The support year its design sees in model ``year`` (0 before the design applies)."""
+        return clock_age(year, self.start, self.policy_from)
 
     # -- decisions ------------------------------------------------------------------------------
     def seek_private_money(self) -> None:
@@ -85,9 +95,10 @@ class Centre(mesa.Agent):
         t = w.year
         r = self.rows
         ahead = w.params.programme.seek_years_before_end
-        w.seeking[r] = w.secured[r] - t < ahead
+        w.seeking[r] = (w.secured[r] - t < ahead) & self.started(t)
         response = w.params.centre.matching_response
-        w.push[r] = w.policy.fundraising_push(t) * (1.0 + response * w.match_incentive[r])
+        push = w.policy.fundraising_push(self.support_year(t))
+        w.push[r] = push * (1.0 + response * w.match_incentive[r])
 
     def plan_draw(self) -> None:
         """Choose this year's draw from what is left of the envelope (flexible designs only).
@@ -102,9 +113,9 @@ class Centre(mesa.Agent):
         w = self.world
         prog = w.programme
         t = w.year
-        if not prog.gliding(t):
-            return
         r = self.rows
+        if not prog.gliding(t)[r].any():
+            return
         # What the programme tells it (computed once a year for every centre): the years to the
         # end of the envelope it plans for, what is left, and the matching it expects meanwhile.
         plan = glide(
@@ -153,6 +164,10 @@ class Centre(mesa.Agent):
         """
         r = self.rows
         w = self.world
+        if not self.started(w.year):
+            # Its first people arrive at its start (wpi_abm.sim.founding), not through hiring.
+            w.openings[r] = 0
+            return
         b = np.maximum(budget[r], 0.0)
         scale = (payroll[r] + b) / self.planned_payroll
         wanted = np.maximum(0.0, np.floor(self.planned * scale[:, None] - counts[r]))

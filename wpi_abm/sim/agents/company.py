@@ -54,12 +54,27 @@ class Company(Funder):
         self.max_annual = spec.max_annual
         self.max_partnerships = spec.max_partnerships
         self.partnerships: list[Partnership] = []
+        # Partnerships that happened (input): (model year paid from, centre, amount, last year).
+        cohort = world.cohort
+        names = [c.name for c in cohort.centres]
+        self._inputs = [
+            (
+                cohort.model_year(d.first),
+                self._offset + names.index(d.centre),
+                d.amount,
+                cohort.model_year(d.last),
+            )
+            for d in spec.history
+        ]
 
     def act(self) -> None:
         """Renew or end partnerships, perhaps offer one, and pay this year's amounts."""
         w = self.world
         n = w.n_centres
         u, hits = self.encounters(w.company_encounters)
+        for first, centre, amount, last in self._inputs:
+            if first == w.year:
+                self.partnerships.append(Partnership(centre, amount, last))
         if not self.partnerships and not hits.any():
             return
         u_renew, order_keys, u_amount = u[2 * n + 1 :], u[n : 2 * n], u[2 * n]

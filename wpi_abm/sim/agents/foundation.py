@@ -53,13 +53,21 @@ class Foundation(Funder):
         self.gift = spec.gift
         self.max_endowments = spec.max_endowments
         self.endowments: list[Endowment] = []
+        # Gifts that happened (input): (model year, centre, gift).
+        cohort = world.cohort
+        names = [c.name for c in cohort.centres]
+        self._inputs = [
+            (cohort.model_year(g.year), self._offset + names.index(g.centre), g.gift)
+            for g in spec.history
+        ]
 
     def act(self) -> None:
         """Grow funds, pay out, top up, and perhaps endow a centre whose encounter was met."""
         w = self.world
         n = w.n_centres
         u, hits = self.encounters(w.foundation_encounters)
-        if not self.endowments and not hits.any():
+        arriving = [(c, g) for year, c, g in self._inputs if year == w.year]
+        if not self.endowments and not hits.any() and not arriving:
             return
         u_topup, order_keys = u[2 * n :], u[n : 2 * n]
         p = self.params
@@ -80,6 +88,10 @@ class Foundation(Funder):
                 fund.value += topup
                 w.gifts[fund.centre] += topup
 
+        # A gift given as input founds its fund as the model's gifts do (paid out from next year).
+        for centre, gift in arriving:
+            self.endowments.append(Endowment(centre, gift))
+            w.gifts[centre] += gift
         if len(self.endowments) < self.max_endowments and hits.any():
             c = self.choose(hits, order_keys, [e.centre for e in self.endowments])
             if c is not None:

@@ -19,6 +19,12 @@ class Hosted(Protocol):
 
     rows: slice
     planned_payroll: float
+    start: int
+    policy_from: int
+
+    def started(self, year: int) -> bool:
+        """Whether the centre exists in model ``year``."""
+        ...
 
 
 class HostInstitution(mesa.Agent):
@@ -57,21 +63,32 @@ class HostInstitution(mesa.Agent):
         self.commitment = spec.commitment
         self.params = params
         self.centres: list[Hosted] = []
-        self._factors: list[np.ndarray] | None = None
-        # Its outlook over every year a run can ask about, evaluated once: the rules below depend
-        # on nothing but the year, and the yearly step then only reads these lists.
-        years = np.arange(world.last_year + 1)
-        capacity = self.capacity_posts(years)
-        # Row t: the terms of year t, in the order of HOST_TERMS (capacity of t and of t + 1).
-        self._terms = np.column_stack(
-            (
-                self.cash(years)[:-1],
-                capacity[:-1],
-                capacity[1:],
-                self.conversion_mean(years)[:-1],
-                self.absorption_share(years)[:-1],
+        self._factors: dict[tuple[int, ...], list[np.ndarray]] = {}
+        self._terms: dict[tuple[int, int], np.ndarray] = {}
+
+    def _outlook(self, start: int, policy_from: int) -> np.ndarray:
+        """Its terms over every year a run can ask about, for a centre with this clock.
+
+        Evaluated once per clock: the rules below depend on nothing but the year (the model year
+        for its budget, the centre's support year for a growth plan), and the yearly step then
+        only reads these rows. Row t: the terms of model year t, in the order of HOST_TERMS
+        (capacity of t and of t + 1).
+        """
+        key = (start, policy_from)
+        if key not in self._terms:
+            years = np.arange(self.world.last_year + 1)
+            ages = np.where(years >= policy_from, years - start + 1, 0)
+            capacity = self.capacity_posts(years)
+            self._terms[key] = np.column_stack(
+                (
+                    self.cash(years)[:-1],
+                    capacity[:-1],
+                    capacity[1:],
+                    self.conversion_mean(ages)[:-1],
+                    self.absorption_share(ages)[:-1],
+                )
             )
-        )
+        return self._terms[key]
 
     # -- rules (one year or an array of years) ----------------------------------------------------
     def operating_grant(self, year: Years) -> Years:
@@ -86,27 +103,27 @@ class HostInstitution(mesa.Agent):
         """Cash support to one centre in ``year`` (M yen)."""
         return self.params.cash_support * self.strength * self.operating_grant(year)
 
-    def commitment_for(self, year: Years) -> Years:
-        """Commitment in ``year``: a growth plan raises it to the plan's level once drawn up."""
-        return self.world.policy.host_commitment_floor(year, self.commitment)
+    def commitment_for(self, age: Years) -> Years:
+        """Commitment in a centre's support year ``age`` (a growth plan raises it once drawn up)."""
+        return self.world.policy.host_commitment_floor(age, self.commitment)
 
-    def conversion_mean(self, year: Years) -> Years:
-        """Expected posts moved onto the permanent budget per centre in a supported ``year``."""
-        mult = self.world.policy.host_conversion_multiplier(year)
-        return self.params.conversion_rate * self.strength * self.commitment_for(year) * mult
+    def conversion_mean(self, age: Years) -> Years:
+        """Expected posts moved onto the permanent budget for a centre in support year ``age``."""
+        mult = self.world.policy.host_conversion_multiplier(age)
+        return self.params.conversion_rate * self.strength * self.commitment_for(age) * mult
 
-    def absorption_share(self, year: Years) -> Years:
-        """Share of a centre's soft payroll this host takes over when the centre's support ends."""
-        return self.params.absorption_share * self.strength * self.commitment_for(year)
+    def absorption_share(self, age: Years) -> Years:
+        """Share of the soft payroll of a centre in support year ``age`` taken over at its end."""
+        return self.params.absorption_share * self.strength * self.commitment_for(age)
 
     # -- decisions ------------------------------------------------------------------------------
-    def capacity_shares(self) -> list[float]:
-        """How the host divides its permanent-post capacity among the centres it hosts.
+    def capacity_shares(self, centres: list[Hosted]) -> list[float]:
+        """How the host divides its permanent-post capacity among ``centres`` (those running).
 
         In proportion to their planned size (a host with two centres gives each part of one
         budget, so they compete for its posts: four real hosts host two centres).
         """
-        sizes = [c.planned_payroll for c in self.centres]
+        sizes = [c.planned_payroll for c in centres]
         total = sum(sizes)
         return [s / total for s in sizes]
 
@@ -118,9 +135,13 @@ class HostInstitution(mesa.Agent):
         designs).
         """
         w = self.world
-        if self._factors is None:
+        # A centre that has not started gets nothing and takes no share of the capacity.
+        running = [c for c in self.centres if c.started(w.year)]
+        key = tuple(id(c) for c in running)
+        if key not in self._factors:
             # Per centre, the factor on each term (HOST_TERMS order): capacity is shared.
-            self._factors = [np.array([1.0, s, s, 1.0, 1.0]) for s in self.capacity_shares()]
-        terms = self._terms[w.year]
-        for centre, factor in zip(self.centres, self._factors, strict=True):
+            shares = self.capacity_shares(running)
+            self._factors[key] = [np.array([1.0, s, s, 1.0, 1.0]) for s in shares]
+        for centre, factor in zip(running, self._factors[key], strict=True):
+            terms = self._outlook(centre.start, centre.policy_from)[w.year]
             w.host_terms[centre.rows] += terms * factor
