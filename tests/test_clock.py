@@ -76,16 +76,26 @@ def test_a_host_shares_its_capacity_only_with_centres_that_have_started():
 
 
 def test_subsidy_history_is_paid_exactly_then_the_design_applies():
-    history = "{1: 512.5, 2: 640.25, 3: 0.0}"
+    history = "{1: 512.5, 2: 640.25, 3: 100.0}"
     exp, model = run([f"cohort.centres[0].subsidy_history={history}"], policy="legacy")
     owed = column(model, "subsidy_owed", 0)[:, 0]
-    assert owed[:3].tolist() == [512.5, 640.25, 0.0]
+    assert owed[:3].tolist() == [512.5, 640.25, 100.0]
     # From year 4 the design pays its support years 4..10 as written.
     assert owed[3:10].tolist() == pytest.approx([exp.policies["legacy"].segments[0].amount] * 7)
     # Paid: the history is what the centre received (subsidy income never exceeds it).
     paid = column(model, "income_subsidy", 0)[:3, 0]
     assert (paid <= owed[:3] + 1e-9).all()
     assert exp.cohort.centres[0].policy_from == 4
+
+
+def test_a_history_that_ends_unpaid_means_the_centre_has_left():
+    # Support ended in year 3 (nothing paid): the design does not take the centre back, even
+    # under the reform, whose matching years would otherwise follow.
+    history = "{1: 700, 2: 700, 3: 0}"
+    _, model = run([f"cohort.centres[0].subsidy_history={history}"], policy="reform_2024")
+    money = column(model, "subsidy_owed", 0) + column(model, "income_matching", 0)
+    assert (money[2:] == 0).all()
+    assert (column(model, "subsidy_owed", 1)[3:10] > 0).all()  # the others are paid as designed
 
 
 def test_evaluations_during_history_count_as_passed():

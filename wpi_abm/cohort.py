@@ -49,11 +49,19 @@ class CentreSpec(Strict):
             (M yen): history given as input. The policy design pays from the year after the last
             of these years (its evaluations before then count as passed, its features act from
             then on).
+        co_hosts: Further host institutions (a Multiple-Host centre such as AIMEC, hosted by
+            Tohoku University and JAMSTEC); their terms add up, and each shares its capacity
+            with the other centres it hosts.
+        subsidy_scale: The design's subsidy amounts for this centre, as a multiple of the
+            design's (AIMEC's cap is 1,000 M yen a year against the usual 700); matching is not
+            scaled.
     """
 
     name: Name
     field: Name
     host: Name
+    co_hosts: list[Name] = []
+    subsidy_scale: Positive = 1.0
     planned: RankHeadcount
     initial_fill: Probability
     reputation: Positive
@@ -202,6 +210,13 @@ class Cohort(Strict):
                     f"centre '{c.name}' names {one_of(c.host, hosts, 'host')}; a centre's host "
                     "is one of the cohort's hosts",
                 )
+            for k, h in enumerate(c.co_hosts):
+                if h not in hosts or h == c.host or c.co_hosts.count(h) > 1:
+                    raise FieldError(
+                        ("centres", i, "co_hosts", k),
+                        f"centre '{c.name}' names {one_of(h, hosts, 'host')}; a co-host is "
+                        "another of the cohort's hosts, named once",
+                    )
         # Fields are a closed vocabulary: a misspelt field would be a new field no company or
         # foundation funds, and the run would go on with it.
         fields = [*RESEARCH_FIELDS, *self.extra_fields]

@@ -23,6 +23,7 @@ def compile_schedule(
     end_fraction: float,
     start: int = 1,
     history: dict[int, float] | None = None,
+    scale: float = 1.0,
 ) -> Schedule:
     """The year-indexed schedule of ``policy`` for runs of ``horizon`` years.
 
@@ -34,8 +35,9 @@ def compile_schedule(
             (see :class:`Plan`).
         start: Model year of the centres' first supported year.
         history: Subsidy paid in past model years, given as input (see :meth:`Schedule.build`).
+        scale: Multiple of the design's subsidy amounts paid (matching is not scaled).
     """
-    return Schedule.build(policy, horizon + lookahead, end_fraction, start, history)
+    return Schedule.build(policy, horizon + lookahead, end_fraction, start, history, scale)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ class Schedule:
         end_fraction: float,
         start: int = 1,
         history: dict[int, float] | None = None,
+        scale: float = 1.0,
     ) -> Schedule:
         """Compile ``policy`` into arrays covering model years 1..length.
 
@@ -140,12 +143,14 @@ class Schedule:
                 ``s`` falls in model year ``start + s - 1``.
             history: Subsidy paid in past model years (input, not the design's rule): those
                 years pay exactly that, ungated and without matching, and the design applies
-                from the year after the last of them.
+                from the year after the last of them — unless that last year paid nothing: a
+                centre whose support had ended gets nothing from the design.
+            scale: Multiple of the design's amounts paid (history and matching unscaled).
         """
         shift = start - 1
-        if shift or history:
+        if shift or history or scale != 1.0:
             own = cls.build(policy, length, end_fraction)
-            return own._shifted(shift, history or {})
+            return own._shifted(shift, history or {}, scale)
         size = length + 1
         fixed = np.zeros(size)
         match_fixed = np.zeros(size, dtype=bool)
@@ -167,7 +172,7 @@ class Schedule:
                     match_gated.setdefault(seg.gate, np.zeros(size, dtype=bool))[sl] = True
         return cls(policy, fixed, gated, match_fixed, match_gated, end_fraction)
 
-    def _shifted(self, shift: int, history: dict[int, float]) -> Schedule:
+    def _shifted(self, shift: int, history: dict[int, float], scale: float = 1.0) -> Schedule:
         """This support-year schedule moved ``shift`` years later, with ``history`` in front."""
         size = self.length + 1
 
@@ -176,10 +181,20 @@ class Schedule:
             out[shift + 1 :] = a[1 : size - shift]
             return out
 
-        fixed = move(self.fixed)
-        gated = {g: (move(a), move(b)) for g, (a, b) in self.gated.items()}
+        fixed = move(self.fixed) * scale
+        gated = {g: (move(a) * scale, move(b) * scale) for g, (a, b) in self.gated.items()}
         match_fixed = move(self.match_fixed)
         match_gated = {g: move(m) for g, m in self.match_gated.items()}
+        if history and history[max(history)] == 0:
+            # The history ends with a year unpaid: the centre has left the programme, and the
+            # design does not take it back.
+            last = max(history)
+            fixed[last:] = 0.0
+            match_fixed[last:] = False
+            for a, b in gated.values():
+                a[last:] = b[last:] = 0.0
+            for m in match_gated.values():
+                m[last:] = False
         for year, amount in history.items():
             if year < size:
                 fixed[year] = amount

@@ -80,7 +80,7 @@ class WPIModel(mesa.Model):
             for name, spec in host_specs.items()
         }
         for slot, spec in enumerate(cohort.centres):
-            own = [hosts[spec.host]]
+            own = [hosts[spec.host], *(hosts[h] for h in spec.co_hosts)]
             for k in range(1, policy.hosts_per_centre):
                 co = f"{spec.host}+{k}"
                 own.append(HostInstitution(self, world, host_specs[spec.host], params.host, co))
@@ -94,8 +94,15 @@ class WPIModel(mesa.Model):
         self._foundation_fit = np.array(
             [f.fit for f in self._of(Foundation)[: len(cohort.foundations)]]
         )
-        self._max_partnerships = max((c.max_partnerships for c in cohort.companies), default=0)
-        self._max_endowments = max((f.max_endowments for f in cohort.foundations), default=0)
+        # The most partnerships (endowments) a funder can hold at once: its own limit, plus those
+        # given as input, which may come on top of what it chose (they count towards the limit
+        # for its own offers).
+        self._max_partnerships = max(
+            (c.max_partnerships + len(c.history) for c in cohort.companies), default=0
+        )
+        self._max_endowments = max(
+            (f.max_endowments + len(f.history) for f in cohort.foundations), default=0
+        )
         self.finances = CentreFinances(world)
         self.output = Output(world)
         self.review = Review(world)

@@ -44,21 +44,21 @@ class Programme:
         lookahead: int,
         params: ProgrammeParams,
         n_centres: int,
-        clocks: Sequence[tuple[int, dict[int, float]]] | None = None,
+        clocks: Sequence[tuple[int, dict[int, float], float]] | None = None,
     ) -> None:
         self.policy = policy
         self.params = params
         self.n = n_centres
         # One schedule per distinct clock (start year and history); a cohort whose centres all
         # start together has one, and every method then works on all centres at once.
-        clocks = list(clocks) if clocks is not None else [(1, {})] * n_centres
-        keys = [(start, tuple(sorted(hist.items()))) for start, hist in clocks]
+        clocks = list(clocks) if clocks is not None else [(1, {}, 1.0)] * n_centres
+        keys = [(start, tuple(sorted(hist.items())), scale) for start, hist, scale in clocks]
         distinct = list(dict.fromkeys(keys))
         self.groups: list[tuple[Schedule, np.ndarray | slice]] = []
         for key in distinct:
-            start, hist = key
+            start, hist, scale = key
             sched = compile_schedule(
-                policy, horizon, lookahead, params.support_end_fraction, start, dict(hist)
+                policy, horizon, lookahead, params.support_end_fraction, start, dict(hist), scale
             )
             rows = slice(None) if len(distinct) == 1 else np.flatnonzero([k == key for k in keys])
             self.groups.append((sched, rows))

@@ -133,7 +133,7 @@ class World:
             params.researchers.foresight_window + EXTRA_LOOKAHEAD,
             params.programme,
             size,
-            [(c.first_year, c.history) for c in cohort.centres] * nw,
+            [(c.first_year, c.history, c.subsidy_scale) for c in cohort.centres] * nw,
         )
         self.reputation = np.tile([c.reputation for c in cohort.centres], nw).astype(float)
         self.seeking = np.zeros(size, dtype=bool)
