@@ -152,3 +152,55 @@ def test_history_after_support_ifrec_chugai_and_the_kavli_endowment(history):
     endowment = model.recorder["income_endowment"][:, names.index("Kavli IPMU")]
     assert endowment[: fy_of(model, 2013)].sum() == 0.0
     assert (endowment[fy_of(model, 2013) : fy_of(model, 2022)] > 0).all()
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """The scenario run end to end through the CLI (4 replicates, serial, figures drawn)."""
+    from wpi_abm.cli import main
+
+    out = tmp_path_factory.mktemp("history") / "out"
+    args = ["run", str(EXPERIMENT), "--replicates", "4", "--executor", "serial"]
+    assert main([*args, "--out", str(out)]) == 0
+    return out
+
+
+def test_results_by_fiscal_year_reproduce_the_record(results):
+    import pandas as pd
+
+    from wpi_abm.reference import subsidy_by_fiscal_year
+
+    table = pd.read_csv(results / "by_fiscal_year.csv")
+    assert set(table["policy"]) == {"legacy", "reform_2024"}
+    assert table["fiscal_year"].min() == 2007 and table["fiscal_year"].max() == 2045
+    for policy, g in table.groupby("policy"):
+        cost = g.set_index("fiscal_year")["cost"]
+        for fy, amount in subsidy_by_fiscal_year().items():
+            # The history is input: every run pays the record, so its interval has no width.
+            assert cost[fy] == pytest.approx(amount, abs=1e-6), (policy, fy)
+        row = g.set_index("fiscal_year")
+        assert (row["cost_ci_low"] <= row["cost"] + 1e-9).all()
+        assert ((row["below"] >= 0) & (row["below"] <= 18)).all()
+        # Before the first centre's year 11 (FY2017) no centre can be below its reference.
+        assert (row.loc[:2016, "below"] == 0).all()
+    # Matching is paid only under the reform, and only from FY2024 (the reform's start).
+    reform = table[table["policy"] == "reform_2024"].set_index("fiscal_year")
+    legacy = table[table["policy"] == "legacy"].set_index("fiscal_year")
+    assert (legacy["matching"] == 0).all() and (reform.loc[:2023, "matching"] == 0).all()
+
+
+def test_results_by_centre_and_the_figures(results):
+    import pandas as pd
+
+    table = pd.read_csv(results / "by_centre.csv")
+    assert len(table) == 2 * 18
+    assert list(table[table["policy"] == "legacy"]["centre"]) == list(ROSTER)
+    assert (
+        (table["ci_low"] <= table["p_decline"]) & (table["p_decline"] <= table["ci_high"])
+    ).all()
+    # Centres that had ended before FY2024 are paid the same under both designs.
+    ended = [c for c in ROSTER if ROSTER[c]["last_funded_fy"]]
+    cost = table.pivot(index="centre", columns="policy", values="cost")
+    assert (cost.loc[ended, "legacy"] == cost.loc[ended, "reform_2024"]).all()
+    for name in ("programme_by_fiscal_year", "centre_forest"):
+        assert (results / "figures" / f"{name}.png").stat().st_size > 10_000

@@ -18,6 +18,14 @@ if TYPE_CHECKING:
 LANGS = ("en", "ja")
 
 TEXT: dict[str, dict[str, str]] = {
+    # -- the programme by fiscal year (scenarios of real centres) -------------------------------
+    "subsidy": {"en": "subsidy", "ja": "補助金"},
+    "matching": {"en": "matching", "ja": "マッチング支援"},
+    "record": {"en": "record (subsidy CSV)", "ja": "実績（補助金CSV）"},
+    "fiscal_year": {"en": "fiscal year", "ja": "年度"},
+    "government_cost": {"en": "government cost, M yen", "ja": "政府負担（百万円）"},
+    "centres_below": {"en": "centres below reference", "ja": "基準を下回る拠点数"},
+    "p_decline_centre": {"en": "P(decline), % of runs", "ja": "価値低下の確率（試行の%）"},
     # -- shared axes ---------------------------------------------------------------------------
     "p_decline_axis": {
         "en": "P(decline) (% of centre-runs)",

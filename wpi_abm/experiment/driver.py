@@ -20,12 +20,16 @@ import pandas as pd
 from wpi_abm.errors import ResultsError
 from wpi_abm.experiment.analysis import run_sums, summarise
 from wpi_abm.experiment.executors import Executor
+from wpi_abm.experiment.fiscal import by_centre, by_fiscal_year
 from wpi_abm.experiment.plan import Chunk, Point, plan_chunks, run_seed
 from wpi_abm.experiment.progress import Progress, figure_progress
 from wpi_abm.experiment.resume import mismatch
 from wpi_abm.experiment.runner import Job
 from wpi_abm.experiment.store import (
+    BY_CENTRE,
+    BY_FISCAL_YEAR,
     CHECKSUMS_NOTE,
+    ResultFolder,
     ResultStore,
     git_commit,
     machine_info,
@@ -145,6 +149,12 @@ def run_experiment(
                 bar.update(len(res.chunk))
         summary = summarise(parts, exp.policy_names, exp.baseline_policy, point_columns)
         store.write_summary(summary)
+        if exp.cohort.first_fiscal_year is not None and point_columns is None:
+            # A scenario in fiscal years also reports the programme by year and by centre.
+            folder = ResultFolder(store.root)
+            store.write_table(BY_CENTRE, by_centre(folder, exp))
+            if exp.output.panel:
+                store.write_table(BY_FISCAL_YEAR, by_fiscal_year(folder, exp))
         store.write_failures(failures)
         draw = exp.output.figures if figures is None else figures
         figures_made: list[str] = []

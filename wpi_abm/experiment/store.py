@@ -51,6 +51,8 @@ SUMMARY = "summary.csv"
 POINTS = "points.csv"
 SENSITIVITY = "sensitivity.csv"
 FAILURES = "failures.csv"
+BY_FISCAL_YEAR = "by_fiscal_year.csv"
+BY_CENTRE = "by_centre.csv"
 RUNS = "runs"
 OUTCOMES = "outcomes"
 FIGURES = "figures"
@@ -61,6 +63,8 @@ CHECKSUMS_NOTE = (
 """Recorded in the manifest of folders whose every chunk has a checksum."""
 
 __all__ = [
+    "BY_CENTRE",
+    "BY_FISCAL_YEAR",
     "CHECKSUMS",
     "CHECKSUMS_NOTE",
     "FAILURES",
@@ -219,6 +223,11 @@ class ResultFolder:
             raise ResultsError(f"{path}: holds no policy rows")
         summary["policy"] = summary["policy"].astype(str)
         return summary
+
+    def read_table(self, name: str) -> pd.DataFrame | None:
+        """A further table of results (e.g. :data:`BY_FISCAL_YEAR`), or None when absent."""
+        path = self.root / name
+        return pd.read_csv(path) if path.exists() else None
 
     def read_points(self) -> pd.DataFrame | None:
         """points.csv (one row per sweep point, ``point`` a column), or None without one."""
@@ -512,6 +521,10 @@ class ResultStore(ResultFolder):
     def write_sensitivity(self, indices: pd.DataFrame) -> None:
         """Write sensitivity.csv."""
         write_file(self.root / SENSITIVITY, indices.to_csv(index=False).encode())
+
+    def write_table(self, name: str, table: pd.DataFrame) -> None:
+        """Write a further table of results (e.g. :data:`BY_FISCAL_YEAR`) as CSV."""
+        write_file(self.root / name, table.to_csv(index=False).encode())
 
     def write_failures(self, failures: list[dict[str, Any]]) -> None:
         """Write failures.csv, or remove it when nothing failed (retried and done on resume)."""

@@ -21,6 +21,7 @@ from wpi_abm.plots import (
     fans,
     forest,
     income,
+    programme,
     sensitivity,
     survival,
     sweep,
@@ -92,6 +93,33 @@ CATALOGUE: tuple[FigureSpec, ...] = (
             "破線と丸印は右の指標でのパレートフロンティア（より安く、かつ支援終了後の損失が"
             "少ない設計が他にない）。支援を延ばして崖を先送りするだけの設計は勝者にならない。"
             "左下ほど良い。",
+        },
+    ),
+    FigureSpec(
+        "programme_by_fiscal_year",
+        programme.programme_by_fiscal_year,
+        {"en": "The programme by fiscal year", "ja": "年度別のプログラム"},
+        {
+            "en": "Top: government cost per fiscal year (mean over runs; subsidy and matching "
+            "stacked), with the subsidy the centres received FY2014–FY2022 (dots; subsidy CSV). "
+            "Bottom: centres whose value index is more than {theta}% below their own year {ref}, "
+            "counted after that year: mean, 95% interval of the mean (dark) and 5–95% of runs "
+            "(light); grey: the other designs.",
+            "ja": "上：年度別の政府負担（試行平均、補助金とマッチング支援の積み上げ）と"
+            "FY2014–FY2022の実績（点、補助金CSV）。下：自らの{ref}年目より価値指数が{theta}%超"
+            "低い拠点数（その年以降）：平均、平均の95%区間（濃）、試行の5–95%（淡）。灰色は他の制度。",
+        },
+    ),
+    FigureSpec(
+        "centre_forest",
+        programme.centre_forest,
+        {"en": "P(decline) per centre", "ja": "拠点別の価値低下確率"},
+        {
+            "en": "Share of runs in which each centre's value index in its years {test} is more "
+            "than {theta}% below its year {ref}, per design, with Wilson 95% intervals; centres "
+            "by start (fiscal year).",
+            "ja": "各拠点の{test}年目の価値指数が{ref}年目より{theta}%超低い試行の割合"
+            "（制度別、Wilson 95%区間）。拠点は開始年度順。",
         },
     ),
     FigureSpec(
