@@ -94,7 +94,9 @@ class Company(Funder):
         self.partnerships = kept
 
         if len(self.partnerships) < self.max_partnerships and hits.any():
-            c = self.choose(hits, order_keys, [d.centre for d in self.partnerships])
+            # A centre whose partnership with it is history is not chosen again by the model.
+            funded = [d.centre for d in self.partnerships] + [c for _, c, _, _ in self._inputs]
+            c = self.choose(hits, order_keys, funded)
             if c is not None:
                 share = p.min_share_of_max + (1.0 - p.min_share_of_max) * u_amount
                 amount = share * self.max_annual * min(1.0, w.reputation[c])

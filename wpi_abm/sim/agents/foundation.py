@@ -93,7 +93,9 @@ class Foundation(Funder):
             self.endowments.append(Endowment(centre, gift))
             w.gifts[centre] += gift
         if len(self.endowments) < self.max_endowments and hits.any():
-            c = self.choose(hits, order_keys, [e.centre for e in self.endowments])
+            # A centre whose endowment by it is history is not endowed again by the model.
+            funded = [e.centre for e in self.endowments] + [c for _, c, _ in self._inputs]
+            c = self.choose(hits, order_keys, funded)
             if c is not None:
                 self.endowments.append(Endowment(c, self.gift))
                 w.gifts[c] += self.gift
