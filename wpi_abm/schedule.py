@@ -17,13 +17,7 @@ from wpi_abm.policy import PolicyDesign
 
 
 def compile_schedule(
-    policy: PolicyDesign,
-    horizon: int,
-    lookahead: int,
-    end_fraction: float,
-    start: int = 1,
-    history: dict[int, float] | None = None,
-    scale: float = 1.0,
+    policy: PolicyDesign, horizon: int, lookahead: int, end_fraction: float, **clock: object
 ) -> Schedule:
     """The year-indexed schedule of ``policy`` for runs of ``horizon`` years.
 
@@ -33,11 +27,9 @@ def compile_schedule(
         lookahead: Extra years compiled for foresight.
         end_fraction: Support ends where the subsidy falls below this share of the year before
             (see :class:`Plan`).
-        start: Model year of the centres' first supported year.
-        history: Subsidy paid in past model years, given as input (see :meth:`Schedule.build`).
-        scale: Multiple of the design's subsidy amounts paid (matching is not scaled).
+        **clock: The centres' ``start``, ``history`` and ``scale`` (see :meth:`Schedule.build`).
     """
-    return Schedule.build(policy, horizon + lookahead, end_fraction, start, history, scale)
+    return Schedule.build(policy, horizon + lookahead, end_fraction, **clock)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ indicators. All methods work on every centre of a run at once (arrays indexed by
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr
@@ -58,7 +59,13 @@ class Programme:
         for key in distinct:
             start, hist, scale = key
             sched = compile_schedule(
-                policy, horizon, lookahead, params.support_end_fraction, start, dict(hist), scale
+                policy,
+                horizon,
+                lookahead,
+                params.support_end_fraction,
+                start=start,
+                history=dict(hist),
+                scale=scale,
             )
             rows = slice(None) if len(distinct) == 1 else np.flatnonzero([k == key for k in keys])
             self.groups.append((sched, rows))
@@ -116,7 +123,7 @@ class Programme:
     def _col(self, year: int) -> int | None:
         return year if year <= self.schedule.length else None
 
-    def _per_group(self, year: int, each: Callable[[Schedule, np.ndarray | slice], object]):
+    def _per_group(self, each: Callable[[Schedule, np.ndarray | slice], object]) -> Any:
         """``each(schedule, rows)`` for every group, assembled into one per-centre array."""
         if len(self.groups) == 1:
             return each(*self.groups[0])
@@ -188,7 +195,7 @@ class Programme:
                 expected = expected + (0.0 if belief is None else belief[rows]) * count
             return expected
 
-        return self._per_group(year, each) * self.match_amount(year)
+        return self._per_group(each) * self.match_amount(year)
 
     def record_used(self, year: int, subsidy: np.ndarray) -> None:
         """Add the subsidy each centre used in ``year`` to what it has used of its envelope."""
@@ -264,7 +271,7 @@ class Programme:
             _, years = self._expected_in(s, rows, year, last, beliefs)
             return years / possible
 
-        share = self._per_group(year, each)
+        share = self._per_group(each)
         if not np.any(share):
             return np.zeros(self.n)
         uncapped = m.ratio * self.basis(year) < m.cap
