@@ -158,3 +158,25 @@ def test_outcomes_are_measured_in_each_centres_support_years(late):
     assert np.isfinite(
         res["value_lost_end"][np.arange(model.world.size)[model.world.rows(0)]]
     ).all()
+
+
+def test_subsidy_scale_multiplies_the_designs_amounts_not_matching():
+    exp, model = run(["cohort.centres[0].subsidy_scale=1.5"], policy="reform_2024", horizon=16)
+    owed = column(model, "subsidy_owed", 0)
+    other = column(model, "subsidy_owed", 1)
+    # Years 1-5 pay the design's 700 (no glide yet): scaled for C01 only.
+    assert owed[:5, 0].tolist() == pytest.approx([1.5 * 700] * 5)
+    assert other[:5, 0].tolist() == pytest.approx([700.0] * 5)
+    # Matching follows the rule on the funds raised, capped at the design's cap (not scaled).
+    assert column(model, "income_matching", 0).max() <= exp.policies["reform_2024"].matching.cap
+
+
+def test_a_co_host_adds_its_terms():
+    _, alone = run([], horizon=16, worlds=1)
+    _, both = run(["cohort.centres[1].co_hosts=[host_k]"], horizon=16, worlds=1)
+    rows = alone.world.rows(1)
+    # C02's host cash and room grow by host_k's (which also hosts C12, and now shares with C02).
+    assert both.world.host_cash[rows][0] > alone.world.host_cash[rows][0]
+    assert both.world.host_capacity[rows][0] > alone.world.host_capacity[rows][0]
+    c12 = alone.world.rows(11)
+    assert both.world.host_capacity[c12][0] < alone.world.host_capacity[c12][0]
