@@ -16,19 +16,20 @@ from wpi_abm.sim.population import N_RANKS, PERMANENT, STAFF
 from wpi_abm.sim.world import World
 
 
-def recruit(world: World, insecurity: np.ndarray) -> np.ndarray:
+def recruit(world: World, insecurity: np.ndarray, filled: np.ndarray) -> np.ndarray:
     """Fill this year's openings and vacant host posts; hires join the population for next year.
 
     Args:
         world: The chunk of runs (``world.openings`` holds the centres' openings).
         insecurity: Foreseen funding gap of each centre's soft-money posts (0–1).
+        filled: Permanent posts filled now, by centre and rank.
 
     Returns:
         People hired per centre.
     """
     rc = world.params.recruitment
     t = world.year
-    vacant = hosting.vacancies(world)
+    vacant = hosting.vacancies(world, filled)
     fill = clip(rc.fill_rate * (1.0 - rc.fill_insecurity_sensitivity * insecurity), 0.0, 1.0)
 
     def draw(g: np.random.Generator, o: np.ndarray, v: np.ndarray, f: np.ndarray):
