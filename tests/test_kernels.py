@@ -8,7 +8,7 @@ import pytest
 from wpi_abm.config import load_block
 from wpi_abm.parameters import Parameters
 from wpi_abm.sim import kernels
-from wpi_abm.sim.population import N_RANKS, RANK_PRIORITY, Population
+from wpi_abm.sim.population import N_RANKS, RANK_PRIORITY, Population, grouped_cumsum
 
 N_CENTRES = 7
 
@@ -96,3 +96,25 @@ def test_adding_people_is_a_stable_sort_of_old_and_new():
         pop.keep(keep)
         expected = {k: v[keep] for k, v in expected.items()}
     assert np.array_equal(pop.salary, pop.salary_by_rank[pop.rank])
+
+
+def test_grouped_running_totals_are_grouped_cumsums(rows):
+    order = np.flatnonzero(rows["mask"])
+    c = rows["centre"]
+    expected = grouped_cumsum(c[order], rows["salary"][order])
+    assert np.array_equal(kernels.grouped_running(c, order, rows["salary"]), expected)
+    expected = grouped_cumsum(c[order], np.ones(len(order)))
+    assert np.array_equal(kernels.grouped_position(c, order), expected)
+
+
+def test_leave_logit_is_the_numpy_expression(rows):
+    rng = np.random.default_rng(3)
+    n = len(rows["centre"])
+    base, ends = rng.normal(-2.0, 0.5, n), rng.integers(1, 12, n).astype(np.int32)
+    insecurity, reputation = rng.random(N_CENTRES), rng.lognormal(0.0, 0.3, N_CENTRES)
+    c, host = rows["centre"], rows["host"]
+    exposure = np.where(ends < 6, 1.0, 0.4)
+    felt = np.where(host, 0.0, insecurity[c] * exposure)
+    expected = base + 2.5 * felt - 0.7 * (reputation[c] - 1.0)
+    got = kernels.leave_logit(base, host, ends, c, insecurity, reputation, 6, 0.4, 2.5, 0.7)
+    assert np.array_equal(got, expected)

@@ -205,3 +205,63 @@ def census(
         capacity[c] += cap
         top10[c] += t10
     return soft_pay, host_pay, counts, host_counts, n_foreign, capacity, top10
+
+
+@_jit
+def leave_logit(
+    leave_logit: np.ndarray,
+    host: np.ndarray,
+    contract_end: np.ndarray,
+    centre: np.ndarray,
+    insecurity: np.ndarray,
+    reputation: np.ndarray,
+    ends_within: int,
+    secure_exposure: float,
+    sensitivity: float,
+    retention: float,
+) -> np.ndarray:
+    """Each person's log-odds of leaving this year (:func:`wpi_abm.sim.departures.leaving`).
+
+    The same floats as the numpy expression there: ``leave_logit + sensitivity × felt −
+    retention × (reputation − 1)``, where ``felt`` is 0 on a host post, else the centre's
+    insecurity × the exposure of the contract (1 if it ends before ``ends_within``).
+    """
+    out = np.empty(len(centre))
+    for i in range(len(centre)):
+        c = centre[i]
+        exposure = 1.0 if contract_end[i] < ends_within else secure_exposure
+        felt = 0.0 if host[i] else insecurity[c] * exposure
+        out[i] = leave_logit[i] + sensitivity * felt - retention * (reputation[c] - 1.0)
+    return out
+
+
+@_jit
+def grouped_running(centre: np.ndarray, order: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Running total of ``weight[order]`` within each centre, rows taken in ``order``.
+
+    The floats of :func:`wpi_abm.sim.population.grouped_cumsum` (one cumulative sum over all
+    rows, less its value where the centre's rows begin), so that selections against budgets are
+    decided exactly as there.
+    """
+    out = np.empty(len(order))
+    cs, offset = 0.0, -np.inf
+    for k in range(len(order)):
+        w = weight[order[k]]
+        cs += w
+        if k == 0 or centre[order[k]] != centre[order[k - 1]]:
+            offset = max(offset, cs - w)
+        out[k] = cs - offset
+    return out
+
+
+@_jit
+def grouped_position(centre: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Position (1, 2, …) of each row of ``order`` among the rows of its centre in ``order``."""
+    out = np.empty(len(order))
+    position = 0.0
+    for k in range(len(order)):
+        if k == 0 or centre[order[k]] != centre[order[k - 1]]:
+            position = 0.0
+        position += 1.0
+        out[k] = position
+    return out

@@ -54,7 +54,12 @@ class Output:
 
         def draw(g: np.random.Generator, lam: np.ndarray, q_: np.ndarray, pi: np.ndarray):
             papers = g.poisson(lam)
-            return np.stack((papers, g.binomial(papers, q_), g.binomial(papers, pi)), axis=1)
+            # Top-10% then international papers of every centre: one call draws them in the
+            # order two calls would (a binomial array is drawn element by element).
+            shares = g.binomial(np.concatenate((papers, papers)), np.concatenate((q_, pi)))
+            return np.concatenate((papers, shares))
 
+        # Per world: its centres' papers, top-10% papers, international papers.
         out = w.draws.per_centre("output", draw, expected, q, p_intl).astype(float)
-        return out[:, 0], out[:, 1], out[:, 2]
+        out = out.reshape(w.n_worlds, 3, w.n_centres)
+        return out[:, 0].ravel(), out[:, 1].ravel(), out[:, 2].ravel()

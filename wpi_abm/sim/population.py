@@ -229,9 +229,8 @@ class Population:
         out = np.zeros(len(self), dtype=bool)
         if len(order) == 0:
             return out
-        c = self.centre[order]
-        running = grouped_cumsum(c, self.salary[order])
-        out[order[running <= budget[c] + 1e-9]] = True
+        running = kernels.grouped_running(self.centre, order, self.salary)
+        out[order[running <= budget[self.centre[order]] + 1e-9]] = True
         return out
 
     def prefix_covering(
@@ -247,7 +246,7 @@ class Population:
             return out
         c = self.centre[order]
         sal = self.salary[order]
-        running = grouped_cumsum(c, sal)
+        running = kernels.grouped_running(self.centre, order, self.salary)
         take = (running - sal) < need[c] - 1e-9
         if cap is not None:
             take &= running <= cap[c] + 1e-9
@@ -259,7 +258,6 @@ class Population:
         out = np.zeros(len(self), dtype=bool)
         if len(order) == 0:
             return out
-        c = self.centre[order]
-        position = grouped_cumsum(c, np.ones(len(order)))
-        out[order[position <= k[c]]] = True
+        position = kernels.grouped_position(self.centre, order)
+        out[order[position <= k[self.centre[order]]]] = True
         return out
