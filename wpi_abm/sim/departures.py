@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from wpi_abm.sim import kernels
 from wpi_abm.sim.world import World
 
 
@@ -24,13 +25,11 @@ def leaving(world: World, insecurity: np.ndarray) -> np.ndarray:
     r = world.params.researchers
     t = world.year
     u = world.draws.uniforms("departures", world.rows_per_world())[0]
-    exposure = np.where(
-        pop.contract_end < t + r.foresight_window - 1, 1.0, r.secure_contract_exposure
-    )
-    felt = np.where(pop.host, 0.0, insecurity[pop.centre] * exposure)
-    logit = (
-        pop.leave_logit
-        + r.insecurity_sensitivity * felt
-        - r.reputation_retention * (world.reputation[pop.centre] - 1.0)
-    )
+    # Log-odds in one compiled pass (own rate and outside options, the insecurity the person
+    # feels, the pull of a reputable centre); the probability in numpy (numpy's exp).
+    logit = kernels.leave_logit(
+        pop.leave_logit, pop.host, pop.contract_end, pop.centre, insecurity, world.reputation,
+        t + r.foresight_window - 1, r.secure_contract_exposure, r.insecurity_sensitivity,
+        r.reputation_retention,
+    )  # fmt: skip
     return u < 1.0 / (1.0 + np.exp(-logit))

@@ -235,7 +235,7 @@ class CentreFinances:
         w = self.world
         pop = w.population
         g = w.params.grants
-        return pop.per_centre(pop.grant_rate * present) * w.reputation**g.reputation_elasticity
+        return pop.per_centre(pop.grant_rate, where=present) * w.reputation**g.reputation_elasticity
 
     # -- hiring ---------------------------------------------------------------------------------
     def hiring_budget(

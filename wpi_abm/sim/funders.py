@@ -54,7 +54,8 @@ def encounter(
     prob = rate * fit * rep**elasticity * seek
     width = 2 * n + extra
     u = np.stack(world.draws.per_world(mechanism, lambda g: g.random((fit.shape[0], width))))
-    return Encounters(u, u[:, :, :n] < prob)
+    hits = u[:, :, :n] < prob
+    return Encounters(u, hits, hits.any(axis=2).tolist())
 
 
 def deals_by_centre(companies: list) -> dict[int, list]:

@@ -66,14 +66,17 @@ def absorb(world: World, soft: np.ndarray, allowance: np.ndarray) -> np.ndarray:
     return absorbed
 
 
-def vacancies(world: World) -> np.ndarray:
+def vacancies(world: World, filled: np.ndarray) -> np.ndarray:
     """Vacant permanent posts by centre and rank for next year.
 
     Posts the hosts can no longer fund next year are trimmed first (vacant posts go, staff posts
     before postdocs, researchers and PIs; nobody is dismissed).
+
+    Args:
+        world: The chunk of runs.
+        filled: Permanent posts filled now, by centre and rank (:meth:`Population.census`).
     """
-    pop = world.population
-    occupied = pop.counts(pop.host).astype(float)
+    occupied = filled.astype(float)
     vacant = np.maximum(0.0, world.host_posts - occupied)
     excess = np.maximum(0.0, world.host_posts.sum(1) - np.floor(world.host_capacity_next))
     for r in (STAFF, POSTDOC, RESEARCHER, PI):

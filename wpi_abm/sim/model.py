@@ -173,7 +173,7 @@ class WPIModel(mesa.Model):
         converted = hosting.convert(w)
 
         # 3. Researchers see the funding of their posts over the foresight window; some leave.
-        soft_pay = pop.per_centre(pop.salary * ~pop.host)
+        soft_pay = pop.per_centre(pop.salary, where=~pop.host)
         insecurity = fin.foresee(t, soft_pay)
         leaving = departures.leaving(w, insecurity)
         stay = ~leaving
@@ -182,32 +182,34 @@ class WPIModel(mesa.Model):
         # 4. Grants are won; centres open their books; hosts absorb posts at the end of support;
         #    centres renew what money allows and cut the rest.
         grants = fin.grants_won(stay)
-        soft_pay = pop.per_centre(pop.salary * (stay & ~pop.host))
+        soft_pay = pop.per_centre(pop.salary, where=stay & ~pop.host)
         money = fin.open_books(t, grants, soft_pay, w.company_income, w.endowment_income, w.gifts)
         absorbed, not_renewed, laid_off = staffing.staff(
             w, fin, money, stay, self.agents_by_type[Centre]
         )
 
         # 5. Salaries are paid, books closed (programme money first; carry-over where flexible).
-        soft_pay = pop.per_centre(pop.salary * ~pop.host)
-        host_pay = pop.per_centre(pop.salary * pop.host)
+        #    Nobody joins or leaves for the rest of the year: one pass over the population gives
+        #    every per-centre total that steps 5–8 read.
+        census = pop.census()
+        soft_pay, host_pay = census.soft_pay, census.host_pay
         fin.settle(t, soft_pay, host_pay)
 
         # 6. Output: papers, top-10% papers, international co-authored papers.
-        counts = pop.counts()
+        counts = census.counts
         researchers = counts[:, :STAFF].sum(axis=1)
-        foreign = pop.per_centre(pop.foreign)
-        papers, top10, intl = self.output.publish(counts, researchers, foreign, fin.books.research)
+        foreign = census.foreign
+        papers, top10, intl = self.output.publish(census, researchers, fin.books.research)
 
         # 7. The committee reviews every centre (evaluations in their years); reputation follows
         #    output.
         passed = self.review.review(papers, top10, intl, researchers, foreign)
 
         # 8. Centres open posts for next year; candidates accept or not.
-        host_posts = pop.per_centre(pop.host)
+        host_posts = census.host_counts.sum(axis=1).astype(float)
         budget = fin.hiring_budget(t, soft_pay, host_pay)
         self._each(Centre, "open_posts", budget, counts, soft_pay + host_pay)
-        hired = recruitment.recruit(w, insecurity)
+        hired = recruitment.recruit(w, insecurity, census.host_counts)
         # Centres that start next year appoint their first people (year 1's: at creation).
         if t < w.horizon:
             hired = hired + founding.populate(w, t + 1)

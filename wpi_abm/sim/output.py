@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from wpi_abm.numerics import clip, ratio
-from wpi_abm.sim.population import STAFF
+from wpi_abm.sim.population import STAFF, Census
 from wpi_abm.sim.world import World
 
 
@@ -21,20 +21,18 @@ class Output:
         self.effort_last = np.zeros(world.size)
 
     def publish(
-        self, counts: np.ndarray, researchers: np.ndarray, foreign: np.ndarray, research: np.ndarray
+        self, census: Census, researchers: np.ndarray, research: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Papers, top-10% papers and international papers of the year, per centre.
 
         Args:
-            counts: People by centre and rank.
+            census: The people of each centre (counts by rank, foreign people, effort).
             researchers: Researchers (PIs, researchers, postdocs) per centre.
-            foreign: Foreign researchers per centre.
             research: Research money per centre.
         """
         w = self.world
-        pop = w.population
         o = w.params.output
-        capacity = pop.per_centre(pop.effort)
+        counts, foreign, capacity = census.counts, census.foreign, census.effort
         norm = w.params.money.research_norm_per_researcher
         resource_f = (
             clip(
@@ -49,14 +47,19 @@ class Output:
         lag = o.publication_lag_weight if w.year > 1 else 0.0
         expected = lag * self.effort_last + (1 - lag) * effective
         self.effort_last = effective
-        q = clip(ratio(pop.per_centre(pop.effort * pop.top10_q), capacity), 0.0, 1.0)
+        q = clip(ratio(census.effort_top10, capacity), 0.0, 1.0)
         p_intl = clip(
             o.intl_base + o.intl_per_foreign_share * ratio(foreign, researchers), 0.0, 1.0
         )
 
         def draw(g: np.random.Generator, lam: np.ndarray, q_: np.ndarray, pi: np.ndarray):
             papers = g.poisson(lam)
-            return np.stack((papers, g.binomial(papers, q_), g.binomial(papers, pi)), axis=1)
+            # Top-10% then international papers of every centre: one call draws them in the
+            # order two calls would (a binomial array is drawn element by element).
+            shares = g.binomial(np.concatenate((papers, papers)), np.concatenate((q_, pi)))
+            return np.concatenate((papers, shares))
 
+        # Per world: its centres' papers, top-10% papers, international papers.
         out = w.draws.per_centre("output", draw, expected, q, p_intl).astype(float)
-        return out[:, 0], out[:, 1], out[:, 2]
+        out = out.reshape(w.n_worlds, 3, w.n_centres)
+        return out[:, 0].ravel(), out[:, 1].ravel(), out[:, 2].ravel()

@@ -12,10 +12,12 @@ Ranks: PI, researcher, postdoc, specialist staff ("researchers" in indicators: t
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from wpi_abm.parameters import Parameters
+from wpi_abm.sim import kernels
 
 PI, RESEARCHER, POSTDOC, STAFF = 0, 1, 2, 3
 RANKS = ("pi", "researcher", "postdoc", "staff")
@@ -27,6 +29,36 @@ PERMANENT = 1_000_000
 # Whom a centre keeps first when money is short (lower = kept first): PIs, researchers, specialist
 # staff, then postdocs. Within a rank, the more productive are kept first.
 RANK_PRIORITY = np.array([0.0, 1.0, 3.0, 2.0])
+
+_DTYPES = {
+    "centre": np.int32, "rank": np.int8, "contract_end": np.int32, "foreign": np.bool_,
+    "host": np.bool_, "productivity": np.float64, "salary": np.float64, "effort": np.float64,
+    "top10_q": np.float64, "grant_rate": np.float64, "leave_logit": np.float64,
+}  # fmt: skip
+"""The population's columns and their types."""
+
+
+@dataclass(frozen=True)
+class Census:
+    """Per-centre totals of the population at one moment (:meth:`Population.census`).
+
+    Attributes:
+        soft_pay: Payroll of soft-money posts.
+        host_pay: Payroll of the hosts' permanent posts.
+        counts: Head count by centre and rank, shape (n_centres, 4).
+        host_counts: Permanent posts filled, by centre and rank.
+        foreign: Foreign people.
+        effort: Sum of the people's effort (papers a year at full resources).
+        effort_top10: Sum of effort × probability that a paper is in the world top 10%.
+    """
+
+    soft_pay: np.ndarray
+    host_pay: np.ndarray
+    counts: np.ndarray
+    host_counts: np.ndarray
+    foreign: np.ndarray
+    effort: np.ndarray
+    effort_top10: np.ndarray
 
 
 def grouped_cumsum(group: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -64,11 +96,6 @@ class Population:
             centre's reputation (rank base rate, foreign and talent outside options).
     """
 
-    _COLUMNS = (
-        "centre", "rank", "contract_end", "foreign", "host", "productivity", "salary", "effort",
-        "top10_q", "grant_rate", "leave_logit",
-    )  # fmt: skip
-
     def __init__(self, n_centres: int, params: Parameters) -> None:
         self.n_centres = n_centres
         self.params = params
@@ -79,20 +106,30 @@ class Population:
         self._leave_base = np.log(base / (1 - base))
         o = params.output
         self._top10_a = math.log(o.top10_base / (1 - o.top10_base))
-        self.centre = np.empty(0, dtype=np.int32)
-        self.rank = np.empty(0, dtype=np.int8)
-        self.contract_end = np.empty(0, dtype=np.int32)
-        self.foreign = np.empty(0, dtype=bool)
-        self.host = np.empty(0, dtype=bool)
-        self.productivity = np.empty(0, dtype=float)
-        self.salary = np.empty(0, dtype=float)
-        self.effort = np.empty(0, dtype=float)
-        self.top10_q = np.empty(0, dtype=float)
-        self.grant_rate = np.empty(0, dtype=float)
-        self.leave_logit = np.empty(0, dtype=float)
+        # Each column lives in a buffer with room to grow; the attributes are views of the first
+        # ``len(self)`` rows. People join and leave in place, so a year reallocates nothing
+        # (the buffers grow, by half, only when the population outgrows them).
+        self._n = 0
+        self._buffers = {name: np.empty(0, dtype=dtype) for name, dtype in _DTYPES.items()}
+        self._views()
+
+    def _views(self) -> None:
+        """Point the column attributes at the first ``len(self)`` rows of their buffers."""
+        for name, buf in self._buffers.items():
+            setattr(self, name, buf[: self._n])
+
+    def _reserve(self, n: int) -> None:
+        """Make room for ``n`` rows in every buffer (the live rows are kept)."""
+        if n <= len(self._buffers["centre"]):
+            return
+        size = max(n, 3 * len(self._buffers["centre"]) // 2, 1024)
+        for name, buf in self._buffers.items():
+            grown = np.empty(size, dtype=buf.dtype)
+            grown[: self._n] = buf[: self._n]
+            self._buffers[name] = grown
 
     def __len__(self) -> int:
-        return len(self.centre)
+        return self._n
 
     def add(
         self,
@@ -114,41 +151,59 @@ class Population:
         log_prod = np.log(productivity)
         r = self.params.researchers
         slope = self.params.output.top10_talent_slope
-        new = (
-            np.asarray(centre, dtype=np.int32),
-            rank,
-            np.asarray(contract_end, dtype=np.int32),
-            foreign,
-            host,
-            productivity,
-            self.salary_by_rank[rank],
-            self._papers[rank] * productivity,
-            1.0 / (1.0 + np.exp(-(self._top10_a + slope * log_prod))),
-            self._grants[rank] * productivity,
-            self._leave_base[rank]
+        centre = np.asarray(centre, dtype=np.int32)
+        new = {
+            "centre": centre,
+            "rank": rank,
+            "contract_end": np.asarray(contract_end, dtype=np.int32),
+            "foreign": foreign,
+            "host": host,
+            "productivity": productivity,
+            "salary": self.salary_by_rank[rank],
+            "effort": self._papers[rank] * productivity,
+            "top10_q": 1.0 / (1.0 + np.exp(-(self._top10_a + slope * log_prod))),
+            "grant_rate": self._grants[rank] * productivity,
+            "leave_logit": self._leave_base[rank]
             + r.foreign_outside_option * foreign
             + r.talent_outside_option * log_prod,
-        )
-        columns = [
-            np.concatenate((getattr(self, k), v)) for k, v in zip(self._COLUMNS, new, strict=True)
-        ]
-        # One float key: centre, then rank priority, then productivity (highest first). The old
-        # rows are sorted already, so a stable sort of old + new runs in about linear time.
-        key = columns[0] * 1e7 + RANK_PRIORITY[columns[1]] * 1e5 - np.minimum(columns[5], 9e4)
+        }
+        # The rows are kept sorted by one float key: centre, then rank priority, then
+        # productivity (highest first). The old rows are sorted already; the new ones are sorted
+        # (stably) and merged in, which is what a stable sort of old + new gives.
+        key = kernels.priority_key(centre, rank, productivity, RANK_PRIORITY)
         order = np.argsort(key, kind="stable")
-        for name, col in zip(self._COLUMNS, columns, strict=True):
-            setattr(self, name, col[order])
+        src = kernels.merge_sources(
+            self.centre, self.rank, self.productivity, RANK_PRIORITY, key[order]
+        )
+        self._reserve(self._n + n)
+        for name, buf in self._buffers.items():
+            kernels.apply_merge(buf, new[name][order], src)
+        self._n += n
+        self._views()
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the rows where ``mask`` is true (everyone else has left)."""
-        for name in self._COLUMNS:
-            setattr(self, name, getattr(self, name)[mask])
+        for buf in self._buffers.values():
+            n = kernels.compact(buf, mask)
+        self._n = n
+        self._views()
 
-    def per_centre(self, weights: np.ndarray | None = None) -> np.ndarray:
-        """Sum of ``weights`` (or a head count; booleans count the true rows) per centre."""
-        if weights is not None and weights.dtype == bool:
-            return np.bincount(self.centre[weights], minlength=self.n_centres).astype(float)
-        return np.bincount(self.centre, weights=weights, minlength=self.n_centres)
+    def per_centre(self, weights: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+        """Sum of ``weights`` per centre (booleans: a head count of the true rows, as floats).
+
+        With ``where``: over those rows only (the same floats as weighting by ``weights * where``,
+        without the product).
+        """
+        if weights.dtype == bool:
+            return kernels.count_by_centre(self.centre, weights, self.n_centres)
+        if where is not None:
+            return kernels.sum_where(self.centre, weights, where, self.n_centres)
+        return kernels.sum_by_centre(self.centre, weights, self.n_centres)
+
+    def census(self) -> Census:
+        """Every per-centre total of the population the rest of the year reads (one pass)."""
+        columns = (self.centre, self.rank, self.host, self.foreign, self.salary, self.effort)
+        return Census(*kernels.census(*columns, self.top10_q, self.n_centres, N_RANKS))
 
     def counts(self, mask: np.ndarray | None = None) -> np.ndarray:
         """Head count per centre and rank, shape (n_centres, 4), of everyone or of ``mask``."""
@@ -174,9 +229,8 @@ class Population:
         out = np.zeros(len(self), dtype=bool)
         if len(order) == 0:
             return out
-        c = self.centre[order]
-        running = grouped_cumsum(c, self.salary[order])
-        out[order[running <= budget[c] + 1e-9]] = True
+        running = kernels.grouped_running(self.centre, order, self.salary)
+        out[order[running <= budget[self.centre[order]] + 1e-9]] = True
         return out
 
     def prefix_covering(
@@ -192,7 +246,7 @@ class Population:
             return out
         c = self.centre[order]
         sal = self.salary[order]
-        running = grouped_cumsum(c, sal)
+        running = kernels.grouped_running(self.centre, order, self.salary)
         take = (running - sal) < need[c] - 1e-9
         if cap is not None:
             take &= running <= cap[c] + 1e-9
@@ -204,7 +258,6 @@ class Population:
         out = np.zeros(len(self), dtype=bool)
         if len(order) == 0:
             return out
-        c = self.centre[order]
-        position = grouped_cumsum(c, np.ones(len(order)))
-        out[order[position <= k[c]]] = True
+        position = kernels.grouped_position(self.centre, order)
+        out[order[position <= k[self.centre[order]]]] = True
         return out

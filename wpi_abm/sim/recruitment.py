@@ -16,26 +16,33 @@ from wpi_abm.sim.population import N_RANKS, PERMANENT, STAFF
 from wpi_abm.sim.world import World
 
 
-def recruit(world: World, insecurity: np.ndarray) -> np.ndarray:
+def recruit(world: World, insecurity: np.ndarray, filled: np.ndarray) -> np.ndarray:
     """Fill this year's openings and vacant host posts; hires join the population for next year.
 
     Args:
         world: The chunk of runs (``world.openings`` holds the centres' openings).
         insecurity: Foreseen funding gap of each centre's soft-money posts (0–1).
+        filled: Permanent posts filled now, by centre and rank.
 
     Returns:
         People hired per centre.
     """
     rc = world.params.recruitment
     t = world.year
-    vacant = hosting.vacancies(world)
+    vacant = hosting.vacancies(world, filled)
     fill = clip(rc.fill_rate * (1.0 - rc.fill_insecurity_sensitivity * insecurity), 0.0, 1.0)
 
     def draw(g: np.random.Generator, o: np.ndarray, v: np.ndarray, f: np.ndarray):
-        return np.concatenate((g.binomial(o, f[:, None]), g.binomial(v, rc.fill_rate)), axis=1)
+        # Openings (centre by centre, rank by rank), then vacant host posts: one call draws them
+        # in the order two calls would (a binomial array is drawn element by element).
+        n = np.concatenate((o.ravel(), v.ravel()))
+        p = np.concatenate((np.repeat(f, N_RANKS), np.full(v.size, rc.fill_rate)))
+        return g.binomial(n, p)
 
     both = world.draws.per_centre("recruitment", draw, world.openings, vacant, fill)
-    hired_soft, hired_host = both[:, :N_RANKS], both[:, N_RANKS:]
+    both = both.reshape(world.n_worlds, 2, world.n_centres, N_RANKS)
+    hired_soft = both[:, 0].reshape(-1, N_RANKS)
+    hired_host = both[:, 1].reshape(-1, N_RANKS)
     hired = hired_soft + hired_host
     total = hired.sum(axis=1).astype(float)
     if t >= world.horizon or not hired.any():

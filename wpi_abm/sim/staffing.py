@@ -41,17 +41,18 @@ def staff(
     t = world.year
     soft = ~pop.host & stay
     expired = soft & (pop.contract_end < t)
-    cont_pay = pop.per_centre(pop.salary * (soft & ~expired))
-    cand_pay = pop.per_centre(pop.salary * expired)
+    cont_pay = pop.per_centre(pop.salary, where=soft & ~expired)
+    cand_pay = pop.per_centre(pop.salary, where=expired)
     centres.do("ask_absorption", money, cont_pay, cand_pay)
 
     absorbed = np.zeros(len(pop), dtype=bool)
     allowance = np.where(finances.absorption_open, finances.absorption_left, 0.0)
     if ((allowance > 0) & (world.shortfall > 0)).any():
         absorbed = hosting.absorb(world, soft, allowance)
-        finances.absorption_left = finances.absorption_left - pop.per_centre(pop.salary * absorbed)
+        taken = pop.per_centre(pop.salary, where=absorbed)
+        finances.absorption_left = finances.absorption_left - taken
         expired &= ~absorbed
-        cont_pay = pop.per_centre(pop.salary * (~pop.host & stay & ~expired))
+        cont_pay = pop.per_centre(pop.salary, where=~pop.host & stay & ~expired)
 
     centres.do("budget_staff", money, cont_pay)
     renewed = pop.prefix_within(pop.priority_order(expired), world.renewal_budget)

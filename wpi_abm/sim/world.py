@@ -40,10 +40,13 @@ class Encounters:
     Attributes:
         u: (runs, funders, width) uniform draws; a funder's row is read by its agent.
         hits: (runs, funders, centres) whether the funder's interest in a centre was met.
+        met: Per run and funder, whether it met any centre (plain bools: most funders meet none
+            in a year, and they check this first).
     """
 
     u: np.ndarray
     hits: np.ndarray
+    met: list[list[bool]]
 
 
 def clock_age(year: int, start: int, policy_from: int) -> int:
@@ -228,7 +231,8 @@ class World:
 
     def rows_per_world(self) -> np.ndarray:
         """Population rows per world (rows are sorted by centre, hence by world)."""
-        return np.bincount(self.population.centre // self.n_centres, minlength=self.n_worlds)
+        first = np.arange(self.n_worlds + 1) * self.n_centres
+        return np.diff(np.searchsorted(self.population.centre, first))
 
     def fundraising(self, multiplier: float) -> np.ndarray:
         """Each centre's factor on a funder's interest.

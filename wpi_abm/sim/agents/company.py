@@ -71,12 +71,13 @@ class Company(Funder):
         """Renew or end partnerships, perhaps offer one, and pay this year's amounts."""
         w = self.world
         n = w.n_centres
-        u, hits = self.encounters(w.company_encounters)
         for first, centre, amount, last in self._inputs:
             if first == w.year:
                 self.partnerships.append(Partnership(centre, amount, last))
-        if not self.partnerships and not hits.any():
+        met = self.met_any(w.company_encounters)
+        if not self.partnerships and not met:
             return
+        u, hits = self.encounters(w.company_encounters)
         u_renew, order_keys, u_amount = u[2 * n + 1 :], u[n : 2 * n], u[2 * n]
         p = self.params
         year = w.year
@@ -93,7 +94,7 @@ class Company(Funder):
                 kept.append(deal)
         self.partnerships = kept
 
-        if len(self.partnerships) < self.max_partnerships and hits.any():
+        if len(self.partnerships) < self.max_partnerships and met:
             # A centre whose partnership with it is history is not chosen again by the model.
             funded = [d.centre for d in self.partnerships] + [c for _, c, _, _ in self._inputs]
             c = self.choose(hits, order_keys, funded)

@@ -65,10 +65,11 @@ class Foundation(Funder):
         """Grow funds, pay out, top up, and perhaps endow a centre whose encounter was met."""
         w = self.world
         n = w.n_centres
-        u, hits = self.encounters(w.foundation_encounters)
         arriving = [(c, g) for year, c, g in self._inputs if year == w.year]
-        if not self.endowments and not hits.any() and not arriving:
+        met = self.met_any(w.foundation_encounters)
+        if not self.endowments and not met and not arriving:
             return
+        u, hits = self.encounters(w.foundation_encounters)
         u_topup, order_keys = u[2 * n :], u[n : 2 * n]
         p = self.params
         growth = 1.0 + w.market_return[self.run]
@@ -92,7 +93,7 @@ class Foundation(Funder):
         for centre, gift in arriving:
             self.endowments.append(Endowment(centre, gift))
             w.gifts[centre] += gift
-        if len(self.endowments) < self.max_endowments and hits.any():
+        if len(self.endowments) < self.max_endowments and met:
             # A centre whose endowment by it is history is not endowed again by the model.
             funded = [e.centre for e in self.endowments] + [c for _, c, _ in self._inputs]
             c = self.choose(hits, order_keys, funded)

@@ -45,6 +45,10 @@ class Funder(mesa.Agent):
         """This funder's row of the year's draws: (uniforms, whether each centre was met)."""
         return drawn.u[self.run, self.index], drawn.hits[self.run, self.index]
 
+    def met_any(self, drawn: Encounters) -> bool:
+        """Whether this funder met any centre this year."""
+        return drawn.met[self.run][self.index]
+
     def choose(self, hits: np.ndarray, order_keys: np.ndarray, funded: list[int]) -> int | None:
         """Among the centres met this year and not funded yet, the one with the smallest key.
 

@@ -1,0 +1,120 @@
+"""The compiled population loops give the numpy operations they replace, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wpi_abm.config import load_block
+from wpi_abm.parameters import Parameters
+from wpi_abm.sim import kernels
+from wpi_abm.sim.population import N_RANKS, RANK_PRIORITY, Population, grouped_cumsum
+
+N_CENTRES = 7
+
+
+@pytest.fixture
+def rows() -> dict[str, np.ndarray]:
+    """Rows sorted by centre (as the population keeps them), with random flags and weights."""
+    rng = np.random.default_rng(11)
+    n = 5_000
+    return {
+        "centre": np.sort(rng.integers(0, N_CENTRES - 1, n)).astype(np.int32),  # last one empty
+        "rank": rng.integers(0, N_RANKS, n).astype(np.int8),
+        "host": rng.random(n) < 0.3,
+        "foreign": rng.random(n) < 0.2,
+        "salary": rng.choice([13.0, 7.5, 5.0, 4.8], n),
+        "effort": rng.lognormal(0.0, 0.5, n),
+        "top10_q": rng.random(n) * 0.3,
+        "mask": rng.random(n) < 0.8,
+    }
+
+
+def _bincount(centre, weights):
+    return np.bincount(centre, weights=weights, minlength=N_CENTRES)
+
+
+def test_sums_per_centre_are_bincounts(rows):
+    c, w, m = rows["centre"], rows["effort"], rows["mask"]
+    assert np.array_equal(kernels.sum_by_centre(c, w, N_CENTRES), _bincount(c, w))
+    assert np.array_equal(kernels.sum_where(c, w, m, N_CENTRES), _bincount(c, w * m))
+    counted = np.bincount(c[m], minlength=N_CENTRES).astype(float)
+    assert np.array_equal(kernels.count_by_centre(c, m, N_CENTRES), counted)
+
+
+def test_census_is_the_per_centre_sums(rows):
+    r = rows
+    soft, host_pay, counts, host_counts, foreign, effort, top10 = kernels.census(
+        r["centre"], r["rank"], r["host"], r["foreign"], r["salary"], r["effort"], r["top10_q"],
+        N_CENTRES, N_RANKS,
+    )  # fmt: skip
+    cell = r["centre"] * N_RANKS + r["rank"]
+    assert np.array_equal(soft, _bincount(r["centre"], r["salary"] * ~r["host"]))
+    assert np.array_equal(host_pay, _bincount(r["centre"], r["salary"] * r["host"]))
+    assert np.array_equal(counts.ravel(), np.bincount(cell, minlength=N_CENTRES * N_RANKS))
+    expected_host = np.bincount(cell[r["host"]], minlength=N_CENTRES * N_RANKS)
+    assert np.array_equal(host_counts.ravel(), expected_host)
+    assert np.array_equal(foreign, np.bincount(r["centre"][r["foreign"]], minlength=N_CENTRES))
+    assert np.array_equal(effort, _bincount(r["centre"], r["effort"]))
+    assert np.array_equal(top10, _bincount(r["centre"], r["effort"] * r["top10_q"]))
+
+
+def test_compact_keeps_the_masked_rows_in_order(rows):
+    column = rows["effort"].copy()
+    n = kernels.compact(column, rows["mask"])
+    assert np.array_equal(column[:n], rows["effort"][rows["mask"]])
+
+
+def _key(centre, rank, productivity):
+    return centre * 1e7 + RANK_PRIORITY[rank] * 1e5 - np.minimum(productivity, 9e4)
+
+
+def test_adding_people_is_a_stable_sort_of_old_and_new():
+    """Three waves of arrivals (ties in productivity included) against concatenate + argsort."""
+    rng = np.random.default_rng(5)
+    pop = Population(N_CENTRES, load_block("parameters", "default", Parameters))
+    columns = ("centre", "rank", "productivity", "foreign", "host", "contract_end")
+    expected = {k: np.empty(0) for k in columns}
+    for n in (300, 40, 250):
+        new = {
+            "centre": rng.integers(0, N_CENTRES, n).astype(np.int32),
+            "rank": rng.integers(0, N_RANKS, n).astype(np.int8),
+            "productivity": rng.choice([0.5, 1.0, 1.5, 2.0], n),
+            "foreign": rng.random(n) < 0.2,
+            "host": rng.random(n) < 0.3,
+            "contract_end": rng.integers(1, 9, n).astype(np.int32),
+        }
+        pop.add(**new)
+        both = {k: np.concatenate((expected[k], new[k])) for k in columns}
+        order = np.argsort(
+            _key(both["centre"], both["rank"].astype(int), both["productivity"]), kind="stable"
+        )
+        expected = {k: v[order] for k, v in both.items()}
+        for k in columns:
+            assert np.array_equal(getattr(pop, k), expected[k]), k
+        keep = rng.random(len(pop)) < 0.9
+        pop.keep(keep)
+        expected = {k: v[keep] for k, v in expected.items()}
+    assert np.array_equal(pop.salary, pop.salary_by_rank[pop.rank])
+
+
+def test_grouped_running_totals_are_grouped_cumsums(rows):
+    order = np.flatnonzero(rows["mask"])
+    c = rows["centre"]
+    expected = grouped_cumsum(c[order], rows["salary"][order])
+    assert np.array_equal(kernels.grouped_running(c, order, rows["salary"]), expected)
+    expected = grouped_cumsum(c[order], np.ones(len(order)))
+    assert np.array_equal(kernels.grouped_position(c, order), expected)
+
+
+def test_leave_logit_is_the_numpy_expression(rows):
+    rng = np.random.default_rng(3)
+    n = len(rows["centre"])
+    base, ends = rng.normal(-2.0, 0.5, n), rng.integers(1, 12, n).astype(np.int32)
+    insecurity, reputation = rng.random(N_CENTRES), rng.lognormal(0.0, 0.3, N_CENTRES)
+    c, host = rows["centre"], rows["host"]
+    exposure = np.where(ends < 6, 1.0, 0.4)
+    felt = np.where(host, 0.0, insecurity[c] * exposure)
+    expected = base + 2.5 * felt - 0.7 * (reputation[c] - 1.0)
+    got = kernels.leave_logit(base, host, ends, c, insecurity, reputation, 6, 0.4, 2.5, 0.7)
+    assert np.array_equal(got, expected)

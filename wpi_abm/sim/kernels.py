@@ -1,0 +1,267 @@
+"""Compiled loops over the population's columns (numba).
+
+The yearly decisions over the population are memory-bound: every numpy operation on ~50,000 rows
+is one pass over a column, and a year took a few dozen of them (a mask, a product, a sum per
+centre; eleven concatenations, a sort and eleven gathers to add the year's hires). The loops here
+do the same work in one pass each, in place, without temporaries.
+
+Every loop reproduces the numpy operation it replaces bit for bit: sums per centre add in row
+order from 0.0 as ``np.bincount`` does, and no loop uses ``fastmath`` (which would let the compiler
+reorder or fuse floating-point operations). Transcendental functions (``exp``, ``log``) stay in
+numpy: numba's ``math.exp`` is not guaranteed to round like numpy's. Nothing random is drawn here.
+
+Compiled once per machine (``cache=True`` keeps the machine code next to this module, or in
+``NUMBA_CACHE_DIR``); a process then loads it in well under a second, once.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_jit = numba.njit(cache=True, nogil=True)
+
+
+@_jit
+def priority_key(centre: np.ndarray, rank: np.ndarray, productivity: np.ndarray, rank_priority):
+    """The population's sort key: centre, then rank priority, then productivity (highest first).
+
+    The same float as ``centre * 1e7 + rank_priority[rank] * 1e5 - min(productivity, 9e4)``.
+    """
+    out = np.empty(len(centre))
+    for i in range(len(centre)):
+        out[i] = centre[i] * 1e7 + rank_priority[rank[i]] * 1e5 - min(productivity[i], 9e4)
+    return out
+
+
+@_jit
+def merge_sources(
+    centre: np.ndarray, rank: np.ndarray, productivity: np.ndarray, rank_priority, new_key
+) -> np.ndarray:
+    """Where each row of the merged population comes from: old row ``i`` (≥ 0) or new row ``~j``.
+
+    The old rows (``centre``, ``rank``, ``productivity``) are sorted by :func:`priority_key`, the
+    new rows' keys ``new_key`` too; the merge is what a stable sort of old + new gives (on equal
+    keys, old rows first).
+    """
+    n_old, n_new = len(centre), len(new_key)
+    src = np.empty(n_old + n_new, dtype=np.int64)
+    i, j = n_old - 1, n_new - 1
+    for k in range(n_old + n_new - 1, -1, -1):
+        if j < 0:
+            src[k] = i
+            i -= 1
+            continue
+        if i >= 0:
+            old_key = centre[i] * 1e7 + rank_priority[rank[i]] * 1e5 - min(productivity[i], 9e4)
+            if old_key > new_key[j]:
+                src[k] = i
+                i -= 1
+                continue
+        src[k] = ~j
+        j -= 1
+    return src
+
+
+@_jit
+def apply_merge(column: np.ndarray, new: np.ndarray, src: np.ndarray) -> None:
+    """Write the merged column into ``column[:len(src)]`` in place (its old rows lead it).
+
+    Filled from the end: an old row moves only towards the end, so it is read before its place is
+    overwritten.
+    """
+    for k in range(len(src) - 1, -1, -1):
+        s = src[k]
+        column[k] = column[s] if s >= 0 else new[~s]
+
+
+@_jit
+def compact(column: np.ndarray, mask: np.ndarray) -> int:
+    """Move the rows where ``mask`` is true to the front of ``column``, in order; their number."""
+    j = 0
+    for i in range(len(mask)):
+        if mask[i]:
+            column[j] = column[i]
+            j += 1
+    return j
+
+
+# Sums per centre run over the rows of one centre at a time (the population is sorted by centre),
+# adding into a local total that is stored when the centre changes: adding into ``out[centre]``
+# row by row chains every addition through memory and is several times slower. For rows sorted by
+# centre the floats are those of ``np.bincount`` (``0.0 + total`` is ``total``); for unsorted rows
+# the sums are still right, only rounded in another order. A masked-out row adds 0.0 rather than
+# being skipped (weight × 0.0, exact for finite weights): the same sum, without a branch the
+# processor would mispredict. Flags are read as bytes (``mask.view(np.uint8)``): numba's boolean
+# loads compile to a branch.
+
+
+@_jit
+def count_by_centre(centre: np.ndarray, mask: np.ndarray, n_centres: int) -> np.ndarray:
+    """Rows where ``mask`` is true, per centre (as floats, like a weighted ``np.bincount``)."""
+    flag = mask.view(np.uint8)
+    out = np.zeros(n_centres)
+    if len(centre) == 0:
+        return out
+    cur, total = centre[0], 0.0
+    for i in range(len(centre)):
+        if centre[i] != cur:
+            out[cur] += total
+            cur, total = centre[i], 0.0
+        total += flag[i]
+    out[cur] += total
+    return out
+
+
+@_jit
+def sum_by_centre(centre: np.ndarray, weight: np.ndarray, n_centres: int) -> np.ndarray:
+    """``np.bincount(centre, weights=weight, minlength=n_centres)``."""
+    out = np.zeros(n_centres)
+    if len(centre) == 0:
+        return out
+    cur, total = centre[0], 0.0
+    for i in range(len(centre)):
+        if centre[i] != cur:
+            out[cur] += total
+            cur, total = centre[i], 0.0
+        total += weight[i]
+    out[cur] += total
+    return out
+
+
+@_jit
+def sum_where(centre: np.ndarray, weight: np.ndarray, mask: np.ndarray, n_centres: int):
+    """Sum of ``weight`` over the rows where ``mask`` is true, per centre.
+
+    The same floats as ``np.bincount(centre, weights=weight * mask)``: a masked-out row would add
+    0.0, which changes no sum.
+    """
+    flag = mask.view(np.uint8)
+    out = np.zeros(n_centres)
+    if len(centre) == 0:
+        return out
+    cur, total = centre[0], 0.0
+    for i in range(len(centre)):
+        if centre[i] != cur:
+            out[cur] += total
+            cur, total = centre[i], 0.0
+        total += weight[i] * flag[i]
+    out[cur] += total
+    return out
+
+
+@_jit
+def census(
+    centre: np.ndarray,
+    rank: np.ndarray,
+    host: np.ndarray,
+    foreign: np.ndarray,
+    salary: np.ndarray,
+    effort: np.ndarray,
+    top10_q: np.ndarray,
+    n_centres: int,
+    n_ranks: int,
+):
+    """Every per-centre total of the population that the rest of a year reads, in one pass.
+
+    Returns:
+        Soft-money payroll, host payroll, head counts by rank, host posts filled by rank, foreign
+        people, effort, and effort × top-10% probability (the floats as ``np.bincount`` sums them).
+    """
+    soft_pay = np.zeros(n_centres)
+    host_pay = np.zeros(n_centres)
+    counts = np.zeros((n_centres, n_ranks), dtype=np.int64)
+    host_counts = np.zeros((n_centres, n_ranks), dtype=np.int64)
+    n_foreign = np.zeros(n_centres)
+    capacity = np.zeros(n_centres)
+    top10 = np.zeros(n_centres)
+    is_host, is_foreign = host.view(np.uint8), foreign.view(np.uint8)
+    n = len(centre)
+    i = 0
+    while i < n:
+        # One centre's rows; float totals in row order across the centre, head counts by run of
+        # equal rank (rows are sorted by rank priority within a centre).
+        c = centre[i]
+        soft, hosted, nf, cap, t10 = 0.0, 0.0, 0.0, 0.0, 0.0
+        while i < n and centre[i] == c:
+            r = rank[i]
+            run, n_host = i, 0
+            while i < n and centre[i] == c and rank[i] == r:
+                # Arithmetic rather than branches on the host and foreign flags (which the
+                # processor would mispredict): salary × 1.0 or × 0.0 is exact.
+                s, h = salary[i], is_host[i]
+                hosted += s * h
+                soft += s * (1 - h)
+                n_host += h
+                nf += is_foreign[i]
+                cap += effort[i]
+                t10 += effort[i] * top10_q[i]
+                i += 1
+            counts[c, r] += i - run
+            host_counts[c, r] += n_host
+        soft_pay[c] += soft
+        host_pay[c] += hosted
+        n_foreign[c] += nf
+        capacity[c] += cap
+        top10[c] += t10
+    return soft_pay, host_pay, counts, host_counts, n_foreign, capacity, top10
+
+
+@_jit
+def leave_logit(
+    leave_logit: np.ndarray,
+    host: np.ndarray,
+    contract_end: np.ndarray,
+    centre: np.ndarray,
+    insecurity: np.ndarray,
+    reputation: np.ndarray,
+    ends_within: int,
+    secure_exposure: float,
+    sensitivity: float,
+    retention: float,
+) -> np.ndarray:
+    """Each person's log-odds of leaving this year (:func:`wpi_abm.sim.departures.leaving`).
+
+    The same floats as the numpy expression there: ``leave_logit + sensitivity × felt −
+    retention × (reputation − 1)``, where ``felt`` is 0 on a host post, else the centre's
+    insecurity × the exposure of the contract (1 if it ends before ``ends_within``).
+    """
+    out = np.empty(len(centre))
+    for i in range(len(centre)):
+        c = centre[i]
+        exposure = 1.0 if contract_end[i] < ends_within else secure_exposure
+        felt = 0.0 if host[i] else insecurity[c] * exposure
+        out[i] = leave_logit[i] + sensitivity * felt - retention * (reputation[c] - 1.0)
+    return out
+
+
+@_jit
+def grouped_running(centre: np.ndarray, order: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Running total of ``weight[order]`` within each centre, rows taken in ``order``.
+
+    The floats of :func:`wpi_abm.sim.population.grouped_cumsum` (one cumulative sum over all
+    rows, less its value where the centre's rows begin), so that selections against budgets are
+    decided exactly as there.
+    """
+    out = np.empty(len(order))
+    cs, offset = 0.0, -np.inf
+    for k in range(len(order)):
+        w = weight[order[k]]
+        cs += w
+        if k == 0 or centre[order[k]] != centre[order[k - 1]]:
+            offset = max(offset, cs - w)
+        out[k] = cs - offset
+    return out
+
+
+@_jit
+def grouped_position(centre: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Position (1, 2, …) of each row of ``order`` among the rows of its centre in ``order``."""
+    out = np.empty(len(order))
+    position = 0.0
+    for k in range(len(order)):
+        if k == 0 or centre[order[k]] != centre[order[k - 1]]:
+            position = 0.0
+        position += 1.0
+        out[k] = position
+    return out
