@@ -119,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
         run, "override any field, e.g. --set parameters.researchers.foresight_window=2 (repeatable)"
     )
     run.add_argument("--no-panel", action="store_true", help="store outcomes only, not the panel")
+    run.add_argument(
+        "--uncertainty", choices=("none", "posterior"),
+        help="posterior: each group of 25 replicates draws its parameters from the calibrated "
+        "posterior and the summary gives Monte Carlo and total intervals; none: every run uses "
+        "the experiment's parameters (default: the experiment's 'uncertainty')",
+    )  # fmt: skip
+    run.add_argument(
+        "--posterior", metavar="FILE",
+        help="posterior.csv to draw from (written by `wpi-abm calibrate`; default: the "
+        "packaged 'legacy' posterior); implies --uncertainty posterior unless given",
+    )  # fmt: skip
     _output_options(run)
 
     res = sub.add_parser(
@@ -330,7 +341,7 @@ EXAMPLES = {
 
 
 def _option_sets(args: argparse.Namespace) -> list[str]:
-    """The options ``--replicates``, ``--seed`` and ``--no-panel`` as ``--set`` items."""
+    """The options ``--replicates``, ``--seed``, ``--no-panel`` and the uncertainty ones as sets."""
     sets = []
     if getattr(args, "replicates", None) is not None:
         sets.append(f"replicates={args.replicates}")
@@ -338,6 +349,13 @@ def _option_sets(args: argparse.Namespace) -> list[str]:
         sets.append(f"seed={args.seed}")
     if getattr(args, "no_panel", False):
         sets.append("output.panel=false")
+    posterior = getattr(args, "posterior", None)
+    kind = getattr(args, "uncertainty", None) or ("posterior" if posterior else None)
+    if kind is not None:
+        sets.append(f"uncertainty.kind={kind}")
+    if posterior is not None:
+        # From the working directory, as a command-line path means; recorded absolute.
+        sets.append(f"uncertainty.posterior={Path(posterior).resolve()}")
     return sets
 
 
@@ -463,7 +481,7 @@ def _figures(args: argparse.Namespace, invocation: dict) -> bool | None:
 def _run(args, exp, tree, out: Path, figures: bool | None, invocation: dict | None = None) -> int:
     """Run (or resume) an experiment into ``out`` and print its summary."""
     from wpi_abm.experiment.driver import run_experiment
-    from wpi_abm.tables import beyond_note, format_beyond, format_summary
+    from wpi_abm.tables import beyond_note, format_beyond, format_summary, total_note
 
     with _resumable(out), _executor(args, exp) as executor:
         result = run_experiment(
@@ -477,6 +495,8 @@ def _run(args, exp, tree, out: Path, figures: bool | None, invocation: dict | No
         f"{exp.decline.test_years} more than {exp.decline.theta:.0%} below year "
         f"{exp.decline.reference_year}; 95% intervals clustered by run."
     )
+    if total_note(result.summary):
+        print(total_note(result.summary))
     beyond = format_beyond(result.summary, exp.policies, exp.baseline_policy)
     if beyond:
         print(f"\n{beyond}\n{beyond_note(exp.decline, exp.horizon, exp.baseline_policy)}")

@@ -275,7 +275,21 @@ def resolve_tree(
 
     for path, value, origin in override_items + late:
         apply_set(tree, path, value, smap, origin)
+    _anchor_posterior(tree, base)
     return tree
+
+
+def _anchor_posterior(tree: dict[str, Any], base: Path) -> None:
+    """Make a relative posterior path absolute, from the experiment file's folder.
+
+    The run reads the file later (and a resumed run reads it again from another working
+    directory); a packaged posterior's name is left as it is.
+    """
+    unc = tree.get("uncertainty")
+    ref = unc.get("posterior") if isinstance(unc, dict) else None
+    is_path = isinstance(ref, str) and (ref.endswith(".csv") or "/" in ref or "\\" in ref)
+    if is_path and not Path(ref).is_absolute():
+        unc["posterior"] = str((base / ref).resolve())
 
 
 def _policy_name(data: Any, sub: SourceMap | None, smap: SourceMap, i: int) -> str:
