@@ -184,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     _set_option(cal, "override any field of the experiment (repeatable)")
     _execution_options(cal)
     cal.add_argument("--out", type=Path, help="results folder (spec form)")
+    cal.add_argument(
+        "--check-posterior", type=Path, metavar="FILE",
+        help="spec form: do not fit; re-measure the particles of FILE (a posterior.csv, e.g. "
+        "wpi_abm/data/posterior/legacy.csv) and write their validation table",
+    )  # fmt: skip
     _output_options(cal, figures=False)
 
     for name, text in (
@@ -708,12 +713,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     raw, smap = load_yaml(args.file)
     kind = guess_kind(raw)
     if kind == "experiment":
+        from wpi_abm.experiment.uncertainty import load as load_posterior
+
         exp, _ = load_experiment(args.file, args.sets)
+        posterior = load_posterior(exp)  # the file, its keys and every particle's values
+        drawn = f", parameters drawn from {posterior.file}" if posterior is not None else ""
         print(
             f"{args.file}: valid experiment '{exp.name}': {len(exp.policies)} policies "
             f"({', '.join(exp.policies)}), cohort '{exp.cohort.name}' with "
             f"{len(exp.cohort.centres)} centres, {exp.replicates} replicates, horizon "
-            f"{exp.horizon}, seed {exp.seed}"
+            f"{exp.horizon}, seed {exp.seed}{drawn}"
         )
     elif kind == "policy":
         p = validate_block(raw, smap, PolicyDesign)
@@ -865,6 +874,8 @@ def cmd_calibrate_spec(args: argparse.Namespace) -> int:
 
     spec, exp, tree = build(args.experiment, args.sets)
     args.resume = None
+    if args.check_posterior is not None:
+        return _check_posterior(args, spec, exp)
     out = _out_folder(args, spec.name)
 
     def progress(gen, t: int) -> None:
@@ -883,6 +894,43 @@ def cmd_calibrate_spec(args: argparse.Namespace) -> int:
         f"{cal.seconds:.0f} s\n{out}"
     )
     return 0
+
+
+def _check_posterior(args: argparse.Namespace, spec, exp) -> int:
+    """``wpi-abm calibrate SPEC --check-posterior FILE``: the validation table of a posterior."""
+    import pandas as pd
+
+    from wpi_abm.calibrate.driver import check_posterior
+    from wpi_abm.calibrate.report import format_validation
+    from wpi_abm.posterior import read_posterior
+
+    file = args.check_posterior
+    post = read_posterior(file)  # format errors name the file, line and column
+    wrong = sorted(set(post.keys) ^ set(spec.keys))
+    if wrong:
+        raise ConfigError(
+            f"its parameter columns differ from the spec's ({', '.join(wrong)}); give the "
+            "posterior.csv that this spec's calibration wrote",
+            file=str(file),
+            line=1,
+            field=wrong[0],
+        )
+    table = (
+        pd.read_csv(file, index_col="particle")
+        if "particle" in _header(file)
+        else (pd.read_csv(file))
+    )
+    out = _out_folder(args, f"{spec.name}-check")
+    with _executor(args, exp, spec.cluster) as executor:
+        cal = check_posterior(spec, exp, executor, table, out=out)
+    print(format_validation(cal.validation))
+    print(f"{cal.result.stopped} × {exp.replicates} runs in {cal.seconds:.0f} s\n{out}")
+    return 0
+
+
+def _header(file: Path) -> list[str]:
+    with file.open(encoding="utf-8") as f:
+        return [h.strip() for h in f.readline().split(",")]
 
 
 if __name__ == "__main__":  # pragma: no cover
