@@ -40,6 +40,8 @@ def experiment(posterior: Path | None, extra: list[str] | None = None):
     ]  # fmt: skip
     if posterior is not None:
         sets += ["uncertainty.kind=posterior", f"uncertainty.posterior={posterior}"]
+    else:
+        sets += ["uncertainty.kind=none"]
     return load_experiment(sets=sets + (extra or []))
 
 
@@ -266,3 +268,21 @@ def test_keys_of_a_policy_not_run_are_left_out(tmp_path):
     )  # fmt: skip
     with pytest.raises(ConfigError, match="no column applies"):
         load(exp)
+
+
+def test_the_forest_figure_and_tables_show_both_intervals(runs):
+    from wpi_abm.plots import forest
+    from wpi_abm.plots.results import Results
+    from wpi_abm.tables import format_summary
+
+    with_, without = runs
+    fig = forest.forest(Results.load(with_.out))
+    plain = forest.forest(Results.load(without.out))
+    # Per policy: the total bar, the Monte Carlo one, the end-of-support one.
+    assert len(fig.axes[0].containers) == len(plain.axes[0].containers) + 2
+    exp, _ = experiment(None)
+    text = format_summary(with_.summary, exp.policies, "legacy")
+    assert "total [95% CI]" in text.splitlines()[0]
+    lo, hi = with_.summary.loc[1, ["ci_low_total", "ci_high_total"]]
+    assert f"[{100 * lo:5.1f}, {100 * hi:5.1f}]" in text
+    assert "total" not in format_summary(without.summary, exp.policies, "legacy")

@@ -21,26 +21,11 @@ import numpy as np
 
 from wpi_abm.config import parse_set
 from wpi_abm.errors import ConfigError
-from wpi_abm.presets import data_dir
 
 WEIGHT = "weight"
 """The column of importance weights (positive; normalised on reading)."""
 IGNORED = ("particle", "distance")
 """Columns calibration writes that are not parameters."""
-
-
-def builtin_posteriors() -> dict[str, Path]:
-    """The packaged posterior files, by name."""
-    return {p.stem: p for p in sorted((data_dir() / "posterior").glob("*.csv"))}
-
-
-def posterior_path(name_or_path: str, base: Path) -> Path:
-    """A packaged posterior's file by name, or a path (relative paths start from ``base``)."""
-    known = builtin_posteriors()
-    if name_or_path in known:
-        return known[name_or_path]
-    p = Path(name_or_path)
-    return p if p.is_absolute() else base / p
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def format_summary(
     """
     p, low, high = PRIMARY.columns
     total_low, total_high = PRIMARY.total_columns or ("", "")
-    has_total = total_low in summary
+    has_total = total_low in summary and summary[total_low].notna().any()
     diff, diff_low, diff_high = PRIMARY.paired_columns(baseline) if baseline else (None,) * 3
     has_diff = diff is not None and diff in summary
     head = f"{'policy':<{LABEL_WIDTH}} {'P(decline) % [95% CI]':>23}"
@@ -80,7 +80,8 @@ def format_summary(
 
 def total_note(summary: pd.DataFrame) -> str:
     """The line under the run table saying what the total interval adds ("" without one)."""
-    if (PRIMARY.total_columns or ("",))[0] not in summary:
+    low = (PRIMARY.total_columns or ("",))[0]
+    if low not in summary or summary[low].isna().all():
         return ""
     return textwrap.fill(
         "total: the 95% interval with the parameters' posterior uncertainty added to the Monte "
@@ -118,7 +119,7 @@ def format_beyond(
         return ""
     loss, low, high = LOSS.columns
     total_low, total_high = LOSS.total_columns or ("", "")
-    has_total = total_low in summary
+    has_total = total_low in summary and summary[total_low].notna().any()
     y15, y20, heads = (o.name for o in BEYOND[2:])
     has_cost = COST_PER_VALUE_YEAR.name in summary
     head = f"{'policy':<{LABEL_WIDTH}} {'value-yrs lost [95% CI]':>23}"

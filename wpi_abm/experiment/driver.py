@@ -110,8 +110,9 @@ def run_experiment(
     started = time.perf_counter()
     # Before the folder is touched: a bad posterior leaves nothing behind.
     posterior = load_posterior(exp)
-    if posterior is not None:
-        # The checksum joins the configuration, so resuming with a changed file is refused.
+    if posterior is not None and not (tree.get("uncertainty") or {}).get("sha256"):
+        # The loader records the checksum; a tree built by hand gets it here, so that resuming
+        # with a changed file is refused all the same.
         tree = {**tree, "uncertainty": {**tree.get("uncertainty", {}), "sha256": posterior.sha256}}
     fingerprint = config_hash(tree, points)
     chunks = plan_chunks(exp.policy_names, len(points), exp.replicates, exp.output.chunk_runs)

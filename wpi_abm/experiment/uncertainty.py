@@ -28,8 +28,8 @@ from pathlib import Path
 from wpi_abm.config import parse_set
 from wpi_abm.errors import ConfigError
 from wpi_abm.experiment.runner import with_values
-from wpi_abm.posterior import Posterior, posterior_path, read_posterior, unknown_keys
-from wpi_abm.presets import data_dir
+from wpi_abm.posterior import Posterior, read_posterior, unknown_keys
+from wpi_abm.presets import data_dir, posterior_path
 from wpi_abm.schema.experiment import Experiment
 
 
@@ -60,9 +60,9 @@ def load(exp: Experiment) -> Posterior | None:
     post = read_posterior(posterior_path(spec.posterior, Path.cwd()), shown=name)
     if spec.sha256 is not None and post.sha256 != spec.sha256:
         raise ConfigError(
-            f"the posterior file changed since this run started (checksum {spec.sha256[:12]}… "
-            f"recorded, {post.sha256[:12]}… now); restore it, or start the experiment again in "
-            "another folder",
+            f"the posterior file changed: the configuration records checksum {spec.sha256[:12]}…, "
+            f"the file now has {post.sha256[:12]}…; restore the file, or start the experiment "
+            "again (in another folder if it was resumed)",
             file=name,
             field="uncertainty.sha256",
         )

@@ -43,11 +43,13 @@ def forest(res: Results) -> Figure:
     y = np.arange(len(policies))[::-1].astype(float)
     has_end = end_col in s and s[end_col].notna().any()
     total = PRIMARY.total_columns
-    has_total = total is not None and total[0] in s
+    # Total intervals need two draw groups (26+ replicates); NaN ones are not drawn.
+    has_total = total is not None and total[0] in s and s[total[0]].notna().any()
     fig, axes = plt.subplots(
         1,
         2 if baseline else 1,
-        figsize=(DOUBLE, 0.3 * len(policies) + 1.0),
+        # A third legend line (the total interval) needs room above a short list of policies.
+        figsize=(DOUBLE, 0.3 * len(policies) + 1.0 + (0.25 if has_total else 0.0)),
         sharey=True,
         squeeze=False,
         width_ratios=[1.15, 1] if baseline else None,
@@ -57,7 +59,7 @@ def forest(res: Results) -> Figure:
         row = s.loc[p]
         st = res.style(p)
         v = 100 * row[p_col]
-        if has_total:
+        if has_total and total is not None and finite(row[total[0]]):
             ax.errorbar(
                 v,
                 yi,

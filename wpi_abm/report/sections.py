@@ -111,7 +111,7 @@ def headline(res: Results) -> str:
     priced = base is not None and COST_PER_VALUE_YEAR.name in s
     # Runs that drew their parameters from a posterior: the total interval next to the MC one.
     total = PRIMARY.total_columns
-    has_total = total is not None and total[0] in s
+    has_total = total is not None and total[0] in s and s[total[0]].notna().any()
     rows = []
     for p in res.policies:
         r = s[s["policy"] == p].iloc[0]
@@ -222,7 +222,8 @@ def decline_section(res: Results) -> str:
         "Kish's effective sample size); paired differences use common random numbers and a t "
         "interval over replicates."
     )
-    if (PRIMARY.total_columns or ("",))[0] in res.summary:
+    low = (PRIMARY.total_columns or ("",))[0]
+    if low in res.summary and res.summary[low].notna().any():
         words += (
             " Each group of replicates drew its parameters from the calibrated posterior (the "
             "same draw for every policy); the interval <i>with parameter uncertainty</i> adds "
