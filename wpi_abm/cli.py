@@ -119,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
         run, "override any field, e.g. --set parameters.researchers.foresight_window=2 (repeatable)"
     )
     run.add_argument("--no-panel", action="store_true", help="store outcomes only, not the panel")
+    run.add_argument(
+        "--uncertainty", choices=("none", "posterior"),
+        help="posterior: each group of 25 replicates draws its parameters from the calibrated "
+        "posterior and the summary gives Monte Carlo and total intervals; none: every run uses "
+        "the experiment's parameters (default: the experiment's 'uncertainty')",
+    )  # fmt: skip
+    run.add_argument(
+        "--posterior", metavar="FILE",
+        help="posterior.csv to draw from (written by `wpi-abm calibrate`; default: the "
+        "packaged 'legacy' posterior); implies --uncertainty posterior unless given",
+    )  # fmt: skip
     _output_options(run)
 
     res = sub.add_parser(
@@ -173,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     _set_option(cal, "override any field of the experiment (repeatable)")
     _execution_options(cal)
     cal.add_argument("--out", type=Path, help="results folder (spec form)")
+    cal.add_argument(
+        "--check-posterior", type=Path, metavar="FILE",
+        help="spec form: do not fit; re-measure the particles of FILE (a posterior.csv, e.g. "
+        "wpi_abm/data/posterior/legacy.csv) and write their validation table",
+    )  # fmt: skip
     _output_options(cal, figures=False)
 
     for name, text in (
@@ -330,7 +346,7 @@ EXAMPLES = {
 
 
 def _option_sets(args: argparse.Namespace) -> list[str]:
-    """The options ``--replicates``, ``--seed`` and ``--no-panel`` as ``--set`` items."""
+    """The options ``--replicates``, ``--seed``, ``--no-panel`` and the uncertainty ones as sets."""
     sets = []
     if getattr(args, "replicates", None) is not None:
         sets.append(f"replicates={args.replicates}")
@@ -338,6 +354,13 @@ def _option_sets(args: argparse.Namespace) -> list[str]:
         sets.append(f"seed={args.seed}")
     if getattr(args, "no_panel", False):
         sets.append("output.panel=false")
+    posterior = getattr(args, "posterior", None)
+    kind = getattr(args, "uncertainty", None) or ("posterior" if posterior else None)
+    if kind is not None:
+        sets.append(f"uncertainty.kind={kind}")
+    if posterior is not None:
+        # From the working directory, as a command-line path means; recorded absolute.
+        sets.append(f"uncertainty.posterior={Path(posterior).resolve()}")
     return sets
 
 
@@ -463,7 +486,7 @@ def _figures(args: argparse.Namespace, invocation: dict) -> bool | None:
 def _run(args, exp, tree, out: Path, figures: bool | None, invocation: dict | None = None) -> int:
     """Run (or resume) an experiment into ``out`` and print its summary."""
     from wpi_abm.experiment.driver import run_experiment
-    from wpi_abm.tables import beyond_note, format_beyond, format_summary
+    from wpi_abm.tables import beyond_note, format_beyond, format_summary, total_note
 
     with _resumable(out), _executor(args, exp) as executor:
         result = run_experiment(
@@ -477,6 +500,8 @@ def _run(args, exp, tree, out: Path, figures: bool | None, invocation: dict | No
         f"{exp.decline.test_years} more than {exp.decline.theta:.0%} below year "
         f"{exp.decline.reference_year}; 95% intervals clustered by run."
     )
+    if total_note(result.summary):
+        print(total_note(result.summary))
     beyond = format_beyond(result.summary, exp.policies, exp.baseline_policy)
     if beyond:
         print(f"\n{beyond}\n{beyond_note(exp.decline, exp.horizon, exp.baseline_policy)}")
@@ -688,12 +713,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     raw, smap = load_yaml(args.file)
     kind = guess_kind(raw)
     if kind == "experiment":
+        from wpi_abm.experiment.uncertainty import load as load_posterior
+
         exp, _ = load_experiment(args.file, args.sets)
+        posterior = load_posterior(exp)  # the file, its keys and every particle's values
+        drawn = f", parameters drawn from {posterior.file}" if posterior is not None else ""
         print(
             f"{args.file}: valid experiment '{exp.name}': {len(exp.policies)} policies "
             f"({', '.join(exp.policies)}), cohort '{exp.cohort.name}' with "
             f"{len(exp.cohort.centres)} centres, {exp.replicates} replicates, horizon "
-            f"{exp.horizon}, seed {exp.seed}"
+            f"{exp.horizon}, seed {exp.seed}{drawn}"
         )
     elif kind == "policy":
         p = validate_block(raw, smap, PolicyDesign)
@@ -845,6 +874,8 @@ def cmd_calibrate_spec(args: argparse.Namespace) -> int:
 
     spec, exp, tree = build(args.experiment, args.sets)
     args.resume = None
+    if args.check_posterior is not None:
+        return _check_posterior(args, spec, exp)
     out = _out_folder(args, spec.name)
 
     def progress(gen, t: int) -> None:
@@ -863,6 +894,43 @@ def cmd_calibrate_spec(args: argparse.Namespace) -> int:
         f"{cal.seconds:.0f} s\n{out}"
     )
     return 0
+
+
+def _check_posterior(args: argparse.Namespace, spec, exp) -> int:
+    """``wpi-abm calibrate SPEC --check-posterior FILE``: the validation table of a posterior."""
+    import pandas as pd
+
+    from wpi_abm.calibrate.driver import check_posterior
+    from wpi_abm.calibrate.report import format_validation
+    from wpi_abm.posterior import read_posterior
+
+    file = args.check_posterior
+    post = read_posterior(file)  # format errors name the file, line and column
+    wrong = sorted(set(post.keys) ^ set(spec.keys))
+    if wrong:
+        raise ConfigError(
+            f"its parameter columns differ from the spec's ({', '.join(wrong)}); give the "
+            "posterior.csv that this spec's calibration wrote",
+            file=str(file),
+            line=1,
+            field=wrong[0],
+        )
+    table = (
+        pd.read_csv(file, index_col="particle")
+        if "particle" in _header(file)
+        else (pd.read_csv(file))
+    )
+    out = _out_folder(args, f"{spec.name}-check")
+    with _executor(args, exp, spec.cluster) as executor:
+        cal = check_posterior(spec, exp, executor, table, out=out)
+    print(format_validation(cal.validation))
+    print(f"{cal.result.stopped} × {exp.replicates} runs in {cal.seconds:.0f} s\n{out}")
+    return 0
+
+
+def _header(file: Path) -> list[str]:
+    with file.open(encoding="utf-8") as f:
+        return [h.strip() for h in f.readline().split(",")]
 
 
 if __name__ == "__main__":  # pragma: no cover

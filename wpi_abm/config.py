@@ -14,6 +14,7 @@ This is the loader; the models are in :mod:`wpi_abm.schema`. Modules that only n
 
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from pathlib import Path
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from wpi_abm.errors import ConfigError, ConfigWarning
 from wpi_abm.policy import PolicyDesign
-from wpi_abm.presets import builtin, data_dir, policy_names
+from wpi_abm.presets import builtin, data_dir, policy_names, posterior_path
 from wpi_abm.schema import Probability, one_of
 from wpi_abm.schema.experiment import (
     INDICATORS,
@@ -275,7 +276,31 @@ def resolve_tree(
 
     for path, value, origin in override_items + late:
         apply_set(tree, path, value, smap, origin)
+    _anchor_posterior(tree, base)
     return tree
+
+
+def _anchor_posterior(tree: dict[str, Any], base: Path) -> None:
+    """Make a relative posterior path absolute and record the file's checksum in the tree.
+
+    The run reads the file later (a resumed run from another working directory), so a path is
+    kept absolute; a packaged posterior keeps its name. The checksum makes the file part of the
+    configuration: a run resumed, or repeated, with a changed file is told so field by field. A
+    checksum written in the experiment pins the file (the run refuses another); a missing file
+    is left for the run to report.
+    """
+    unc = tree.get("uncertainty")
+    if not isinstance(unc, dict) or unc.get("kind") != "posterior":
+        return
+    ref = unc.get("posterior", "legacy")
+    if not isinstance(ref, str):
+        return
+    is_path = ref.endswith(".csv") or "/" in ref or "\\" in ref
+    if is_path and not Path(ref).is_absolute():
+        ref = unc["posterior"] = str((base / ref).resolve())
+    path = posterior_path(ref, base)
+    if unc.get("sha256") is None and path.is_file():
+        unc["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _policy_name(data: Any, sub: SourceMap | None, smap: SourceMap, i: int) -> str:

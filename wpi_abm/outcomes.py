@@ -110,6 +110,15 @@ class Outcome:
         """The estimate and its interval columns, as in ``summary.csv``."""
         return (self.name, f"{self.ci}_low", f"{self.ci}_high") if self.ci else (self.name,)
 
+    @property
+    def total_columns(self) -> tuple[str, str] | None:
+        """The total (Monte Carlo and parameter) interval's columns, or None without an interval.
+
+        ``ci`` gives ``ci_low_total`` and ``ci_high_total``; ``summary.csv`` has them when the
+        runs drew their parameters from a posterior (``wpi-abm run --uncertainty posterior``).
+        """
+        return (f"{self.ci}_low_total", f"{self.ci}_high_total") if self.ci else None
+
     def paired_columns(self, baseline: str) -> tuple[str, str, str]:
         """The paired-difference columns against ``baseline``: (difference, low, high).
 

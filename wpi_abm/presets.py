@@ -56,6 +56,20 @@ def builtin(kind: str) -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.yaml")) if not p.name.startswith("_")}
 
 
+def builtin_posteriors() -> dict[str, Path]:
+    """The packaged posterior samples (``posterior.csv`` files of calibrations), by name."""
+    return {p.stem: p for p in sorted((data_dir() / "posterior").glob("*.csv"))}
+
+
+def posterior_path(name_or_path: str, base: Path) -> Path:
+    """A packaged posterior's file by name, or a path (relative paths start from ``base``)."""
+    known = builtin_posteriors()
+    if name_or_path in known:
+        return known[name_or_path]
+    p = Path(name_or_path)
+    return p if p.is_absolute() else base / p
+
+
 @cache
 def _index() -> tuple[tuple[str, Look], ...]:
     path = data_dir() / "configs" / "policies" / INDEX

@@ -43,11 +43,19 @@ def wrap_label(label: str, width: int = LABEL_WIDTH) -> list[str]:
 def format_summary(
     summary: pd.DataFrame, policies: Mapping[str, PolicyDesign], baseline: str | None
 ) -> str:
-    """The table printed at the end of a run (one row per policy)."""
+    """The table printed at the end of a run (one row per policy).
+
+    When the runs drew their parameters from a posterior, P(decline) gets a second interval,
+    the total one (Monte Carlo and parameters) next to the Monte Carlo one.
+    """
     p, low, high = PRIMARY.columns
+    total_low, total_high = PRIMARY.total_columns or ("", "")
+    has_total = total_low in summary and summary[total_low].notna().any()
     diff, diff_low, diff_high = PRIMARY.paired_columns(baseline) if baseline else (None,) * 3
     has_diff = diff is not None and diff in summary
     head = f"{'policy':<{LABEL_WIDTH}} {'P(decline) % [95% CI]':>23}"
+    if has_total:
+        head += f" {'total [95% CI]':>14}"
     if has_diff:
         head += f" {'vs ' + str(baseline) + ' (pp) [95% CI]':>27}"
     head += f" {'depth %':>8} {'cost/centre M¥':>15} {'P(end) %':>9}"
@@ -55,6 +63,8 @@ def format_summary(
     for _, r in summary.iterrows():
         label, *more = _label(r, policies)
         line = f"{label:<{LABEL_WIDTH}} {pct_ci(r[p], r[low], r[high], width=5, missing=NA)}"
+        if has_total:
+            line += f" {_interval(r[total_low], r[total_high]):>14}"
         if has_diff:
             d = (
                 "—"
@@ -66,6 +76,25 @@ def format_summary(
         line += f" {pct(r[END.name], width=5, missing=NA):>9}"
         lines += [line, *more]
     return "\n".join(lines)
+
+
+def total_note(summary: pd.DataFrame) -> str:
+    """The line under the run table saying what the total interval adds ("" without one)."""
+    low = (PRIMARY.total_columns or ("",))[0]
+    if low not in summary or summary[low].isna().all():
+        return ""
+    return textwrap.fill(
+        "total: the 95% interval with the parameters' posterior uncertainty added to the Monte "
+        "Carlo one (each group of replicates drew its parameters from the posterior).",
+        width=100,
+    )
+
+
+def _interval(low: object, high: object) -> str:
+    """A bare interval in percent, ``[86.6, 97.8]`` (``n/a`` when unknown)."""
+    if not (finite(low) and finite(high)):
+        return NA
+    return f"[{pct(low, width=5)}, {pct(high, width=5)}]"
 
 
 BEYOND = (LOSS, LOSS_END, outcome("value_y15"), outcome("value_y20"), outcome("researchers_y20"))
@@ -89,18 +118,22 @@ def format_beyond(
     if not set(needed) <= set(summary.columns):
         return ""
     loss, low, high = LOSS.columns
+    total_low, total_high = LOSS.total_columns or ("", "")
+    has_total = total_low in summary and summary[total_low].notna().any()
     y15, y20, heads = (o.name for o in BEYOND[2:])
     has_cost = COST_PER_VALUE_YEAR.name in summary
-    head = (
-        f"{'policy':<{LABEL_WIDTH}} {'value-yrs lost [95% CI]':>23} {'after end':>9} {'y15 %':>6} "
-        f"{'y20 %':>6} {'researchers y20':>15} {'P(pre) %':>8}"
-    )
+    head = f"{'policy':<{LABEL_WIDTH}} {'value-yrs lost [95% CI]':>23}"
+    if has_total:
+        head += f" {'total [95% CI]':>14}"
+    head += f" {'after end':>9} {'y15 %':>6} {'y20 %':>6} {'researchers y20':>15} {'P(pre) %':>8}"
     if has_cost:
         head += f" {'M¥ per value-yr kept [95% CI]':>30}"
     lines = [head, "-" * len(head)]
     for _, r in summary.iterrows():
         label, *more = _label(r, policies)
         line = f"{label:<{LABEL_WIDTH}} {_number_ci(r[loss], r[low], r[high], 2):>23}"
+        if has_total:
+            line += f" {_bare(r[total_low], r[total_high], 2):>14}"
         line += f" {_number_ci(r[LOSS_END.name], None, None, 2):>9}"
         line += f" {pct(r[y15], missing=NA):>6} {pct(r[y20], missing=NA):>6}"
         line += f" {_number_ci(r[heads], None, None, 1):>15}"
@@ -140,6 +173,13 @@ def _label(r: pd.Series, policies: Mapping[str, PolicyDesign]) -> list[str]:
     if "point" in r.index:
         label = f"[{r['point']}] {label}"
     return wrap_label(label)
+
+
+def _bare(low: object, high: object, digits: int) -> str:
+    """A bare interval, ``[5.83, 6.04]`` (``n/a`` when unknown)."""
+    if not (finite(low) and finite(high)):
+        return NA
+    return f"[{float(low):.{digits}f}, {float(high):.{digits}f}]"
 
 
 def _number_ci(value: object, low: object, high: object, digits: int) -> str:

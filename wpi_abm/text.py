@@ -60,6 +60,10 @@ TEXT: dict[str, dict[str, str]] = {
     "theta_line": {"en": "decline threshold (−{theta}%)", "ja": "低下の閾値（−{theta}%）"},
     "no_end": {"en": "support outlasts the horizon", "ja": "支援が期間末まで継続"},
     "no_end_short": {"en": "no end of support", "ja": "支援終了なし"},
+    "total_label": {
+        "en": "95% interval with parameter uncertainty (thin)",
+        "ja": "パラメータの不確実性を含む95%区間（細線）",
+    },
     # -- indicators ----------------------------------------------------------------------------
     "value_index": {
         "en": "Value index (1 = mean of years {a}–{b})",

@@ -19,7 +19,7 @@ import pandas as pd
 
 from wpi_abm.calibrate import report
 from wpi_abm.calibrate.evaluate import Evaluator
-from wpi_abm.calibrate.method import AbcResult, Generation, abc_smc
+from wpi_abm.calibrate.method import AbcResult, Generation, abc_smc, distance
 from wpi_abm.calibrate.spec import CalibrationSpec
 from wpi_abm.experiment.executors import Executor
 from wpi_abm.experiment.store import git_commit, now, versions, write_file
@@ -67,6 +67,8 @@ def calibrate(
         progress: Called after each generation.
     """
     started, t0 = now(), time.perf_counter()
+    # The commit the runs start from: read now, not when the folder is written minutes later.
+    commit = git_commit()
     targets = spec.targets
     evaluator = Evaluator(exp, spec.keys, [t.measure for t in targets], executor)
     result = abc_smc(
@@ -89,7 +91,77 @@ def calibrate(
         evaluator.simulations,
     )
     if out is not None:
-        _write(cal, spec, exp, executor, tree, started, evaluator.failures)
+        _write(cal, spec, exp, executor, tree, started, evaluator.failures, commit)
+    return cal
+
+
+def check_posterior(
+    spec: CalibrationSpec,
+    exp: Experiment,
+    executor: Executor,
+    posterior: pd.DataFrame,
+    *,
+    out: Path | None = None,
+) -> Calibration:
+    """Re-measure a posterior sample's particles: its validation table, from the sample alone.
+
+    Every particle is simulated as a candidate of the calibration was (the spec's replicates and
+    seed, the same common random numbers), so the shipped ``validation.csv`` and
+    ``predictive.csv`` are reproduced from the shipped ``posterior.csv`` by one command
+    (``wpi-abm calibrate SPEC --check-posterior FILE``); a subset of particles reproduces its
+    rows of ``predictive.csv``.
+
+    Args:
+        spec: The calibration spec the posterior was fitted with.
+        exp: Its base experiment (from :func:`wpi_abm.calibrate.spec.build`).
+        executor: An entered executor.
+        posterior: The posterior table (``weight`` and one column per spec parameter).
+        out: Folder for ``validation.csv``, ``predictive.csv`` and the figure (None: none).
+
+    Raises:
+        ValueError: The table's parameter columns are not the spec's.
+    """
+    started, t0 = now(), time.perf_counter()
+    missing = [k for k in spec.keys if k not in posterior.columns]
+    if missing or "weight" not in posterior.columns:
+        raise ValueError(f"the posterior lacks the columns {missing or ['weight']}")
+    targets = spec.targets
+    evaluator = Evaluator(exp, spec.keys, [t.measure for t in targets], executor)
+    thetas = posterior[spec.keys].to_numpy(float)
+    measured = evaluator(thetas)
+    fitted = np.array([t.use == "fit" for t in targets])
+    low, high = np.array([t.low for t in targets]), np.array([t.high for t in targets])
+    d = distance(measured[:, fitted], low[fitted], high[fitted])
+    weights = posterior["weight"].to_numpy(float)
+    gen = Generation(float(d.max()), thetas, weights / weights.sum(), d, measured, len(thetas), 0.0)
+    result = AbcResult([gen], stopped=f"re-measured {len(thetas)} particles")
+    seconds = time.perf_counter() - t0
+    cal = Calibration(
+        result, posterior, report.validation_table(spec, result), out, seconds, len(thetas)
+    )
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        predictive = report.predictive_table(spec, result)
+        predictive.index = posterior.index
+        write_file(out / "predictive.csv", predictive.to_csv().encode())
+        write_file(out / "validation.csv", cal.validation.to_csv(index=False).encode())
+        report.figure(cal.validation, out / "figures")
+        manifest = {
+            "kind": "calibration-check",
+            "name": spec.name,
+            "started": started,
+            "finished": now(),
+            "seconds": round(seconds, 1),
+            "particles": len(thetas),
+            "runs": len(thetas) * exp.replicates,
+            "seed": exp.seed,
+            "failures": evaluator.failures,
+            **executor.describe(),
+            "versions": versions(),
+            "git_commit": git_commit(),
+            "config": {"calibration": spec.model_dump(mode="json")},
+        }
+        write_file(out / "manifest.json", json.dumps(manifest, indent=2, default=str).encode())
     return cal
 
 
@@ -101,6 +173,7 @@ def _write(
     tree: dict[str, Any] | None,
     started: str,
     failures: list[str],
+    commit: str | None,
 ) -> None:
     out = cal.out
     assert out is not None
@@ -127,7 +200,7 @@ def _write(
         "failures": failures,
         **executor.describe(),
         "versions": versions(),
-        "git_commit": git_commit(),
+        "git_commit": commit,
         "config": tree or {"calibration": spec.model_dump(mode="json")},
     }
     write_file(out / "manifest.json", json.dumps(manifest, indent=2, default=str).encode())

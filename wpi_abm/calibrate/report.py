@@ -1,7 +1,7 @@
 """What a calibration leaves in its results folder: posterior, validation table, figure.
 
 ``posterior.csv`` — one row per particle of the last generation: its weight, its distance, the
-free parameters (the file to ship as ``wpi_abm/data/posterior/default.csv``);
+free parameters (shipped as ``wpi_abm/data/posterior/legacy.csv``);
 ``predictive.csv`` — the same particles' measurements (the posterior predictive);
 ``validation.csv`` — one row per target: source, range, model median and 90% interval, inside?;
 ``history.csv`` — one row per generation; ``figures/calibration_targets.{pdf,png}``.

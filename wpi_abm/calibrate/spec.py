@@ -191,6 +191,8 @@ def build(
     spec, smap = load_spec(path)
     sets = [f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in spec.set.items()]
     sets += [f"policies=[{spec.policy}]", f"replicates={spec.replicates}", "output.panel=true"]
+    # A calibration fits the parameters: its candidates never draw them from a posterior.
+    sets.append("uncertainty.kind=none")
     if spec.seed is not None:
         sets.append(f"seed={spec.seed}")
     sets += extra_sets or []

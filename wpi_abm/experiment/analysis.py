@@ -14,6 +14,8 @@ independent draws: intervals treat the *run* as the sampling unit (cluster sampl
   two runs that share its seed (common random numbers), and a t interval over replicates.
 - Cost per value-year kept is the ratio of two paired means — extra cost over value-years kept —
   with Fieller's interval (:func:`paired_ratio`).
+- When the runs drew their parameters from a posterior (a ``particle`` column), every interval
+  gets a *total* companion that adds the parameters' uncertainty (:func:`total_interval`).
 
 Outcomes whose per-centre-run column the stored outcomes lack (results written before the outcome
 was declared) are left out of the summary rather than reported as zero.
@@ -29,11 +31,14 @@ import pandas as pd
 import pyarrow as pa
 from scipy import stats
 
+from wpi_abm.experiment.plan import draw_group
 from wpi_abm.outcomes import ALL, COST_EFFECTS, DEFINED, OUTCOMES, PRIMARY, Outcome
 
 Z95 = 1.959963984540054
 KEYS = ("run_id", "policy", "point", "replicate")
 """What identifies a run in the per-run sums."""
+PARTICLE = "particle"
+"""The posterior particle a run drew its parameters from (kept in the per-run sums when stored)."""
 CENTRES = "centres"
 """The per-run count of centre-runs."""
 DEFINED_SUFFIX = "_defined"
@@ -147,6 +152,60 @@ def paired_ratio(
     return ratio, (mid - half) / denom, (mid + half) / denom
 
 
+def total_interval(
+    y: np.ndarray,
+    m: np.ndarray,
+    groups: np.ndarray,
+    estimate: float,
+    low: float,
+    high: float,
+    *,
+    proportion: bool,
+    z: float = Z95,
+) -> tuple[float, float]:
+    """The total 95% interval: the Monte Carlo interval widened by the parameters' spread.
+
+    The runs fall into draw groups, each simulated with one parameter set drawn from the
+    posterior. A group's estimate p_g = Σy/Σm varies for two reasons: its parameters and its
+    Monte Carlo noise, so Var(p_g) = τ² + E[v_g] with v_g the group's own ratio-estimator
+    variance. The between-parameter variance τ² is estimated by moments (one-way random effects,
+    never below 0): τ² = max(0, s²(p_g) − mean(v_g)). The total interval adds z·τ to each
+    Monte Carlo half-width in quadrature, so it is never narrower than the Monte Carlo interval
+    and equals it when the parameters do not move the outcome; proportions stay within [0, 1].
+
+    Args:
+        y: Per-run sums of the outcome's column.
+        m: Per-run counts of the centre-runs it is taken over.
+        groups: Each run's draw group.
+        estimate: The outcome's estimate over all runs.
+        low: The Monte Carlo interval's lower bound.
+        high: Its upper bound.
+        proportion: Clip to [0, 1].
+        z: Normal quantile of the interval (1.96 for 95%).
+
+    Returns:
+        (low, high); NaN where there is no Monte Carlo interval or fewer than two groups with
+        centre-runs to count.
+    """
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return math.nan, math.nan
+    means, within = [], []
+    for g in np.unique(groups):
+        yg, mg = y[groups == g], m[groups == g]
+        if mg.sum() <= 0:
+            continue
+        p = yg.sum() / mg.sum()
+        means.append(p)
+        within.append(ratio_variance(yg, mg, p) if len(mg) > 1 else 0.0)
+    if len(means) < 2:
+        return math.nan, math.nan
+    tau2 = max(0.0, float(np.var(means, ddof=1)) - float(np.mean(within)))
+    spread = (z * math.sqrt(tau2)) ** 2
+    lo = estimate - math.sqrt((estimate - low) ** 2 + spread)
+    hi = estimate + math.sqrt((high - estimate) ** 2 + spread)
+    return (max(0.0, lo), min(1.0, hi)) if proportion else (lo, hi)
+
+
 INTERVALS = {"cluster_wilson": cluster_proportion, "cluster_mean": cluster_mean}
 """How each interval named in :mod:`wpi_abm.outcomes` is computed."""
 DEFAULT_INTERVAL = {"proportion": "cluster_wilson", "mean": "cluster_mean"}
@@ -185,7 +244,8 @@ def run_sums(outcomes: pa.Table) -> pd.DataFrame:
     defined = [
         c for c in dict.fromkeys(o.column for o in OUTCOMES if o.over == DEFINED) if c in stored
     ]
-    df = outcomes.select([*KEYS, *summed]).to_pandas()
+    keys = [*KEYS, PARTICLE] if PARTICLE in stored else list(KEYS)
+    df = outcomes.select([*keys, *summed]).to_pandas()
     df["policy"] = df["policy"].astype(str)
     for col in defined:
         df[f"{col}{DEFINED_SUFFIX}"] = df[col].notna()
@@ -194,7 +254,7 @@ def run_sums(outcomes: pa.Table) -> pd.DataFrame:
             df[col] = df[col].astype(float)
         elif df[col].hasnans:
             df[col] = df[col].fillna(0.0)
-    g = df.groupby(list(KEYS), sort=False, observed=True)
+    g = df.groupby(keys, sort=False, observed=True)
     sums = g[[*summed, *(f"{c}{DEFINED_SUFFIX}" for c in defined)]].sum()
     sums[CENTRES] = g.size()
     return sums.reset_index()
@@ -243,13 +303,15 @@ def summarise(
     Returns:
         Columns ``policy, n, p_decline, ci_low, ci_high`` first (``point`` and parameter columns
         first of all for sweeps), then ``runs``, then every other outcome of
-        :data:`~wpi_abm.outcomes.OUTCOMES` with its interval columns, then the paired
+        :data:`~wpi_abm.outcomes.OUTCOMES` with its interval columns (and, when the runs
+        drew their parameters from a posterior, its total interval columns), then the paired
         differences against ``baseline``.
     """
     df = runs if isinstance(runs, pd.DataFrame) else pd.concat(list(runs), ignore_index=True)
     # Chunks finish in any order; sum in run order so the summary is identical bit for bit.
     df = df.sort_values("run_id", kind="stable").reset_index(drop=True)
     present = available(df)
+    uncertain = PARTICLE in df.columns
     rows = []
     for (point, policy), g in df.groupby(["point", "policy"], sort=False):
         row: dict[str, object] = {
@@ -259,7 +321,17 @@ def summarise(
             "runs": len(g),
         }
         for o in present:
-            row.update(zip(o.columns, estimate(o, g)[: len(o.columns)], strict=True))
+            est = estimate(o, g)
+            row.update(zip(o.columns, est[: len(o.columns)], strict=True))
+            if uncertain and o.total_columns:
+                total = total_interval(
+                    g[o.column].to_numpy(float),
+                    g[_denominator(o)].to_numpy(float),
+                    draw_group(g["replicate"].to_numpy()),
+                    *est,
+                    proportion=o.statistic == "proportion",
+                )
+                row.update(zip(o.total_columns, total, strict=True))
         rows.append(row)
     out = pd.DataFrame(rows)
     if out.empty:

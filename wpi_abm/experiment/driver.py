@@ -21,7 +21,7 @@ from wpi_abm.errors import ResultsError
 from wpi_abm.experiment.analysis import run_sums, summarise
 from wpi_abm.experiment.executors import Executor
 from wpi_abm.experiment.fiscal import by_centre, by_fiscal_year
-from wpi_abm.experiment.plan import Chunk, Point, plan_chunks, run_seed
+from wpi_abm.experiment.plan import RUNS_PER_DRAW, Chunk, Point, plan_chunks, run_seed
 from wpi_abm.experiment.progress import Progress, figure_progress
 from wpi_abm.experiment.resume import mismatch
 from wpi_abm.experiment.runner import Job
@@ -36,6 +36,8 @@ from wpi_abm.experiment.store import (
     now,
     versions,
 )
+from wpi_abm.experiment.uncertainty import load as load_posterior
+from wpi_abm.posterior import Posterior
 from wpi_abm.schema.experiment import Experiment
 
 
@@ -110,6 +112,12 @@ def run_experiment(
         KeyboardInterrupt: Interrupted; what was finished is on disk and resumable.
     """
     started = time.perf_counter()
+    # Before the folder is touched: a bad posterior leaves nothing behind.
+    posterior = load_posterior(exp)
+    if posterior is not None and not (tree.get("uncertainty") or {}).get("sha256"):
+        # The loader records the checksum; a tree built by hand gets it here, so that resuming
+        # with a changed file is refused all the same.
+        tree = {**tree, "uncertainty": {**tree.get("uncertainty", {}), "sha256": posterior.sha256}}
     fingerprint = config_hash(tree, points)
     chunks = plan_chunks(exp.policy_names, len(points), exp.replicates, exp.output.chunk_runs)
     n_centres = len(exp.cohort.centres)
@@ -124,7 +132,7 @@ def run_experiment(
     store.open(resume=resume)
     try:
         manifest = _start_manifest(
-            store, exp, tree, fingerprint, executor, total, kind, resume, invocation
+            store, exp, tree, fingerprint, executor, total, kind, resume, invocation, posterior
         )
         if resume:
             store.clean_temporaries()
@@ -133,7 +141,7 @@ def run_experiment(
         done, parts = _finished(store, chunks, n_centres, exp, manifest)
         todo = [c for c in chunks if c.index not in done]
         failures: list[dict[str, Any]] = []
-        job = Job(exp, points, exp.output.panel, fingerprint[:16])
+        job = Job(exp, points, exp.output.panel, fingerprint[:16], posterior)
         runs_done = 0
         bar = Progress(
             total, initial=total - sum(len(c) for c in todo), desc=exp.name, enabled=progress
@@ -202,6 +210,7 @@ def _start_manifest(
     kind: str,
     resume: bool,
     invocation: dict[str, Any] | None,
+    posterior: Posterior | None,
 ) -> dict[str, Any]:
     if resume:
         manifest = store.read_manifest()
@@ -226,11 +235,25 @@ def _start_manifest(
             "machine": machine_info(),
             "git_commit": git_commit(),
             "invocation": invocation or {},
+            "posterior": _posterior_note(posterior),
             "config": tree,
         }
     manifest.update(status="running", execution=executor.describe())
     store.write_manifest(manifest)
     return manifest
+
+
+def _posterior_note(posterior: Posterior | None) -> dict[str, Any] | None:
+    """What the manifest says about the posterior the runs drew their parameters from."""
+    if posterior is None:
+        return None
+    return {
+        "file": posterior.file,
+        "sha256": posterior.sha256,
+        "particles": len(posterior),
+        "keys": list(posterior.keys),
+        "runs_per_draw": RUNS_PER_DRAW,
+    }
 
 
 def _finished(

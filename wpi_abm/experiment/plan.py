@@ -11,6 +11,7 @@ number of workers, which is why results are identical however they are executed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,45 @@ def run_id(point: int, policy_index: int, replicate: int, n_policies: int, repli
 def run_seed(root: int, replicate: int) -> np.random.SeedSequence:
     """The seed of every run of ``replicate``, whatever its policy or point (CRN)."""
     return np.random.SeedSequence(root, spawn_key=(replicate,))
+
+
+RUNS_PER_DRAW = 25
+"""Consecutive replicates that share one posterior particle (a draw group) when a run carries
+parameter uncertainty (:mod:`wpi_abm.experiment.uncertainty`): one batch of worlds in the runner.
+Part of the reproducibility contract, like the order of the random streams."""
+_PARTICLE_STREAM = 0x706F7374
+"""Spawn-key tag of the particle draws ("post"): a two-element key never meets a run's seed,
+whose spawn key is the replicate alone."""
+
+
+def draw_group[T: (int, np.ndarray)](replicate: T) -> T:
+    """The draw group of a replicate (or of each of an array of replicates)."""
+    return replicate // RUNS_PER_DRAW
+
+
+def run_particles(weights: np.ndarray, root: int, replicates: Sequence[int]) -> np.ndarray:
+    """The posterior particle of each replicate: one weighted draw per draw group.
+
+    The draw depends on the root seed and the group alone — never on the policy, the point, the
+    chunking or the number of replicates — so every policy simulates replicate ``r`` with the
+    same particle and the same seed (common random numbers).
+
+    Args:
+        weights: The particles' normalised weights.
+        root: The experiment's root seed.
+        replicates: Replicate numbers.
+    """
+    cdf = np.cumsum(weights)
+    cdf[-1] = 1.0  # rounding must never leave a uniform draw past the last particle
+    drawn: dict[int, int] = {}
+    out = np.empty(len(replicates), dtype=np.int32)
+    for i, r in enumerate(replicates):
+        g = draw_group(r)
+        if g not in drawn:
+            seq = np.random.SeedSequence(root, spawn_key=(_PARTICLE_STREAM, g))
+            drawn[g] = int(np.searchsorted(cdf, np.random.default_rng(seq).random(), side="right"))
+        out[i] = drawn[g]
+    return out
 
 
 def plan_chunks(

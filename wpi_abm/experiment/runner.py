@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from wpi_abm.config import apply_set, parse_set
 from wpi_abm.errors import ConfigError
-from wpi_abm.experiment.plan import Chunk, Point, run_id, run_seed
+from wpi_abm.experiment.plan import Chunk, Point, run_id, run_particles, run_seed
 from wpi_abm.metrics import (
     OUTCOME_COLUMNS,
     model_years,
@@ -25,6 +25,7 @@ from wpi_abm.metrics import (
     support_years,
     value_index,
 )
+from wpi_abm.posterior import Posterior
 from wpi_abm.schema.experiment import Experiment
 from wpi_abm.sim.model import WPIModel
 from wpi_abm.sim.recorder import Recorder
@@ -44,12 +45,16 @@ class Job:
         points: Parameter points (one empty point for a plain comparison).
         panel: Whether to return the centre × year panel.
         key: Identifies the job in worker caches.
+        posterior: The posterior whose particles the replicates take (one per draw group, see
+            :mod:`wpi_abm.experiment.uncertainty`), or None: every run uses the experiment's
+            parameters. The driver loads it from the experiment's ``uncertainty``.
     """
 
     experiment: Experiment
     points: tuple[Point, ...]
     panel: bool
     key: str
+    posterior: Posterior | None = None
 
 
 @dataclass
@@ -72,9 +77,15 @@ class ChunkResult:
 _CACHE: dict[tuple[str, int, str], Experiment] = {}
 
 
-def experiment_at(job: Job, point: int) -> Experiment:
-    """The experiment with a point's values applied (validated, cached per worker process)."""
+def experiment_at(job: Job, point: int, particle: int | None = None) -> Experiment:
+    """The experiment with a point's values applied (validated, cached per worker process).
+
+    With a ``particle`` of the job's posterior, its values first and the point's on top: a sweep
+    that sets a calibrated parameter explicitly means that value.
+    """
     values = job.points[point].values
+    if particle is not None and job.posterior is not None:
+        values = {**job.posterior.particle(particle), **values}
     key = (job.key, point, repr(sorted(values.items())))
     if key not in _CACHE:
         try:
@@ -117,25 +128,46 @@ def simulate_chunk(job: Job, chunk: Chunk) -> ChunkResult:
         return ChunkResult(chunk, None, None, error=f"{type(exc).__name__}: {exc}")
 
 
+def _batches(reps: list[int], drawn: np.ndarray | None) -> list[tuple[list[int], int | None]]:
+    """Consecutive replicates simulated as one model: at most BATCH_WORLDS, one particle each.
+
+    A run's results do not depend on which runs share its model, so cutting batches at particle
+    changes moves nothing but speed (a draw group is one full batch when chunks are aligned).
+    """
+    out: list[tuple[list[int], int | None]] = []
+    for i, r in enumerate(reps):
+        particle = None if drawn is None else int(drawn[i])
+        if out and len(out[-1][0]) < BATCH_WORLDS and out[-1][1] == particle:
+            out[-1][0].append(r)
+        else:
+            out.append(([r], particle))
+    return out
+
+
 def _simulate(job: Job, chunk: Chunk) -> ChunkResult:
-    exp = experiment_at(job, chunk.point)
-    policy = exp.policies[chunk.policy]
-    cohort = exp.cohort
+    base = experiment_at(job, chunk.point)
+    policy_name = chunk.policy
+    cohort = base.cohort
     names = [c.name for c in cohort.centres]
     fields = [c.field for c in cohort.centres]
     starts = np.array([c.first_year for c in cohort.centres])
-    n_pol = len(exp.policies)
+    n_pol = len(base.policies)
     outs, panels = [], []
     reps = list(chunk.replicates)
-    for start in range(0, len(reps), BATCH_WORLDS):
-        batch = reps[start : start + BATCH_WORLDS]
+    post = job.posterior
+    drawn = run_particles(post.weights, base.seed, reps) if post is not None else None
+    for batch, particle in _batches(reps, drawn):
+        exp = base if particle is None else experiment_at(job, chunk.point, particle)
+        policy = exp.policies[policy_name]
         seeds = [run_seed(exp.seed, r) for r in batch]
-        model = WPIModel(cohort, exp.parameters, policy, exp.horizon, seeds)
+        model = WPIModel(exp.cohort, exp.parameters, policy, exp.horizon, seeds)
         rec = model.run()
         ids = np.array(
             [run_id(chunk.point, chunk.policy_index, r, n_pol, exp.replicates) for r in batch]
         )
         keys = _keys(chunk, ids, np.array(batch), len(names))
+        if particle is not None:
+            keys["particle"] = np.full(len(keys["run_id"]), particle, dtype=np.int32)
         keys["policy"] = _dictionary(np.zeros(len(keys["run_id"])), [chunk.policy])
         # Outcomes are measured in each centre's support years (the reference year 10 is its
         # own tenth year, whenever it started).
@@ -181,6 +213,7 @@ def _outcome_table(
         "policy": keys["policy"],
         "point": keys["point"],
         "replicate": keys["replicate"],
+        **({"particle": keys["particle"]} if "particle" in keys else {}),
         "centre": _dictionary(centre, names),
         "field": _dictionary(centre, fields),
     }

@@ -1,4 +1,8 @@
-"""Figure 1: P(decline) per policy with 95% intervals, and the paired difference to the baseline."""
+"""Figure 1: P(decline) per policy with 95% intervals, and the paired difference to the baseline.
+
+When the runs drew their parameters from a posterior, each estimate also carries its total
+interval (Monte Carlo and parameters) as a thin, wider bar behind the Monte Carlo one.
+"""
 
 from __future__ import annotations
 
@@ -38,10 +42,14 @@ def forest(res: Results) -> Figure:
     baseline = res.baseline
     y = np.arange(len(policies))[::-1].astype(float)
     has_end = end_col in s and s[end_col].notna().any()
+    total = PRIMARY.total_columns
+    # Total intervals need two draw groups (26+ replicates); NaN ones are not drawn.
+    has_total = total is not None and total[0] in s and s[total[0]].notna().any()
     fig, axes = plt.subplots(
         1,
         2 if baseline else 1,
-        figsize=(DOUBLE, 0.3 * len(policies) + 1.0),
+        # A third legend line (the total interval) needs room above a short list of policies.
+        figsize=(DOUBLE, 0.3 * len(policies) + 1.0 + (0.25 if has_total else 0.0)),
         sharey=True,
         squeeze=False,
         width_ratios=[1.15, 1] if baseline else None,
@@ -51,6 +59,17 @@ def forest(res: Results) -> Figure:
         row = s.loc[p]
         st = res.style(p)
         v = 100 * row[p_col]
+        if has_total and total is not None and finite(row[total[0]]):
+            ax.errorbar(
+                v,
+                yi,
+                xerr=err(v, 100 * row[total[0]], 100 * row[total[1]]),
+                fmt="none",
+                ecolor=st["color"],
+                elinewidth=0.6,
+                capsize=2.0,
+                alpha=0.6,
+            )
         ax.errorbar(
             v,
             yi,
@@ -101,6 +120,10 @@ def forest(res: Results) -> Figure:
     ]
     if has_end:
         handles.append(hollow_handle(t("end_label", lang)))
+    if has_total:
+        handles.append(
+            Line2D([], [], color="black", linewidth=0.6, alpha=0.6, label=t("total_label", lang))
+        )
     ax.legend(
         handles=handles,
         loc="lower left",

@@ -85,6 +85,13 @@ def _show(o: Outcome, r: pd.Series) -> str:
     return number(r.get(o.name), 3)
 
 
+def _pct_interval(low: object, high: object) -> str:
+    """A bare interval in percent, ``[86.6, 97.8]`` (n/a when unknown)."""
+    if not (finite(low) and finite(high)):
+        return "n/a"
+    return f"[{pct(low)}, {pct(high)}]"
+
+
 def _heading(o: Outcome, lang: str) -> str:
     interval = " [95% CI]" if o.statistic == "proportion" and o.ci else ""
     return f"{label(o.name, lang)}{UNIT_SUFFIX[o.unit]}{interval}"
@@ -102,10 +109,15 @@ def headline(res: Results) -> str:
     base = res.baseline
     shown = [o for o in HEADLINE if o.name in s]
     priced = base is not None and COST_PER_VALUE_YEAR.name in s
+    # Runs that drew their parameters from a posterior: the total interval next to the MC one.
+    total = PRIMARY.total_columns
+    has_total = total is not None and total[0] in s and s[total[0]].notna().any()
     rows = []
     for p in res.policies:
         r = s[s["policy"] == p].iloc[0]
         cells: list[object] = [res.label(p), int(r["n"]), _show(PRIMARY, r)]
+        if has_total and total is not None:
+            cells.append(_pct_interval(r[total[0]], r[total[1]]))
         if base:
             diff = PRIMARY.paired_columns(base)
             cells.append(t("baseline", res.lang) if p == base else points_ci(*(r[c] for c in diff)))
@@ -118,6 +130,7 @@ def headline(res: Results) -> str:
         "Policy",
         "n (centre-runs)",
         _heading(PRIMARY, res.lang),
+        *(["with parameter uncertainty [95% CI]"] if has_total else []),
         *([f"vs {res.label(base)} (pp) [95% CI]"] if base else []),
         *(_heading(o, res.lang) for o in shown[1:]),
         *([f"{label(COST_PER_VALUE_YEAR.name, res.lang)} vs {res.label(base)} [95% CI]"]
@@ -209,6 +222,14 @@ def decline_section(res: Results) -> str:
         "Kish's effective sample size); paired differences use common random numbers and a t "
         "interval over replicates."
     )
+    low = (PRIMARY.total_columns or ("",))[0]
+    if low in res.summary and res.summary[low].notna().any():
+        words += (
+            " Each group of replicates drew its parameters from the calibrated posterior (the "
+            "same draw for every policy); the interval <i>with parameter uncertainty</i> adds "
+            "the spread of the estimate across those draws to the Monte Carlo interval (never "
+            "narrower than it)."
+        )
     first, last = d.pre_years
     words += (
         f" Beyond the binary test, against the <i>reference level</i> ({d.level_words}): "

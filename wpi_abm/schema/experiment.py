@@ -131,6 +131,24 @@ class ExecutionSpec(Strict):
     scheduler: str | None = None
 
 
+class UncertaintySpec(Strict):
+    """Parameter uncertainty: draw each group of replicates' parameters from a posterior sample.
+
+    Attributes:
+        kind: ``none`` (every run uses the experiment's parameters) or ``posterior`` (each group
+            of :data:`~wpi_abm.experiment.uncertainty.RUNS_PER_DRAW` replicates takes one particle
+            of the posterior, drawn by weight; docs/architecture.md).
+        posterior: A packaged posterior by name (``legacy``, the calibrated one) or a path to a
+            ``posterior.csv`` written by ``wpi-abm calibrate`` (relative to the experiment file).
+        sha256: The posterior file's checksum, recorded when the run starts; a resumed run
+            refuses a file that changed since.
+    """
+
+    kind: Literal["none", "posterior"] = "none"
+    posterior: str = Field("legacy", min_length=1)
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+
+
 class ClusterSpec(Strict):
     """A batch-system cluster started through dask-jobqueue.
 
@@ -173,6 +191,7 @@ class Experiment(Strict):
     output: OutputSpec = OutputSpec()
     execution: ExecutionSpec = ExecutionSpec()
     cluster: ClusterSpec | None = None
+    uncertainty: UncertaintySpec = UncertaintySpec()
 
     @model_validator(mode="after")
     def _check(self) -> Experiment:
