@@ -42,8 +42,16 @@ def test_the_packaged_validation_table_says_every_fitted_target_is_inside():
     v = pd.read_csv(FOLDER / "legacy" / "validation.csv")
     spec, _ = load_spec(SPEC)
     assert v["target"].tolist() == [t.label for t in spec.targets]
-    assert v["inside"].all()
-    assert ((v["low"] <= v["median"]) & (v["median"] <= v["high"])).all()
+    fit = v[v["use"] == "fit"]
+    assert fit["inside"].all()
+    assert ((fit["low"] <= fit["median"]) & (fit["median"] <= fit["high"])).all()
+    # The checked targets are validation, reported as they come out (docs/ODD.md §7.14): the
+    # final evaluation passes fewer centres than the record's 100%, and a company replaces less
+    # of a centre's subsidy than Chugai did for IFReC.
+    check = v[v["use"] == "check"].set_index("target")
+    assert check.loc["final_pass_rate", "median"] == pytest.approx(0.802, abs=0.001)
+    assert check.loc["company_replacement_share", "median"] == pytest.approx(0.468, abs=0.001)
+    assert not check["inside"].any()
 
 
 def test_packaged_particles_reproduce_their_predictive_rows():

@@ -85,6 +85,16 @@ def _endowment_tenth_year(p: Panel) -> float:
     return float(np.mean(pay[ok, tenth[ok]]))
 
 
+def _company_replacement(p: Panel) -> float:
+    # IFReC: Chugai's 1,000 M yen a year from FY2017 against its 1,241 M yen of subsidy in FY2016
+    # (facts §4; subsidy CSV). Among the centre-runs paid by a company in year 11, the mean of that
+    # payment over the year-10 subsidy.
+    company = np.nan_to_num(p["income_company"][:, 10])
+    subsidy = np.nan_to_num(p["income_subsidy"][:, 9])
+    ok = (company > 0) & (subsidy > 0)
+    return float(np.mean(company[ok] / subsidy[ok])) if ok.any() else float("nan")
+
+
 def _drop(name: str) -> Callable[[Panel], float]:
     def compute(p: Panel) -> float:
         x = p[name]
@@ -109,6 +119,11 @@ MEASURES: dict[str, Measure] = {
                 lambda p: _funded_mean(_ratio(p["income_subsidy"], p["spending"]))),
         Measure("interim_pass_rate", "share of centres passing the year-5 interim evaluation",
                 lambda p: float(np.nanmean(p["passed"][:, 4]))),
+        Measure("final_pass_rate", "share of centres passing the year-10 final evaluation",
+                lambda p: float(np.nanmean(p["passed"][:, 9]))),
+        Measure("company_replacement_share",
+                "company payment in year 11 / subsidy in year 10, centres a company pays",
+                _company_replacement),
         Measure("endowment_payout_10y", "endowment payout (M yen) in its tenth year of payouts",
                 _endowment_tenth_year),
         Measure("personnel_drop", "personnel cost, mean of years 11-12 / year 10",
