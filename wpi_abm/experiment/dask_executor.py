@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from wpi_abm.errors import WpiError
+from wpi_abm.experiment.executors import assemble, forkserver_context, plan_tasks
 from wpi_abm.experiment.plan import Chunk
 from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
 
@@ -61,7 +62,11 @@ class DaskExecutor:
             check_batch_tools(cluster.kind)
 
     def __enter__(self) -> DaskExecutor:
-        from distributed import Client, LocalCluster
+        if not self.scheduler and self.cluster_spec is None:
+            # Start the local workers' forkserver first: it imports distributed and the model
+            # while this process imports distributed (~1 s saved on the start of a local run).
+            forkserver_context(["distributed"])
+        from distributed import Client
 
         try:
             if self.scheduler:
@@ -70,13 +75,7 @@ class DaskExecutor:
                 self._cluster = _jobqueue_cluster(self.cluster_spec)
                 self._client = Client(self._cluster)
             else:
-                self._cluster = LocalCluster(
-                    n_workers=self.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=":0",
-                    silence_logs=logging.ERROR,
-                )
+                self._cluster = local_cluster(self.workers)
                 self._client = Client(self._cluster)
         except (OSError, ValueError) as exc:
             # OSError: nothing listens there (or it timed out); ValueError: a malformed address.
@@ -101,7 +100,16 @@ class DaskExecutor:
             self._cluster = None
 
     def results(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
-        """Submit chunks (at most two per worker thread in flight) and yield results as done."""
+        """Run ``chunks`` on the cluster and yield whole chunks as they complete.
+
+        They run as the tasks of :func:`~wpi_abm.experiment.executors.plan_tasks` (chunks, or
+        parts of chunks when there are too few to keep every worker busy), at most two per worker
+        thread in flight.
+        """
+        tasks = plan_tasks(job, list(chunks), self.workers)
+        yield from assemble(self._run(job, tasks), tasks)
+
+    def _run(self, job: Job, tasks: list[Chunk]) -> Iterator[ChunkResult]:
         from distributed import as_completed
 
         client = self._client
@@ -110,13 +118,9 @@ class DaskExecutor:
         pending = as_completed()
         in_flight = 0
         limit = 2 * self.workers
-        for chunk in chunks:
-            pending.add(
-                client.submit(
-                    simulate_chunk, shared, chunk, key=f"wpi-{job.key}-chunk-{chunk.index}",
-                    pure=False,
-                )
-            )  # fmt: skip
+        for task in tasks:
+            key = f"wpi-{job.key}-chunk-{task.index}-{task.first}"
+            pending.add(client.submit(simulate_chunk, shared, task, key=key, pure=False))
             in_flight += 1
             while in_flight >= limit:
                 yield _take(next(pending))
@@ -163,6 +167,29 @@ def check_batch_tools(kind: str) -> None:
         "or start a Dask scheduler and workers yourself (README, 'Slurm recipe') and add "
         "--scheduler tcp://HOST:PORT; or run here without the cluster with --executor processes."
     )
+
+
+def local_cluster(workers: int) -> Any:
+    """A local cluster of ``workers`` worker processes (one thread each) that start warm.
+
+    Dask starts worker processes with *spawn* by default: each one a fresh interpreter that
+    imports distributed, then the model with its first task (~1 + ~4 s, on every worker at once,
+    competing for the cores). Here they are forked from the forkserver of
+    :func:`~wpi_abm.experiment.executors.forkserver_context`, which has imported distributed and
+    the model and loaded the compiled kernels once, before the first worker is asked for.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    method = forkserver_context(["distributed"]).get_start_method()
+    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+        )
 
 
 def _take(future: Any) -> ChunkResult:
