@@ -1,4 +1,4 @@
-"""Tasks are not chunks: chunks cut into tasks for the workers give the same files, byte for byte."""
+"""Tasks are not chunks: chunks cut into tasks give the same files, byte for byte."""
 
 from __future__ import annotations
 

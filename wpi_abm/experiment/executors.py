@@ -200,10 +200,10 @@ def _worker_init() -> None:
     __import__(WARMUP_MODULE)
 
 
-def forkserver_context(preload: list[str]) -> mp.context.BaseContext:
+def forkserver_context(preload: list[str], *, warm: bool = True) -> mp.context.BaseContext:
     """A multiprocessing context whose workers start warm, started now, in the background.
 
-    Where the platform has a forkserver, its preload imports ``preload`` and then
+    Where the platform has a forkserver, its preload imports ``preload`` and then (``warm``)
     :data:`WARMUP_MODULE`, once, and every worker is forked from it warm. The server is started
     here, at once, so that it imports and warms while the driver is still busy with its own
     start (reading the experiment, checking the folder): on a small machine the two overlap.
@@ -218,7 +218,7 @@ def forkserver_context(preload: list[str]) -> mp.context.BaseContext:
     ctx = mp.get_context("forkserver")
     from multiprocessing import forkserver
 
-    ctx.set_forkserver_preload([*preload, WARMUP_MODULE])
+    ctx.set_forkserver_preload([*preload, WARMUP_MODULE] if warm else preload)
     forkserver.ensure_running()
     return ctx
 
