@@ -1,17 +1,19 @@
 """Chunks on a Dask cluster: local, an existing scheduler, or a batch system via dask-jobqueue.
 
-- no address: starts a ``LocalCluster`` of worker *processes* (one thread each);
+- no address: starts a ``LocalCluster`` of worker *processes* (one thread each), forked warm
+  from the executors' forkserver (:func:`local_cluster`);
 - ``--scheduler tcp://HOST:PORT``: connects to a running scheduler and its workers;
 - a ``cluster:`` section (slurm / pbs / sge): starts one through dask-jobqueue, after checking
   that the batch system's commands are on this machine (without them dask-jobqueue retries
-  forever, printing tracebacks).
+  forever, printing tracebacks); its workers preload :mod:`wpi_abm.experiment.warmup`.
 
-The job (the resolved experiment) is scattered once to every worker; each chunk is one task, so
-per-task overhead is paid per chunk, not per run. At most two chunks per worker thread are in
-flight; results are yielded (and written by the driver) as they finish, so the driver's memory does
-not grow with the number of runs. A worker that dies mid-chunk loses only that task: the scheduler
-gives it to another worker, and the chunk's result — a pure function of the job and the chunk —
-is the same wherever it runs.
+The job (the resolved experiment) is scattered once to every worker; each task is a chunk or a
+part of one (:func:`~wpi_abm.experiment.executors.plan_tasks`), so per-task overhead is paid per
+chunk or part, not per run. At most two tasks per worker thread are in flight; whole chunks are
+yielded (and written by the driver) as they complete, so the driver's memory does not grow with
+the number of runs. A worker that dies mid-task loses only that task: the scheduler gives it to
+another worker, and its result — a pure function of the job and the task — is the same wherever
+it runs.
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from wpi_abm.errors import WpiError
-from wpi_abm.experiment.executors import assemble, forkserver_context, plan_tasks
+from wpi_abm.experiment.executors import (
+    WARMUP_MODULE,
+    assemble,
+    forkserver_context,
+    plan_tasks,
+)
 from wpi_abm.experiment.plan import Chunk
 from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
 
@@ -226,4 +233,7 @@ def jobqueue_cluster(spec: ClusterSpec) -> Any:
         kwargs["account"] = spec.account
     # Workers must import this package: run them with this interpreter.
     kwargs["python"] = sys.executable
+    # Each worker job imports the model and loads its compiled kernels when it starts, not
+    # inside its first task (see wpi_abm.experiment.warmup).
+    kwargs["worker_extra_args"] = ["--preload", WARMUP_MODULE]
     return cls(**kwargs)
