@@ -206,7 +206,8 @@ def forkserver_context(preload: list[str], *, warm: bool = True) -> mp.context.B
     Where the platform has a forkserver, its preload imports ``preload`` and then (``warm``)
     :data:`WARMUP_MODULE`, once, and every worker is forked from it warm. The server is started
     here, at once, so that it imports and warms while the driver is still busy with its own
-    start (reading the experiment, checking the folder): on a small machine the two overlap.
+    start (for Dask, importing distributed and starting the scheduler; then loading the
+    posterior, writing the manifest, planning).
     Elsewhere (spawn), each worker warms in its initializer.
 
     One forkserver serves the whole driver process: the first executor to start it sets what it
