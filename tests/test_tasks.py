@@ -10,16 +10,10 @@ import pytest
 
 from wpi_abm.config import load_experiment
 from wpi_abm.experiment.driver import run_experiment
-from wpi_abm.experiment.executors import (
-    TASKS_PER_WORKER,
-    SerialExecutor,
-    assemble,
-    cut_points,
-    make_executor,
-    plan_tasks,
-)
+from wpi_abm.experiment.executors import SerialExecutor, make_executor
 from wpi_abm.experiment.plan import Chunk, plan_chunks
 from wpi_abm.experiment.runner import ChunkResult
+from wpi_abm.experiment.tasks import TASKS_PER_WORKER, assemble, cut_points, plan_tasks
 
 PLAIN = SimpleNamespace(posterior=None)
 DRAWN = SimpleNamespace(posterior=object())

@@ -8,7 +8,7 @@
   forever, printing tracebacks); its workers preload :mod:`wpi_abm.experiment.warmup`.
 
 The job (the resolved experiment) is scattered once to every worker; each task is a chunk or a
-part of one (:func:`~wpi_abm.experiment.executors.plan_tasks`), so per-task overhead is paid per
+part of one (:func:`~wpi_abm.experiment.tasks.plan_tasks`), so per-task overhead is paid per
 chunk or part, not per run. At most two tasks per worker thread are in flight; whole chunks are
 yielded (and written by the driver) as they complete, so the driver's memory does not grow with
 the number of runs. A worker that dies mid-task loses only that task: the scheduler gives it to
@@ -26,14 +26,10 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from wpi_abm.errors import WpiError
-from wpi_abm.experiment.executors import (
-    WARMUP_MODULE,
-    assemble,
-    forkserver_context,
-    plan_tasks,
-)
 from wpi_abm.experiment.plan import Chunk
 from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
+from wpi_abm.experiment.tasks import assemble, plan_tasks
+from wpi_abm.experiment.workers import WARMUP_MODULE, forkserver_context
 
 if TYPE_CHECKING:
     from wpi_abm.schema.experiment import ClusterSpec
@@ -109,7 +105,7 @@ class DaskExecutor:
     def results(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
         """Run ``chunks`` on the cluster and yield whole chunks as they complete.
 
-        They run as the tasks of :func:`~wpi_abm.experiment.executors.plan_tasks` (chunks, or
+        They run as the tasks of :func:`~wpi_abm.experiment.tasks.plan_tasks` (chunks, or
         parts of chunks when there are too few to keep every worker busy), at most two per worker
         thread in flight.
         """
@@ -182,7 +178,7 @@ def local_cluster(workers: int) -> Any:
     Dask starts worker processes with *spawn* by default: each one a fresh interpreter that
     imports distributed, then the model with its first task (~1 + ~4 s, on every worker at once,
     competing for the cores). Here they are forked from the forkserver of
-    :func:`~wpi_abm.experiment.executors.forkserver_context`, which has imported distributed and
+    :func:`~wpi_abm.experiment.workers.forkserver_context`, which has imported distributed and
     the model and loaded the compiled kernels once, before the first worker is asked for.
     """
     import dask

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from wpi_abm.experiment.workers import forkserver_context
 from wpi_abm.plots.catalogue import (
     CATALOGUE,
     Drawn,
@@ -127,8 +128,6 @@ def draw_files(
     workers = workers or figure_workers()
     if workers <= 1:
         return produce(res, _saver(res, folder), strict=strict, progress=progress)
-    from wpi_abm.experiment.executors import forkserver_context
-
     # The same forkserver as the executors' (the first to start it sets its preload): from it a
     # process starts in milliseconds instead of a fresh interpreter's seconds.
     ctx = forkserver_context([__name__], warm=False)
