@@ -7,6 +7,10 @@ import os
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Figures are drawn in one process in tests: several tests monkeypatch plotting modules (the
+# catalogue, the PNG resolution, the Japanese font), which worker processes would not see. The
+# parallel drawing is tested on its own (tests/test_plots.py, draw_files with workers=2).
+os.environ.setdefault("WPI_ABM_FIGURE_WORKERS", "1")
 
 from wpi_abm.config import Experiment, load_experiment
 

@@ -206,3 +206,4 @@ def test_a_slurm_cluster_section_renders_the_job_script():
                  "#SBATCH -t 02:00:00", "#SBATCH --qos=long"):  # fmt: skip
         assert line in script, script
     assert sys.executable in script and "--nworkers 8" in script
+    assert "--preload wpi_abm.experiment.warmup" in script

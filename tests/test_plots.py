@@ -30,7 +30,7 @@ from wpi_abm.plots import (
 from wpi_abm.plots.catalogue import CATALOGUE, caption
 from wpi_abm.plots.results import Results, Skip, parameter_label
 from wpi_abm.plots.style import PNG_DPI, luminance, plt, policy_style, style
-from wpi_abm.plots.summary import plot_results
+from wpi_abm.plots.summary import draw_files, plot_results
 from wpi_abm.presets import policy_looks, policy_names
 
 POLICIES = ["legacy", "reform_2024", "taper", "flat_forever"]
@@ -811,3 +811,24 @@ def test_japanese_without_the_font_package_says_what_to_install(
     monkeypatch.setattr(style_module, "JA_FONT_MODULE", "no_such_font_package")
     with pytest.raises(WpiError, match="pip install matplotlib-fontja"):
         style_module.japanese_font_path()
+
+
+def test_figures_drawn_in_parallel_equal_those_drawn_in_one_process(
+    run_folder: Path, tmp_path: Path
+) -> None:
+    """Same files (PNG bytes identical), same skips, progress in catalogue order."""
+    reports: dict[int, list[tuple[int, str]]] = {1: [], 2: []}
+    out = {}
+    for workers in (1, 2):
+        res = Results.load(run_folder)
+        out[workers] = draw_files(
+            res,
+            tmp_path / str(workers),
+            workers=workers,
+            progress=lambda i, n, name, s, w=workers: reports[w].append((i, name)),
+        )
+    assert out[2] == out[1] and len(out[1][0]) >= 16
+    assert reports[2] == reports[1] == sorted(reports[1])
+    for name in out[1][0]:
+        if name.endswith(".png"):
+            assert (tmp_path / "2" / name).read_bytes() == (tmp_path / "1" / name).read_bytes()

@@ -15,9 +15,13 @@ Measures, on this machine:
 - with ``--big-sweep N``: an N-run sweep storing outcomes only, the driver's peak memory;
 - with ``--against REV``: only the per-run times, of this tree and of git revision REV, in
   alternating fresh processes within one invocation (the fair before/after comparison for a
-  change that must not slow the model; writes ``bench/compare.json``).
+  change that must not slow the model; writes ``bench/compare.json``);
+- with ``--scaling 1,2,4,8,16``: only strong and weak scaling of ``wpi-abm run`` over those
+  worker counts, each point a fresh ``wpi-abm run`` process timed from start to exit (imports,
+  cluster start and shutdown included, as a user pays them); written into the benchmark file
+  under ``scaling_table`` (its other measures are kept).
 
-One module on purpose (454 lines): every measure is a short function sharing the timing and
+One module on purpose (~600 lines): every measure is a short function sharing the timing and
 memory helpers, and the benchmark is a tool around the model, not part of it.
 
 Targets (issues "simulator core" and "sweeps"): per-run median ≤ 15 ms; default experiment ≤ 90 s
@@ -216,6 +220,115 @@ def scaling(replicates: int) -> dict[str, float]:
     return out
 
 
+def timed_run(replicates: int, executor: str, workers: int, out: Path) -> float:
+    """Wall time of a fresh ``wpi-abm run`` of the default experiment, start to exit (seconds).
+
+    Outcomes and panel are stored as by default; figures are not drawn (timed elsewhere).
+    """
+    cmd = [
+        sys.executable, "-m", "wpi_abm.cli", "run", "--replicates", str(replicates),
+        "--executor", executor, "--workers", str(workers), "--no-figures", "--quiet",
+        "--out", str(out),
+    ]  # fmt: skip
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return wall
+
+
+def _checksums(out: Path) -> dict[str, str]:
+    """The folder's per-chunk checksum files, to show results do not depend on the workers."""
+    return {p.name: p.read_text() for p in sorted((out / "checksums").glob("*"))}
+
+
+def scaling_table(
+    counts: list[int], executors: list[str], strong_replicates: int, weak_replicates: int
+) -> dict[str, object]:
+    """Strong and weak scaling of ``wpi-abm run`` over ``counts`` workers, for each executor.
+
+    Strong: the same experiment (``strong_replicates`` per design) on each count; efficiency
+    T(1) / (N T(N)), where T(1) is the smallest count's time scaled to one worker if 1 is not
+    listed. Weak: ``weak_replicates`` per design *per worker*; efficiency T(1) / T(N). Every strong
+    point's stored checksums are compared with the first's: results must not depend on the
+    executor or the number of workers.
+
+    Returns:
+        ``rows`` (one per kind, executor and count: runs, wall_s, efficiency) and
+        ``identical`` (whether every strong point stored the same bytes).
+    """
+    designs = len(load_experiment()[0].policy_names)
+    rows: list[dict[str, object]] = []
+    reference: dict[str, str] | None = None
+    identical = True
+    tmp = Path(tempfile.mkdtemp(prefix="wpi-bench-scaling-"))
+    try:
+        for executor in executors:
+            for kind in ("strong", "weak"):
+                base: tuple[int, float] | None = None
+                for n in counts:
+                    replicates = strong_replicates if kind == "strong" else weak_replicates * n
+                    out = tmp / f"{executor}-{kind}-{n}"
+                    wall = timed_run(replicates, executor, n, out)
+                    if kind == "strong":
+                        sums = _checksums(out)
+                        reference = sums if reference is None else reference
+                        identical &= sums == reference
+                    shutil.rmtree(out, ignore_errors=True)
+                    base = base or (n, wall)
+                    n0, t0 = base
+                    # Strong: T(n0) n0 / (T(n) n); weak: T(n0) / T(n) — 1.0 at the first count.
+                    eff = (t0 * n0) / (wall * n) if kind == "strong" else t0 / wall
+                    row = {
+                        "kind": kind, "executor": executor, "workers": n,
+                        "runs": replicates * designs, "wall_s": round(wall, 2),
+                        "efficiency": round(eff, 3),
+                    }  # fmt: skip
+                    rows.append(row)
+                    print(
+                        f"  {kind:>6} {executor:>9} {n:>3} workers: {row['runs']:>6} runs "
+                        f"{wall:7.1f} s  efficiency {eff:.0%}",
+                        flush=True,
+                    )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {
+        "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine_info(),
+        "cores": os.cpu_count(),
+        "counts": counts,
+        "strong_replicates": strong_replicates,
+        "weak_replicates_per_worker": weak_replicates,
+        "rows": rows,
+        "identical": identical,
+    }
+
+
+def markdown(table: dict[str, object]) -> str:
+    """The scaling table as Markdown (for docs/performance.md)."""
+    lines = [
+        "| kind | executor | workers | runs | wall (s) | efficiency |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in table["rows"]:  # type: ignore[union-attr]
+        lines.append(
+            f"| {r['kind']} | {r['executor']} | {r['workers']} | {r['runs']:,} | "
+            f"{r['wall_s']:.1f} | {r['efficiency']:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of worker counts") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': worker counts must be at least 1")
+    return sorted(set(counts))
+
+
 # -- mesa.batch_run, the tool a Mesa user would pick instead ------------------------------------
 
 
@@ -360,6 +473,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-sweep", type=int, default=0, metavar="RUNS")
     parser.add_argument("--against", metavar="REV", help="compare per-run times with git REV")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --against")
+    parser.add_argument(
+        "--scaling", type=_counts, metavar="N,N,...",
+        help="only strong and weak scaling over these worker counts (e.g. 1,2,4,8,16)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--scaling-executors", default="dask", metavar="NAME,...",
+        help="executors for --scaling (dask, processes or both; default dask)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--weak-replicates", type=int, default=25, metavar="R",
+        help="replicates per design per worker for --scaling's weak scaling",
+    )  # fmt: skip
     parser.add_argument("--internal", choices=("ours", "batch_run"), help=argparse.SUPPRESS)
     parser.add_argument("--internal-sweep", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -372,6 +497,25 @@ def main(argv: list[str] | None = None) -> int:
         spec, out = args.internal_sweep
         return cli(["sweep", spec, "--out", out, "--quiet", "--workers", str(args.workers)])
 
+    if args.scaling:
+        executors = [e.strip() for e in args.scaling_executors.split(",") if e.strip()]
+        print(
+            f"scaling over {args.scaling} workers ({', '.join(executors)}): strong "
+            f"{args.scaling_replicates} replicates per design, weak {args.weak_replicates} per "
+            "design per worker...",
+            flush=True,
+        )
+        table = scaling_table(
+            args.scaling, executors, args.scaling_replicates, args.weak_replicates
+        )
+        print(markdown(table))
+        if not table["identical"]:
+            print("error: stored results differ between worker counts", file=sys.stderr)
+        previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({**previous, "scaling_table": table}, indent=2))
+        print(f"wrote {args.out}")
+        return 0 if table["identical"] else 1
     if args.against:
         print(f"per-run times, {args.against} against this tree, {args.rounds} rounds...")
         result = compare(args.against, args.rounds, args.runs, args.batches)

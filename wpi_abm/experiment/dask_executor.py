@@ -1,17 +1,19 @@
 """Chunks on a Dask cluster: local, an existing scheduler, or a batch system via dask-jobqueue.
 
-- no address: starts a ``LocalCluster`` of worker *processes* (one thread each);
+- no address: starts a ``LocalCluster`` of worker *processes* (one thread each), forked warm
+  from the executors' forkserver (:func:`local_cluster`);
 - ``--scheduler tcp://HOST:PORT``: connects to a running scheduler and its workers;
 - a ``cluster:`` section (slurm / pbs / sge): starts one through dask-jobqueue, after checking
   that the batch system's commands are on this machine (without them dask-jobqueue retries
-  forever, printing tracebacks).
+  forever, printing tracebacks); its workers preload :mod:`wpi_abm.experiment.warmup`.
 
-The job (the resolved experiment) is scattered once to every worker; each chunk is one task, so
-per-task overhead is paid per chunk, not per run. At most two chunks per worker thread are in
-flight; results are yielded (and written by the driver) as they finish, so the driver's memory does
-not grow with the number of runs. A worker that dies mid-chunk loses only that task: the scheduler
-gives it to another worker, and the chunk's result — a pure function of the job and the chunk —
-is the same wherever it runs.
+The job (the resolved experiment) is scattered once to every worker; each task is a chunk or a
+part of one (:func:`~wpi_abm.experiment.tasks.plan_tasks`), so per-task overhead is paid per
+chunk or part, not per run. At most two tasks per worker thread are in flight; whole chunks are
+yielded (and written by the driver) as they complete, so the driver's memory does not grow with
+the number of runs. A worker that dies mid-task loses only that task: the scheduler gives it to
+another worker, and its result — a pure function of the job and the task — is the same wherever
+it runs.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 from wpi_abm.errors import WpiError
 from wpi_abm.experiment.plan import Chunk
 from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
+from wpi_abm.experiment.tasks import assemble, plan_tasks
+from wpi_abm.experiment.workers import WARMUP_MODULE, forkserver_context
 
 if TYPE_CHECKING:
     from wpi_abm.schema.experiment import ClusterSpec
@@ -61,7 +65,11 @@ class DaskExecutor:
             check_batch_tools(cluster.kind)
 
     def __enter__(self) -> DaskExecutor:
-        from distributed import Client, LocalCluster
+        if not self.scheduler and self.cluster_spec is None:
+            # Start the local workers' forkserver first: it imports distributed and the model
+            # while this process imports distributed (~1 s saved on the start of a local run).
+            forkserver_context(["distributed"])
+        from distributed import Client
 
         try:
             if self.scheduler:
@@ -70,13 +78,7 @@ class DaskExecutor:
                 self._cluster = _jobqueue_cluster(self.cluster_spec)
                 self._client = Client(self._cluster)
             else:
-                self._cluster = LocalCluster(
-                    n_workers=self.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=":0",
-                    silence_logs=logging.ERROR,
-                )
+                self._cluster = local_cluster(self.workers)
                 self._client = Client(self._cluster)
         except (OSError, ValueError) as exc:
             # OSError: nothing listens there (or it timed out); ValueError: a malformed address.
@@ -101,7 +103,16 @@ class DaskExecutor:
             self._cluster = None
 
     def results(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
-        """Submit chunks (at most two per worker thread in flight) and yield results as done."""
+        """Run ``chunks`` on the cluster and yield whole chunks as they complete.
+
+        They run as the tasks of :func:`~wpi_abm.experiment.tasks.plan_tasks` (chunks, or
+        parts of chunks when there are too few to keep every worker busy), at most two per worker
+        thread in flight.
+        """
+        tasks = plan_tasks(job, list(chunks), self.workers)
+        yield from assemble(self._run(job, tasks), tasks)
+
+    def _run(self, job: Job, tasks: list[Chunk]) -> Iterator[ChunkResult]:
         from distributed import as_completed
 
         client = self._client
@@ -110,13 +121,9 @@ class DaskExecutor:
         pending = as_completed()
         in_flight = 0
         limit = 2 * self.workers
-        for chunk in chunks:
-            pending.add(
-                client.submit(
-                    simulate_chunk, shared, chunk, key=f"wpi-{job.key}-chunk-{chunk.index}",
-                    pure=False,
-                )
-            )  # fmt: skip
+        for task in tasks:
+            key = f"wpi-{job.key}-chunk-{task.index}-{task.first}"
+            pending.add(client.submit(simulate_chunk, shared, task, key=key, pure=False))
             in_flight += 1
             while in_flight >= limit:
                 yield _take(next(pending))
@@ -165,6 +172,29 @@ def check_batch_tools(kind: str) -> None:
     )
 
 
+def local_cluster(workers: int) -> Any:
+    """A local cluster of ``workers`` worker processes (one thread each) that start warm.
+
+    Dask starts worker processes with *spawn* by default: each one a fresh interpreter that
+    imports distributed, then the model with its first task (~1 + ~4 s, on every worker at once,
+    competing for the cores). Here they are forked from the forkserver of
+    :func:`~wpi_abm.experiment.workers.forkserver_context`, which has imported distributed and
+    the model and loaded the compiled kernels once, before the first worker is asked for.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    method = forkserver_context(["distributed"]).get_start_method()
+    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+        )
+
+
 def _take(future: Any) -> ChunkResult:
     result = future.result()
     future.release()
@@ -199,4 +229,7 @@ def jobqueue_cluster(spec: ClusterSpec) -> Any:
         kwargs["account"] = spec.account
     # Workers must import this package: run them with this interpreter.
     kwargs["python"] = sys.executable
+    # Each worker job imports the model and loads its compiled kernels when it starts, not
+    # inside its first task (see wpi_abm.experiment.warmup).
+    kwargs["worker_extra_args"] = ["--preload", WARMUP_MODULE]
     return cls(**kwargs)

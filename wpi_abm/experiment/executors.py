@@ -5,11 +5,14 @@ results as they finish, keeping only a bounded number in flight so the driver's 
 grow with the number of runs. Because a chunk's result is a pure function of (job, chunk) and is
 stored under the chunk's own name, the stored results do not depend on the executor, the number of
 workers or the order in which chunks finish.
+
+**Tasks are not chunks.** The parallel executors run chunks as tasks — whole chunks, or parts of
+them when there are too few to keep every worker busy — and yield whole chunks
+(:mod:`wpi_abm.experiment.tasks`); their workers start warm (:mod:`wpi_abm.experiment.workers`).
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -17,6 +20,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from wpi_abm.experiment.plan import Chunk
 from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
+from wpi_abm.experiment.tasks import assemble, plan_tasks
+from wpi_abm.experiment.workers import forkserver_context, worker_init
 
 if TYPE_CHECKING:
     from wpi_abm.schema.experiment import ClusterSpec
@@ -33,7 +38,7 @@ class Executor(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
     def results(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
-        """Run ``chunks`` and yield their results as they finish."""
+        """Run ``chunks`` and yield their results (whole chunks) as they finish."""
         ...
 
     def describe(self) -> dict[str, object]:
@@ -65,11 +70,6 @@ class SerialExecutor:
         return {"executor": self.name, "workers": 1}
 
 
-def _worker_init() -> None:
-    # Workers are processes of their own; keep BLAS single-threaded so N workers use N cores.
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-
 class ProcessExecutor:
     """Runs chunks in a pool of local worker processes.
 
@@ -86,12 +86,9 @@ class ProcessExecutor:
     def __enter__(self) -> ProcessExecutor:
         # forkserver: workers are forked from a clean server that has imported the model once,
         # never from the driver (which may hold threads, e.g. a progress bar's).
-        methods = mp.get_all_start_methods()
-        ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
-        if ctx.get_start_method() == "forkserver":
-            ctx.set_forkserver_preload(["wpi_abm.experiment.runner"])
+        ctx = forkserver_context([])
         self._pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=ctx, initializer=_worker_init
+            max_workers=self.workers, mp_context=ctx, initializer=worker_init
         )
         return self
 
@@ -101,12 +98,19 @@ class ProcessExecutor:
             self._pool = None
 
     def results(self, job: Job, chunks: Iterable[Chunk]) -> Iterator[ChunkResult]:
-        """Run ``chunks`` on the pool, at most two per worker in flight."""
+        """Run ``chunks`` on the pool and yield whole chunks as they complete.
+
+        They run as the tasks of :func:`plan_tasks`, at most two per worker in flight.
+        """
+        tasks = plan_tasks(job, list(chunks), self.workers)
+        yield from assemble(self._run(job, tasks), tasks)
+
+    def _run(self, job: Job, tasks: list[Chunk]) -> Iterator[ChunkResult]:
         assert self._pool is not None, "use the executor as a context manager"
         pending: set[Future[ChunkResult]] = set()
         limit = 2 * self.workers
-        for chunk in chunks:
-            pending.add(self._pool.submit(simulate_chunk, job, chunk))
+        for task in tasks:
+            pending.add(self._pool.submit(simulate_chunk, job, task))
             if len(pending) >= limit:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in done:

@@ -9,7 +9,7 @@ changes nothing in their results and shares the cost of each numpy call.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -27,10 +27,11 @@ from wpi_abm.metrics import (
 )
 from wpi_abm.posterior import Posterior
 from wpi_abm.schema.experiment import Experiment
-from wpi_abm.sim.model import WPIModel
-from wpi_abm.sim.recorder import Recorder
 from wpi_abm.validation import validation_errors
 from wpi_abm.yamlio import SourceMap
+
+if TYPE_CHECKING:
+    from wpi_abm.sim.recorder import Recorder
 
 BATCH_WORLDS = 25
 """Runs simulated together in one model (beyond ~25 the gain is nil and memory grows)."""
@@ -145,6 +146,10 @@ def _batches(reps: list[int], drawn: np.ndarray | None) -> list[tuple[list[int],
 
 
 def _simulate(job: Job, chunk: Chunk) -> ChunkResult:
+    # Imported here, not above: a driver that only hands chunks to workers (and ``wpi-abm
+    # validate``, which checks a posterior's values) never needs the model and its ~3.5 s import.
+    from wpi_abm.sim.model import WPIModel
+
     base = experiment_at(job, chunk.point)
     policy_name = chunk.policy
     cohort = base.cohort

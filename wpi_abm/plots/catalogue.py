@@ -288,6 +288,68 @@ Sink = Callable[[FigureSpec, Figure], list[str]]
 """Receives each drawn figure (inside the style), returns what it wrote, and closes it."""
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """What became of one figure of the catalogue.
+
+    Attributes:
+        name: The figure.
+        files: What the sink wrote (empty when not drawn).
+        skipped: Why it was not drawn (None when it was).
+        seconds: Time taken to draw and save it.
+        error: The exception a failed drawing raised (for ``strict``), else None.
+    """
+
+    name: str
+    files: list[str]
+    skipped: str | None
+    seconds: float
+    error: BaseException | None = None
+
+
+def draw_figure(res: Results, spec: FigureSpec, sink: Sink) -> Drawn:
+    """Draw one figure inside the style and hand it to ``sink``; errors become skips.
+
+    A :class:`~wpi_abm.plots.results.Skip` is a skip with its reason; any other exception is a
+    skip "failed: …" that also carries the exception, so that a caller in ``strict`` mode can
+    raise it.
+    """
+    started = time.perf_counter()
+    with style(res.lang):
+        try:
+            fig = spec.draw(res)
+        except Skip as why:
+            return Drawn(spec.name, [], str(why), time.perf_counter() - started)
+        except Exception as exc:
+            plt.close("all")
+            reason = f"failed: {type(exc).__name__}: {exc}"
+            return Drawn(spec.name, [], reason, time.perf_counter() - started, exc)
+        files = sink(spec, fig)
+    return Drawn(spec.name, files, None, time.perf_counter() - started)
+
+
+def collect(
+    drawn: Drawn,
+    position: int,
+    made: list[str],
+    skipped: list[tuple[str, str]],
+    *,
+    strict: bool,
+    progress: Callable[[int, int, str, float], None] | None,
+) -> None:
+    """Add one figure's outcome to ``made`` / ``skipped``, report it, or raise (``strict``)."""
+    if drawn.skipped is None:
+        made += drawn.files
+        if progress is not None:
+            progress(position, len(CATALOGUE), drawn.name, drawn.seconds)
+        return
+    if drawn.error is not None:
+        if strict:
+            raise drawn.error
+        print(f"wpi-abm: figure {drawn.name} {drawn.skipped}", file=sys.stderr)
+    skipped.append((drawn.name, drawn.skipped))
+
+
 def produce(
     res: Results,
     sink: Sink,
@@ -295,7 +357,7 @@ def produce(
     strict: bool = False,
     progress: Callable[[int, int, str, float], None] | None = None,
 ) -> tuple[list[str], list[tuple[str, str]]]:
-    """Draw every figure the folder allows and hand each to ``sink``.
+    """Draw every figure the folder allows and hand each to ``sink``, one after another.
 
     Args:
         res: The results folder.
@@ -310,23 +372,8 @@ def produce(
     """
     made: list[str] = []
     skipped: list[tuple[str, str]] = []
-    with style(res.lang):
-        for position, spec in enumerate(CATALOGUE, 1):
-            started = time.perf_counter()
-            try:
-                fig = spec.draw(res)
-            except Skip as why:
-                skipped.append((spec.name, str(why)))
-                continue
-            except Exception as exc:
-                plt.close("all")
-                if strict:
-                    raise
-                reason = f"failed: {type(exc).__name__}: {exc}"
-                print(f"wpi-abm: figure {spec.name} {reason}", file=sys.stderr)
-                skipped.append((spec.name, reason))
-                continue
-            made += sink(spec, fig)
-            if progress is not None:
-                progress(position, len(CATALOGUE), spec.name, time.perf_counter() - started)
+    for position, spec in enumerate(CATALOGUE, 1):
+        collect(
+            draw_figure(res, spec, sink), position, made, skipped, strict=strict, progress=progress
+        )
     return made, skipped

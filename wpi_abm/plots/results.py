@@ -189,6 +189,10 @@ class Results:
             )
         return self._panels[policy]
 
+    def keep_panel(self, policy: str, panel: PolicyPanel | None) -> None:
+        """Cache ``policy``'s panel aggregates read elsewhere (another process's pass)."""
+        self._panels[policy] = panel
+
     def require(self, *columns: str) -> None:
         """Raise Skip unless summary.csv has every one of ``columns``."""
         missing = [c for c in columns if c not in self.summary]

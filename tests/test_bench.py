@@ -1,0 +1,27 @@
+"""The benchmark's scaling table: the right rows, written into the benchmark file."""
+
+from __future__ import annotations
+
+import json
+
+from wpi_abm.bench import main
+
+
+def test_scaling_writes_strong_and_weak_rows_and_keeps_other_measures(tmp_path, capsys):
+    out = tmp_path / "benchmark.json"
+    out.write_text(json.dumps({"per_run": {"run_in_chunk_median_ms": 14.0}}))
+    args = ["--scaling", "2,1", "--scaling-executors", "processes"]
+    args += ["--scaling-replicates", "1", "--weak-replicates", "1", "--out", str(out)]
+    assert main(args) == 0
+    written = json.loads(out.read_text())
+    assert written["per_run"] == {"run_in_chunk_median_ms": 14.0}
+    table = written["scaling_table"]
+    assert table["identical"] is True and table["counts"] == [1, 2]
+    rows = [(r["kind"], r["executor"], r["workers"], r["runs"]) for r in table["rows"]]
+    assert rows == [
+        ("strong", "processes", 1, 9), ("strong", "processes", 2, 9),
+        ("weak", "processes", 1, 9), ("weak", "processes", 2, 18),
+    ]  # fmt: skip
+    assert all(r["wall_s"] > 0 and r["efficiency"] > 0 for r in table["rows"])
+    assert table["rows"][0]["efficiency"] == 1.0 and table["rows"][2]["efficiency"] == 1.0
+    assert "| strong | processes | 2 | 9 |" in capsys.readouterr().out

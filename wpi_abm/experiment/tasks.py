@@ -1,0 +1,133 @@
+"""Tasks: the unit of work an executor hands a worker, decoupled from chunks (storage).
+
+Chunks are the unit of storage, resume and checksums, fixed by the experiment; tasks are the unit
+of work, sized for the workers at hand (:func:`plan_tasks`): when an experiment has too few
+chunks to keep every worker busy to the end, a chunk is cut into sub-ranges of its replicates,
+each simulated as its own task, and :func:`assemble` puts the parts back together in replicate
+order before the driver sees the chunk. Cuts fall only where the runner starts a new batch of
+worlds anyway (:func:`cut_points`), so a part's tables are exactly that slice of the whole
+chunk's tables, and the stored files are byte for byte those of an uncut run, whatever the
+executor and the number of workers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Iterable, Iterator
+
+import pyarrow as pa
+
+from wpi_abm.experiment.plan import RUNS_PER_DRAW, Chunk
+from wpi_abm.experiment.runner import BATCH_WORLDS, ChunkResult, Job
+
+TASKS_PER_WORKER = 4
+"""Tasks per worker below which chunks are cut (:func:`plan_tasks`): with at least four, the last
+wave of tasks leaves a worker idle for at most about a quarter of its share of the work."""
+
+
+def cut_points(job: Job, chunk: Chunk) -> list[int]:
+    """Replicates inside ``chunk`` where it may be cut into tasks without changing its files.
+
+    The runner simulates a chunk's replicates in batches of worlds (``runner._batches``): at most
+    :data:`~wpi_abm.experiment.runner.BATCH_WORLDS` from the chunk's first replicate, and a new
+    batch wherever the posterior particle changes. A part that starts where the whole chunk starts
+    a batch is batched exactly like that stretch of the whole chunk (the batching is greedy, so it
+    restarts identically at a batch boundary), so its tables are the same batches' tables.
+
+    - Without parameter uncertainty, batches start every ``BATCH_WORLDS`` replicates from the
+      chunk's first: every one of those is a cut point.
+    - With it, batches also start where the particle changes, which depends on the draws; but when
+      the chunk starts on a draw group (``first % RUNS_PER_DRAW == 0``) and a group is one full
+      batch (``RUNS_PER_DRAW == BATCH_WORLDS``), every group boundary is a batch boundary whatever
+      was drawn. Otherwise the chunk is not cut (never below the draw-group unit).
+
+    Args:
+        job: The job (whether it carries a posterior).
+        chunk: The chunk.
+
+    Returns:
+        Replicates strictly inside the chunk, ascending (empty: it stays one task).
+    """
+    if job.posterior is not None and (
+        RUNS_PER_DRAW != BATCH_WORLDS or chunk.first % RUNS_PER_DRAW != 0
+    ):
+        return []
+    return list(range(chunk.first + BATCH_WORLDS, chunk.stop, BATCH_WORLDS))
+
+
+def plan_tasks(job: Job, chunks: list[Chunk], workers: int) -> list[Chunk]:
+    """The tasks that run ``chunks`` on ``workers``: whole chunks, or parts of them.
+
+    When there are fewer chunks than :data:`TASKS_PER_WORKER` per worker, each chunk is cut into
+    about equal parts at its :func:`cut_points` so that there are (where the cut points allow).
+    Tasks come longest chunk first (a short last chunk of each policy goes to the end, where it
+    fills the gaps), and a chunk's parts consecutively, so that the parts of a chunk finish close
+    together and :func:`assemble` holds few of them at a time. With one worker nothing is cut:
+    there is no one to balance against.
+
+    A part is a :class:`~wpi_abm.experiment.plan.Chunk` with the chunk's index and a sub-range of
+    its replicates; the runner simulates it like any chunk.
+
+    Args:
+        job: The job.
+        chunks: The chunks to run.
+        workers: Worker processes (or threads) that will run the tasks.
+    """
+    ordered = sorted(chunks, key=len, reverse=True)  # stable: equal lengths keep plan order
+    target = TASKS_PER_WORKER * workers
+    if workers <= 1 or not chunks or len(chunks) >= target:
+        return ordered
+    parts = math.ceil(target / len(chunks))
+    tasks: list[Chunk] = []
+    for chunk in ordered:
+        cuts = cut_points(job, chunk)
+        pieces = min(parts, len(cuts) + 1)
+        # Parts of about equal length: pick ``pieces - 1`` of the allowed cuts, evenly spaced.
+        chosen = [cuts[round(k * (len(cuts) + 1) / pieces) - 1] for k in range(1, pieces)]
+        bounds = [chunk.first, *chosen, chunk.stop]
+        tasks += [
+            dataclasses.replace(chunk, first=a, stop=b) for a, b in itertools.pairwise(bounds)
+        ]
+    return tasks
+
+
+def assemble(results: Iterable[ChunkResult], tasks: list[Chunk]) -> Iterator[ChunkResult]:
+    """Whole chunks from the results of ``tasks`` (parts of chunks), as each chunk completes.
+
+    The parts' tables are concatenated in replicate order, which gives the whole chunk's tables
+    (see :func:`cut_points`). A chunk any part of which failed is one failure, whole: the driver
+    records it and ``--resume`` runs it again.
+
+    Args:
+        results: Results of ``tasks``, in any order.
+        tasks: The tasks of :func:`plan_tasks`.
+    """
+    expected: dict[int, int] = {}
+    whole: dict[int, Chunk] = {}
+    for t in tasks:
+        expected[t.index] = expected.get(t.index, 0) + 1
+        c = whole.setdefault(t.index, t)
+        first, stop = min(c.first, t.first), max(c.stop, t.stop)
+        whole[t.index] = dataclasses.replace(c, first=first, stop=stop)
+    held: dict[int, list[ChunkResult]] = {}
+    for res in results:
+        index = res.chunk.index
+        if expected[index] == 1:
+            yield res
+            continue
+        parts = held.setdefault(index, [])
+        parts.append(res)
+        if len(parts) == expected[index]:
+            del held[index]
+            yield _join(whole[index], sorted(parts, key=lambda r: r.chunk.first))
+
+
+def _join(chunk: Chunk, parts: list[ChunkResult]) -> ChunkResult:
+    errors = [p.error for p in parts if p.error is not None]
+    if errors:
+        return ChunkResult(chunk, None, None, error=errors[0])
+    outcomes = pa.concat_tables([p.outcomes for p in parts if p.outcomes is not None])
+    panels = [p.panel for p in parts if p.panel is not None]
+    return ChunkResult(chunk, outcomes, pa.concat_tables(panels) if panels else None)
