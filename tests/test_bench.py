@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from wpi_abm.bench import main
 
 
+# Four fresh `wpi-abm run` processes (~60 s on 2 cores): in the slow suite, which CI runs too.
+@pytest.mark.slow
 def test_scaling_writes_strong_and_weak_rows_and_keeps_other_measures(tmp_path, capsys):
     out = tmp_path / "benchmark.json"
     out.write_text(json.dumps({"per_run": {"run_in_chunk_median_ms": 14.0}}))
