@@ -146,23 +146,45 @@ def check_posterior(
         write_file(out / "predictive.csv", predictive.to_csv().encode())
         write_file(out / "validation.csv", cal.validation.to_csv(index=False).encode())
         report.figure(cal.validation, out / "figures")
-        manifest = {
-            "kind": "calibration-check",
-            "name": spec.name,
-            "started": started,
-            "finished": now(),
-            "seconds": round(seconds, 1),
-            "particles": len(thetas),
-            "runs": len(thetas) * exp.replicates,
-            "seed": exp.seed,
-            "failures": evaluator.failures,
-            **executor.describe(),
-            "versions": versions(),
-            "git_commit": git_commit(),
-            "config": {"calibration": spec.model_dump(mode="json")},
-        }
-        write_file(out / "manifest.json", json.dumps(manifest, indent=2, default=str).encode())
+        _write_manifest(
+            out,
+            {"kind": "calibration-check", "name": spec.name, "started": started},
+            seconds,
+            {"particles": len(thetas), "runs": len(thetas) * exp.replicates},
+            exp,
+            evaluator.failures,
+            executor,
+            git_commit(),
+            {"calibration": spec.model_dump(mode="json")},
+        )
     return cal
+
+
+def _write_manifest(
+    out: Path,
+    head: dict[str, Any],
+    seconds: float,
+    work: dict[str, Any],
+    exp: Experiment,
+    failures: list[str],
+    executor: Executor,
+    commit: str | None,
+    config: dict[str, Any],
+) -> None:
+    """manifest.json of a calibration folder: what ran, how long, where, with what code."""
+    manifest = {
+        **head,
+        "finished": now(),
+        "seconds": round(seconds, 1),
+        **work,
+        "seed": exp.seed,
+        "failures": failures,
+        **executor.describe(),
+        "versions": versions(),
+        "git_commit": commit,
+        "config": config,
+    }
+    write_file(out / "manifest.json", json.dumps(manifest, indent=2, default=str).encode())
 
 
 def _write(
@@ -187,20 +209,18 @@ def _write(
     csv("validation.csv", cal.validation, False)
     csv("history.csv", report.history_table(cal.result), False)
     report.figure(cal.validation, out / "figures")
-    manifest = {
-        "kind": "calibration",
-        "name": spec.name,
-        "started": started,
-        "finished": now(),
-        "seconds": round(cal.seconds, 1),
-        "simulations": cal.simulations,
-        "runs": cal.simulations * exp.replicates,
-        "stopped": cal.result.stopped,
-        "seed": exp.seed,
-        "failures": failures,
-        **executor.describe(),
-        "versions": versions(),
-        "git_commit": commit,
-        "config": tree or {"calibration": spec.model_dump(mode="json")},
-    }
-    write_file(out / "manifest.json", json.dumps(manifest, indent=2, default=str).encode())
+    _write_manifest(
+        out,
+        {"kind": "calibration", "name": spec.name, "started": started},
+        cal.seconds,
+        {
+            "simulations": cal.simulations,
+            "runs": cal.simulations * exp.replicates,
+            "stopped": cal.result.stopped,
+        },
+        exp,
+        failures,
+        executor,
+        commit,
+        tree or {"calibration": spec.model_dump(mode="json")},
+    )

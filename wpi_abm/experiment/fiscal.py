@@ -109,11 +109,13 @@ def by_centre(folder: ResultFolder, exp: Experiment) -> pd.DataFrame:
     df["policy"] = df["policy"].astype(str)
     df["centre"] = df["centre"].astype(str)
     starts = {c.name: c.start for c in exp.cohort.centres}
+    # One pass to split the outcomes; rows follow the experiment's policies and cohort order.
+    groups = dict(list(df.groupby(["policy", "centre"], sort=False)))
     rows = []
     for policy in exp.policy_names:
         for centre, start in starts.items():
-            g = df[(df["policy"] == policy) & (df["centre"] == centre)]
-            if g.empty:
+            g = groups.get((policy, centre))
+            if g is None:
                 continue
             n = len(g)
             k = float(g["decline"].sum())

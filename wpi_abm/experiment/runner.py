@@ -176,12 +176,12 @@ def _simulate(job: Job, chunk: Chunk) -> ChunkResult:
         keys["policy"] = _dictionary(np.zeros(len(keys["run_id"])), [chunk.policy])
         # Outcomes are measured in each centre's support years (the reference year 10 is its
         # own tenth year, whenever it started).
-        aligned, observed = support_years(rec.data, np.tile(starts, len(batch)))
+        centre_starts = np.tile(starts, len(batch))
+        aligned, observed = support_years(rec.data, centre_starts)
         res = outcomes(aligned, exp.decline, None if (starts == 1).all() else observed)
         outs.append(_outcome_table(keys, names, fields, res))
         if job.panel:
             v = value_index(aligned, exp.decline.weights, exp.decline.baseline_years)
-            centre_starts = np.tile(starts, len(batch))
             v = model_years(v, centre_starts)
             panels.append(_panel_table(keys, names, fields, rec, v, centre_starts))
     outcome_table = pa.concat_tables(outs)

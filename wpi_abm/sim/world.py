@@ -49,11 +49,13 @@ class Encounters:
     met: list[list[bool]]
 
 
-def clock_age(year: int, start: int, policy_from: int) -> int:
-    """The support year a design sees in model ``year`` for a centre with this clock.
+def clock_age(year: int | np.ndarray, start: int, policy_from: int) -> int | np.ndarray:
+    """The support year a design sees in model ``year`` (or years) for a centre with this clock.
 
     ``year - start + 1`` once the design pays the centre (from ``policy_from``), else 0.
     """
+    if isinstance(year, np.ndarray):
+        return np.where(year >= policy_from, year - start + 1, 0)
     return year - start + 1 if year >= policy_from else 0
 
 

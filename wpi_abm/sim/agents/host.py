@@ -9,7 +9,7 @@ import numpy as np
 
 from wpi_abm.cohort import HostSpec
 from wpi_abm.parameters import HostParams
-from wpi_abm.sim.world import World
+from wpi_abm.sim.world import World, clock_age
 
 type Years = int | np.ndarray
 
@@ -77,7 +77,7 @@ class HostInstitution(mesa.Agent):
         key = (start, policy_from)
         if key not in self._terms:
             years = np.arange(self.world.last_year + 1)
-            ages = np.where(years >= policy_from, years - start + 1, 0)
+            ages = clock_age(years, start, policy_from)
             capacity = self.capacity_posts(years)
             self._terms[key] = np.column_stack(
                 (
