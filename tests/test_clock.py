@@ -134,7 +134,7 @@ def test_history_before_the_start_is_an_error(tmp_path):
 
 def test_outcomes_are_measured_in_each_centres_support_years(late):
     exp, model = late
-    from wpi_abm.metrics import model_years, outcomes, support_years, value_index
+    from wpi_abm.metrics import decline_index, model_years, outcomes, support_years
 
     start = model.world.start
     aligned, observed = support_years(model.recorder.data, start)
@@ -145,7 +145,7 @@ def test_outcomes_are_measured_in_each_centres_support_years(late):
     assert np.isnan(back[:5, model.world.rows(4)]).all()
     assert observed[model.world.rows(4)].tolist() == [24 - 6 + 1] * 3
     res = outcomes(aligned, exp.decline, observed)
-    v = value_index(aligned, exp.decline.weights, exp.decline.baseline_years)
+    v = decline_index(aligned, exp.decline)
     rows = np.arange(model.world.size)[model.world.rows(4)]
     # The reference is the centre's own tenth year (model year 15 for a year-6 start).
     assert res["value_ref"][rows].tolist() == v[9, rows].tolist()

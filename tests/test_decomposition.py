@@ -15,7 +15,7 @@ import pytest
 from wpi_abm.cli import main
 from wpi_abm.config import load_experiment
 from wpi_abm.decompose import DECOMPOSITION
-from wpi_abm.experiment.decomposition import COLUMNS, TOTAL, additivity_gap, plan
+from wpi_abm.experiment.decomposition import COLUMNS, TOTAL, additivity_gap, plan, prepare
 from wpi_abm.experiment.plan import Chunk, Point
 from wpi_abm.experiment.runner import Job, simulate_chunk
 from wpi_abm.outcomes import decomposed
@@ -36,6 +36,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
             [
                 "decompose", "legacy", "flat_15", "--replicates", str(REPLICATES),
                 "--executor", "serial", "--quiet", "--out", str(out),
+                "--set", "uncertainty.kind=none",
             ]
         )  # fmt: skip
     assert code == 0
@@ -84,8 +85,10 @@ def test_contributions_add_up_to_the_paired_difference_of_the_summary(
     assert total["to_level"] == pytest.approx(summary.loc["flat_15", "p_decline"])
     cost = rows.loc[("cost_per_centre", TOTAL), "contribution"]
     assert cost == pytest.approx(summary.loc["flat_15", "cost_diff_vs_legacy"])
-    # Paying years 11-15 is what removes the decline at 11-12; legacy's final evaluation,
-    # which flat_15 drops, has no consequence and contributes nothing.
+    # Paying years 11-15 is what removes the decline at 11-12; legacy's evaluations, which
+    # flat_15 drops, have no consequence at the default parameters (every centre of these runs
+    # passes its interim evaluation) and contribute nothing. Under a posterior draw with a
+    # stricter bar a failed interim evaluation does matter, so the fixture fixes the parameters.
     assert rows.loc[("p_decline", "extra_years"), "contribution"] < -0.5
     assert rows.loc[("p_decline", "evaluations"), "contribution"] == 0.0
 
@@ -164,3 +167,39 @@ def test_bad_designs_exit_2_with_one_paragraph_and_write_nothing(tmp_path, capsy
     assert main(["decompose", "legacy", "legacy", "--out", str(out)]) == 2
     assert "differ in no design element" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_hybrids_draw_the_calibrated_values_of_the_design_they_take_the_element_from() -> None:
+    """The shipped posterior calibrates legacy's interim pass score: a hybrid with legacy's
+    evaluations draws the same score in the same run; one with TO's keeps TO's."""
+    from wpi_abm.experiment.runner import experiment_at
+    from wpi_abm.experiment.uncertainty import load
+
+    exp, tree = load_experiment()  # the default experiment draws from the posterior
+    p, dexp, dtree = prepare(exp, tree, "legacy", "reform_2024")
+    inherit = dtree["uncertainty"]["inherit"]
+    key = "policies.legacy.evaluations[0].pass_score"
+    keeps = [d.name for s, d in p.designs.items() if "evaluations" not in s and s]
+    takes = [d.name for s, d in p.designs.items() if "evaluations" in s]
+    assert sorted(k.split(".")[1] for k in inherit) == sorted(keeps)  # 31 hybrids
+    assert set(inherit.values()) == {key}
+    post = load(dexp)
+    job = Job(dexp, (Point(0, {}),), False, "inherit-test", post)
+    for particle in (0, 7):
+        drawn = post.particle(particle)[key]
+        e = experiment_at(job, 0, particle)
+        assert e.policies["legacy"].evaluations[0].pass_score == drawn
+        assert all(e.policies[n].evaluations[0].pass_score == drawn for n in keeps)
+        written = exp.policies["reform_2024"].evaluations[0].pass_score
+        assert all(e.policies[n].evaluations[0].pass_score == written for n in takes)
+
+
+def test_a_posterior_on_segments_cannot_be_inherited() -> None:
+    from wpi_abm.errors import ConfigError
+    from wpi_abm.experiment.decomposition import inherited
+
+    exp, _ = load_experiment(sets=["uncertainty.kind=none"])
+    p = plan(exp, "legacy", "reform_2024")
+    with pytest.raises(ConfigError, match="cannot inherit"):
+        inherited(p, ("policies.legacy.segments[0].amount",))
+    assert inherited(p, ("parameters.output.top10_base",)) == {}

@@ -19,7 +19,7 @@ def panel(level: np.ndarray, money_years: int | list[int] = 10) -> dict[str, np.
     n = level.shape[1]
     names = (
         "researchers", "foreign", "staff", "papers", "top10_papers", "intl_papers",
-        "personnel_cost",
+        "personnel_cost", "papers_expected", "top10_expected", "intl_expected",
     )  # fmt: skip
     # One array per indicator (tests change some in place).
     data = {name: 100.0 * level.copy() for name in names}
@@ -194,3 +194,19 @@ def test_pre_announcement_years_must_precede_the_test():
         DeclineSpec(pre_announcement_years=(6, 11))
     with pytest.raises(ValueError, match="first <= last"):
         DeclineSpec(pre_announcement_years=(9, 6))
+
+
+def test_the_index_reads_expected_paper_counts_unless_told_to_count():
+    """``output: expected`` reads ``*_expected``; ``observed`` the year's counts (exact)."""
+    data = panel(flat([1.0]))
+    for name in ("papers", "top10_papers", "intl_papers"):
+        data[name][10:12] *= 0.5  # a bad draw in years 11-12; the expected counts are level
+    weights = DeclineSpec().weights
+    paper_weight = sum(weights[k] for k in ("papers", "top10_papers", "intl_papers"))
+    expected = outcomes(data, SPEC)
+    counted = outcomes(data, DeclineSpec(output="observed"))
+    assert expected["ratio_min"][0] == pytest.approx(1.0)
+    assert counted["ratio_min"][0] == pytest.approx(1.0 - 0.5 * paper_weight)  # 0.80
+    assert not expected["decline"][0] and counted["decline"][0]
+    # The seed's papers test counts papers whichever index is used.
+    assert expected["papers_ratio"][0] == counted["papers_ratio"][0] == pytest.approx(0.5)

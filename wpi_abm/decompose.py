@@ -60,6 +60,15 @@ _FIELDS = {
 }
 
 
+def element_of(field: str) -> str | None:
+    """The element a design field belongs to.
+
+    None for ``segments`` (split between two elements) and the descriptive fields, which a
+    hybrid does not inherit.
+    """
+    return next((name for name, f in _FIELDS.items() if f == field), None)
+
+
 def base_years(design: PolicyDesign) -> int | None:
     """The last year ``design`` pays subsidy (None: it never ends): the base/extra boundary."""
     return design.last_year()

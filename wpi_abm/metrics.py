@@ -24,7 +24,7 @@ from wpi_abm.outcomes import (
     VALUE_YEARS,
     curve_column,
 )
-from wpi_abm.schema.experiment import INDICATORS, DeclineSpec
+from wpi_abm.schema.experiment import EXPECTED_PAPERS, INDICATORS, DeclineSpec
 
 OUTCOME_COLUMNS = COLUMN_NAMES
 """Per centre-run outcomes (:func:`outcomes`), as declared in :data:`wpi_abm.outcomes.COLUMNS`."""
@@ -65,6 +65,22 @@ def value_index(
     if total is None:
         raise ValueError(f"no positive weight among {list(weights)}; allowed: {list(INDICATORS)}")
     return np.divide(total, wsum, out=np.full_like(total, np.nan), where=wsum[None, :] > 0)
+
+
+def decline_index(panel: Mapping[str, np.ndarray], spec: DeclineSpec) -> np.ndarray:
+    """The value index that ``spec`` measures declines with, from a run's panel.
+
+    With ``spec.output == "expected"`` the paper indicators are the expected counts
+    (``papers_expected`` …): the centre's capacity to publish, free of the year's counting noise,
+    which would otherwise decide a 5% test as often as the centre does (docs/ODD.md §7.12).
+
+    Args:
+        panel: (years, centres) arrays: the head counts and paper columns the weights name.
+        spec: The decline definition (weights, baseline years, which paper counts).
+    """
+    if spec.output == "expected":
+        panel = {name: panel[EXPECTED_PAPERS.get(name, name)] for name in spec.weights}
+    return value_index(panel, spec.weights, spec.baseline_years)
 
 
 def relative(series: np.ndarray, reference: np.ndarray | int) -> np.ndarray:
@@ -187,7 +203,8 @@ def outcomes(
 
     Args:
         panel: (years, centres) arrays in support years (see :func:`support_years`): the
-            value-index indicators, ``personnel_cost``, ``papers``, ``income_subsidy`` and
+            value-index indicators (the ``*_expected`` paper columns with ``output:
+            expected``), ``personnel_cost``, ``papers``, ``income_subsidy`` and
             ``income_matching``.
         spec: The decline definition.
         observed: Support years observed per centre (default: every row); later rows are NaN
@@ -228,7 +245,7 @@ def outcomes(
           level; ``researchers_y20``: the headcount in year 20 (NaN beyond the horizon).
     """
     theta = spec.theta
-    v = value_index(panel, spec.weights, spec.baseline_years)
+    v = decline_index(panel, spec)
     years = v.shape[0]
     n = v.shape[1]
     seen = np.full(n, years) if observed is None else np.minimum(observed, years)

@@ -58,6 +58,20 @@ class Posterior:
         idx = [self.keys.index(k) for k in keys]
         return Posterior(self.file, self.sha256, tuple(keys), self.values[:, idx], self.weights)
 
+    def with_copies(self, copies: dict[str, str]) -> Posterior:
+        """The same particles with more keys, each taking the values of an existing key.
+
+        Args:
+            copies: New key → the key whose values it takes (keys already present are skipped).
+        """
+        extra = [(k, src) for k, src in copies.items() if k not in self.keys and src in self.keys]
+        if not extra:
+            return self
+        idx = [self.keys.index(src) for _, src in extra]
+        values = np.concatenate((self.values, self.values[:, idx]), axis=1)
+        keys = self.keys + tuple(k for k, _ in extra)
+        return Posterior(self.file, self.sha256, keys, values, self.weights)
+
 
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file's bytes."""

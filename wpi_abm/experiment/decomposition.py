@@ -26,7 +26,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from wpi_abm.decompose import DECOMPOSITION, LABELS, elements, hybrid, shapley, subsets
+from wpi_abm.config import parse_set
+from wpi_abm.decompose import (
+    DECOMPOSITION,
+    LABELS,
+    element_of,
+    elements,
+    hybrid,
+    shapley,
+    subsets,
+)
 from wpi_abm.errors import ConfigError, ResultsError
 from wpi_abm.experiment.analysis import available, paired_difference, per_run, run_sums
 from wpi_abm.experiment.driver import ExperimentResult, run_experiment
@@ -134,6 +143,11 @@ def experiment(exp: Experiment, tree: dict[str, Any], p: Plan) -> tuple[Experime
     """
     tree = copy.deepcopy(tree)
     tree["policies"] = {d.name: d.model_dump(mode="json") for d in p.designs.values()}
+    if exp.uncertainty.kind == "posterior":
+        from wpi_abm.experiment.uncertainty import load
+
+        keys = load(exp).keys
+        tree["uncertainty"] = {**tree.get("uncertainty", {}), "inherit": inherited(p, keys)}
     tree["baseline_policy"] = p.start.name
     tree["output"] = {**tree.get("output", {}), "panel": False, "figures": False}
     try:
@@ -145,6 +159,40 @@ def experiment(exp: Experiment, tree: dict[str, Any], p: Plan) -> tuple[Experime
             f"{first.message}",
             field=first.field,
         ) from None
+
+
+def inherited(p: Plan, keys: tuple[str, ...]) -> dict[str, str]:
+    """Which posterior values each hybrid takes from FROM or TO (``uncertainty.inherit``).
+
+    A posterior may calibrate a design's own values (the shipped one: ``legacy``'s interim pass
+    score). A hybrid that takes that element from the design must draw the same value in the
+    same run, or the element's contribution would mix in the difference between the calibrated
+    and the written value.
+
+    Raises:
+        ConfigError: A posterior column sets a design's segments, which hybrids split at the end
+            of the base years: no single hybrid value corresponds.
+    """
+    out: dict[str, str] = {}
+    for key in keys:
+        path = parse_set(f"{key}=")[0]
+        if len(path) < 3 or path[0] != "policies" or path[1] not in (p.start.name, p.end.name):
+            continue
+        element = element_of(str(path[2]))
+        if element is None:
+            raise ConfigError(
+                f"the posterior calibrates '{key}', which the hybrids between {p.start.name} and "
+                f"{p.end.name} cannot inherit (only matching, evaluations, growth_plan, "
+                "flexibility, foresight and hosts_per_centre can); decompose with --set "
+                "uncertainty.kind=none or a posterior without it",
+                field="uncertainty.posterior",
+            )
+        rest = key.split(".", 2)[2]
+        for switched, design in p.designs.items():
+            side = p.end if element in switched else p.start
+            if design.name not in (p.start.name, p.end.name) and side.name == path[1]:
+                out[f"policies.{design.name}.{rest}"] = key
+    return out
 
 
 def contributions(sums: pd.DataFrame, p: Plan) -> pd.DataFrame:

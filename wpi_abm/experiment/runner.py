@@ -20,10 +20,10 @@ from wpi_abm.errors import ConfigError
 from wpi_abm.experiment.plan import Chunk, Point, run_id, run_particles, run_seed
 from wpi_abm.metrics import (
     OUTCOME_COLUMNS,
+    decline_index,
     model_years,
     outcomes,
     support_years,
-    value_index,
 )
 from wpi_abm.posterior import Posterior
 from wpi_abm.schema.experiment import Experiment
@@ -181,7 +181,7 @@ def _simulate(job: Job, chunk: Chunk) -> ChunkResult:
         res = outcomes(aligned, exp.decline, None if (starts == 1).all() else observed)
         outs.append(_outcome_table(keys, names, fields, res))
         if job.panel:
-            v = value_index(aligned, exp.decline.weights, exp.decline.baseline_years)
+            v = decline_index(aligned, exp.decline)
             v = model_years(v, centre_starts)
             panels.append(_panel_table(keys, names, fields, rec, v, centre_starts))
     outcome_table = pa.concat_tables(outs)

@@ -85,6 +85,15 @@ def load(exp: Experiment) -> Posterior | None:
             line=1,
         )
     post = post.restricted(keys)
+    missing = sorted(src for src in spec.inherit.values() if src not in post.keys)
+    if missing:
+        raise ConfigError(
+            f"uncertainty.inherit names '{missing[0]}', which is not a column of the posterior "
+            f"that applies here ({', '.join(post.keys)})",
+            file=name,
+            field="uncertainty.inherit",
+        )
+    post = post.with_copies(spec.inherit)
     for i in range(len(post)):
         try:
             with_values(exp, post.particle(i))

@@ -215,7 +215,14 @@ def decline_section(res: Results) -> str:
         f"years {esc(test)}, is more than θ = {100 * d.theta:g}% below its value in year "
         f"{d.reference_year}. The value index is a weighted mean of indicators, each divided by "
         f"its mean over years {d.baseline_years[0]}–{d.baseline_years[1]} (so about 1 while the "
-        "centre is funded). The same test is applied to personnel cost and to papers (the "
+        "centre is funded); "
+        + (
+            "papers enter as the counts the centre is expected to publish, not the year's random "
+            "counts. "
+            if d.output == "expected"
+            else "papers enter as the year's counts. "
+        )
+        + "The same test is applied to personnel cost and to papers (the "
         "seed's own measures), and again relative to each centre's last year of programme money "
         "(<i>end of support</i>; not applicable where support outlasts the horizon). "
         "<i>n</i> counts centre-runs; intervals treat runs as clusters (Wilson interval with "

@@ -21,6 +21,14 @@ from wpi_abm.schema import FieldError, NonNegative, Strict, Year, one_of
 INDICATORS = ("researchers", "foreign", "staff", "papers", "top10_papers", "intl_papers")
 """Indicators the value index may weight (see :mod:`wpi_abm.metrics`)."""
 
+EXPECTED_PAPERS = {
+    "papers": "papers_expected",
+    "top10_papers": "top10_expected",
+    "intl_papers": "intl_expected",
+}
+"""The indicators that count papers → the panel column of their expected count, which the value
+index reads instead of the year's draw with ``decline.output: expected``."""
+
 
 class DeclineSpec(Strict):
     """How a value decline is detected (docs/ODD.md, "Decline").
@@ -44,6 +52,13 @@ class DeclineSpec(Strict):
         end_window: Years after each centre's last year of programme money over which the
             value-years lost from its own end of support are summed (equal windows, so that a
             design that ends later is not credited with the years the horizon cuts off).
+        output: Which paper counts the value index reads: ``expected`` (default) — the number
+            of papers, top-10% papers and international papers the centre's people, money and
+            staff are expected to produce that year, i.e. its research capacity — or
+            ``observed`` — the year's random counts, as a bibliometric count would see them
+            (counting noise of ~93 top-10% papers a year then dominates a 5% test; ODD §7.12).
+            Head counts are what they are either way; the seed's papers test
+            (``decline_papers``) always counts observed papers.
     """
 
     theta: Annotated[float, Field(gt=0, lt=1)] = 0.10
@@ -62,6 +77,7 @@ class DeclineSpec(Strict):
     reference: Literal["year", "pre_announcement"] = "year"
     pre_announcement_years: tuple[Year, Year] | None = None
     end_window: Year = 10
+    output: Literal["expected", "observed"] = "expected"
 
     @model_validator(mode="after")
     def _check(self) -> DeclineSpec:
@@ -142,11 +158,16 @@ class UncertaintySpec(Strict):
             ``posterior.csv`` written by ``wpi-abm calibrate`` (relative to the experiment file).
         sha256: The posterior file's checksum, recorded when the run starts; a resumed run
             refuses a file that changed since.
+        inherit: Dotted key → the posterior column whose drawn value it also takes. ``wpi-abm
+            decompose`` writes it, so that a hybrid design takes the calibrated values (e.g.
+            ``policies.legacy.evaluations[0].pass_score``) of the design it takes that element
+            from; rarely written by hand.
     """
 
     kind: Literal["none", "posterior"] = "none"
     posterior: str = Field("legacy", min_length=1)
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    inherit: dict[str, str] = {}
 
 
 class ClusterSpec(Strict):

@@ -199,7 +199,8 @@ class WPIModel(mesa.Model):
         counts = census.counts
         researchers = counts[:, :STAFF].sum(axis=1)
         foreign = census.foreign
-        papers, top10, intl = self.output.publish(census, researchers, fin.books.research)
+        out = self.output.publish(census, researchers, fin.books.research)
+        papers, top10, intl = out.papers, out.top10, out.intl
 
         # 7. The committee reviews every centre (evaluations in their years); reputation follows
         #    output.
@@ -227,6 +228,9 @@ class WPIModel(mesa.Model):
             papers=papers,
             top10_papers=top10,
             intl_papers=intl,
+            papers_expected=out.papers_expected,
+            top10_expected=out.top10_expected,
+            intl_expected=out.intl_expected,
             reputation=w.reputation,
             income_subsidy=b.income_subsidy,
             income_matching=b.income_matching,

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from wpi_abm.numerics import clip, ratio
 from wpi_abm.sim.population import STAFF, Census
 from wpi_abm.sim.world import World
+
+
+class Papers(NamedTuple):
+    """A year's papers per centre: the counts drawn, and the means they were drawn from."""
+
+    papers: np.ndarray
+    top10: np.ndarray
+    intl: np.ndarray
+    papers_expected: np.ndarray
+    top10_expected: np.ndarray
+    intl_expected: np.ndarray
 
 
 class Output:
@@ -20,9 +33,7 @@ class Output:
         self.world = world
         self.effort_last = np.zeros(world.size)
 
-    def publish(
-        self, census: Census, researchers: np.ndarray, research: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def publish(self, census: Census, researchers: np.ndarray, research: np.ndarray) -> Papers:
         """Papers, top-10% papers and international papers of the year, per centre.
 
         Args:
@@ -62,4 +73,9 @@ class Output:
         # Per world: its centres' papers, top-10% papers, international papers.
         out = w.draws.per_centre("output", draw, expected, q, p_intl).astype(float)
         out = out.reshape(w.n_worlds, 3, w.n_centres)
-        return out[:, 0].ravel(), out[:, 1].ravel(), out[:, 2].ravel()
+        # The expected counts are the centre's capacity to publish; the value index reads them
+        # (decline.output), so that a 5% test is not decided by the year's counting noise.
+        return Papers(
+            out[:, 0].ravel(), out[:, 1].ravel(), out[:, 2].ravel(),
+            expected, expected * q, expected * p_intl,
+        )  # fmt: skip

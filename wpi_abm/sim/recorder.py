@@ -22,10 +22,14 @@ MONEY_COLUMNS = (
 )  # fmt: skip
 """Indicators in M yen."""
 
+EXPECTED_COLUMNS = ("papers_expected", "top10_expected", "intl_expected")
+"""The expected number of papers, top-10% and international papers (the means the year's counts
+are drawn from): what the value index reads by default (``decline.output``)."""
+
 OTHER_COLUMNS = ("reputation", "insecurity", "score", "passed")
 """Dimensionless indicators (score and passed are NaN where no evaluation took place)."""
 
-INDICATOR_COLUMNS = COUNT_COLUMNS + MONEY_COLUMNS + OTHER_COLUMNS
+INDICATOR_COLUMNS = COUNT_COLUMNS + MONEY_COLUMNS + EXPECTED_COLUMNS + OTHER_COLUMNS
 
 
 class Recorder:
@@ -50,6 +54,6 @@ class Recorder:
         cols: dict[str, pa.Array] = {}
         for name in COUNT_COLUMNS:
             cols[name] = pa.array(self.data[name].T.ravel().astype(np.int32))
-        for name in MONEY_COLUMNS + OTHER_COLUMNS:
+        for name in MONEY_COLUMNS + EXPECTED_COLUMNS + OTHER_COLUMNS:
             cols[name] = pa.array(self.data[name].T.ravel())
         return pa.table(cols)
