@@ -1,4 +1,4 @@
-"""The quick commands stay quick: they never import the model, plotting or Dask."""
+"""The quick commands stay quick: they never import the model, plotting, Dask or scipy.stats."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("mesa", "matplotlib", "dask", "distributed", "numba", "wpi_abm.sim.model")
+HEAVY = ("mesa", "matplotlib", "dask", "distributed", "numba", "scipy.stats", "wpi_abm.sim.model")
 ROOT = Path(__file__).resolve().parents[1]
 
 
