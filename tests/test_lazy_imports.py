@@ -42,3 +42,13 @@ def imported_by(*args: str) -> list[str]:
 )
 def test_quick_commands_import_nothing_heavy(args):
     assert imported_by(*args) == []
+
+
+def test_a_run_with_worker_processes_keeps_the_model_out_of_the_driver(tmp_path):
+    """The driver plans, stores and summarises; the workers import the model (and Mesa)."""
+    out = tmp_path / "out"
+    assert imported_by(
+        "run", "--executor", "processes", "--workers", "2", "--replicates", "1", "--no-figures",
+        "--quiet", "--uncertainty", "none", "--out", str(out),
+    ) == []  # fmt: skip
+    assert (out / "summary.csv").is_file()
