@@ -236,6 +236,45 @@ def leave_logit(
 
 
 @_jit
+def below_logistic(
+    u: np.ndarray, x: np.ndarray, grid: np.ndarray, grid_from: float, per_step: float
+):
+    """Whether ``u < 1 / (1 + exp(-x))``, where a table of the logistic settles it.
+
+    ``grid[k]`` is the logistic of ``grid_from + k / per_step`` as numpy computes it. The logistic
+    rises, so for ``x`` between two grid points numpy's value lies between theirs (give or take a
+    few units in the last place, far inside ``margin``): a draw below the lower one means yes,
+    a draw at or above the upper one means no. Only draws between the two (a fraction of about
+    ``0.25 / per_step``) are not settled; their decisions are left to numpy's ``exp``.
+
+    Returns:
+        The decisions (False where not settled) and the indices of the rows not settled.
+    """
+    margin = 1e-12
+    n, last = len(u), len(grid) - 1
+    below = np.empty(n, dtype=np.bool_)
+    unsettled = np.empty(n, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        pos = (x[i] - grid_from) * per_step
+        if pos >= 0.0 and pos < last:
+            k = int(pos)
+            lo, hi = grid[k] - margin, grid[k + 1] + margin
+        elif pos >= last:
+            lo, hi = grid[last] - margin, np.inf
+        elif pos < 0.0:
+            lo, hi = -np.inf, grid[0] + margin
+        else:  # x is NaN: numpy decides (no)
+            lo, hi = -np.inf, np.inf
+        yes = u[i] < lo
+        below[i] = yes
+        if not yes and u[i] < hi:
+            unsettled[m] = i
+            m += 1
+    return below, unsettled[:m]
+
+
+@_jit
 def grouped_running(centre: np.ndarray, order: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Running total of ``weight[order]`` within each centre, rows taken in ``order``.
 
