@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wpi_abm.sim.seeding import child_generators
+
 STREAMS = (
     "mesa",
     "population",
@@ -50,15 +52,12 @@ class Streams:
     @classmethod
     def from_seed(cls, seed: np.random.SeedSequence) -> Streams:
         """Derive the streams without mutating ``seed`` (children addressed by spawn key)."""
-        gens = {
-            name: np.random.Generator(
-                np.random.PCG64(
-                    np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, k))
-                )
-            )
-            for k, name in enumerate(STREAMS)
-        }
-        return cls(**gens)
+        return cls.from_seeds([seed])[0]
+
+    @classmethod
+    def from_seeds(cls, seeds: Sequence[np.random.SeedSequence]) -> list[Streams]:
+        """The streams of every seed (stream ``k`` from child ``k``, hashed together)."""
+        return [cls(*gens) for gens in child_generators(seeds, len(STREAMS))]
 
 
 class Draws:
@@ -70,7 +69,7 @@ class Draws:
     """
 
     def __init__(self, seeds: Sequence[np.random.SeedSequence], n_centres: int) -> None:
-        self.streams = [Streams.from_seed(s) for s in seeds]
+        self.streams = Streams.from_seeds(seeds)
         self.n_worlds = len(self.streams)
         self.n_centres = n_centres
 
