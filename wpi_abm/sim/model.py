@@ -208,7 +208,7 @@ class WPIModel(mesa.Model):
         # 8. Centres open posts for next year; candidates accept or not.
         host_posts = census.host_counts.sum(axis=1).astype(float)
         budget = fin.hiring_budget(t, soft_pay, host_pay)
-        self._each(Centre, "open_posts", budget, counts, soft_pay + host_pay)
+        self._each(Centre, "open_posts", budget, counts.astype(float), soft_pay + host_pay)
         hired = recruitment.recruit(w, insecurity, census.host_counts)
         # Centres that start next year appoint their first people (year 1's: at creation).
         if t < w.horizon:
