@@ -164,3 +164,24 @@ def test_numpy_exp_of_a_subset_is_the_subset_of_exp():
         x = rng.normal(0.0, 5.0, n)
         idx = np.flatnonzero(rng.random(n) < 0.3)
         assert np.array_equal(np.exp(-x)[idx], np.exp(-x[idx]))
+
+
+def test_two_sums_in_one_pass_are_the_two_sums(rows):
+    c, w, m = rows["centre"], rows["effort"], rows["mask"]
+    a, b = kernels.sum_where_pair(c, w, m, rows["salary"], rows["host"], N_CENTRES)
+    assert np.array_equal(a, _bincount(c, w * m))
+    assert np.array_equal(b, _bincount(c, rows["salary"] * rows["host"]))
+
+
+def test_expiring_contracts_and_their_payrolls(rows):
+    rng = np.random.default_rng(4)
+    c, salary, host, stay = rows["centre"], rows["salary"], rows["host"], rows["mask"]
+    ends = rng.integers(1, 12, len(c)).astype(np.int32)
+    expired, running, ended = kernels.expiring(c, salary, host, stay, ends, 6, N_CENTRES)
+    soft = ~host & stay
+    assert np.array_equal(expired, soft & (ends < 6))
+    assert np.array_equal(running, _bincount(c, salary * (soft & ~expired)))
+    assert np.array_equal(ended, _bincount(c, salary * expired))
+    empty = np.empty(0)
+    got = kernels.expiring(c[:0], empty, host[:0], stay[:0], ends[:0], 6, N_CENTRES)
+    assert len(got[0]) == 0 and not got[1].any() and not got[2].any()
