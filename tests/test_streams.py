@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from wpi_abm.sim.seeding import child_generators
-from wpi_abm.sim.streams import STREAMS, Streams
+from wpi_abm.sim.streams import STREAMS, Draws, Streams
 
 SEEDS = [
     np.random.SeedSequence(0),
@@ -78,3 +78,15 @@ def test_a_broadcast_binomial_draws_in_the_order_of_its_shape():
     g, ref = np.random.default_rng(3), np.random.default_rng(3)
     both = g.binomial(n, p)
     assert np.array_equal(both, [ref.binomial(n, p[0]), ref.binomial(n, p[1])])
+
+
+@pytest.mark.parametrize("width", [1, 2])
+def test_uniforms_of_many_worlds_are_each_worlds_own(width):
+    seeds = [np.random.SeedSequence(5, spawn_key=(j,)) for j in range(4)]
+    counts = np.array([3, 0, 7, 2])
+    got = Draws(seeds, 1).uniforms("departures", counts, width)
+    own = [
+        Streams.from_seed(s).departures.random((width, k))
+        for s, k in zip(seeds, counts, strict=True)
+    ]
+    assert np.array_equal(got, np.concatenate(own, axis=1))
