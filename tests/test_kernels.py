@@ -118,3 +118,70 @@ def test_leave_logit_is_the_numpy_expression(rows):
     expected = base + 2.5 * felt - 0.7 * (reputation[c] - 1.0)
     got = kernels.leave_logit(base, host, ends, c, insecurity, reputation, 6, 0.4, 2.5, 0.7)
     assert np.array_equal(got, expected)
+
+
+def test_leaving_decided_on_the_grid_is_numpys_decision():
+    """u < 1 / (1 + exp(-x)) over everyone, against the grid and numpy's exp for the rest.
+
+    Near-ties (u one unit in the last place either side of numpy's probability), log-odds on
+    and just off grid points, beyond the grid, infinite and NaN.
+    """
+    from wpi_abm.sim.departures import GRID_FROM, LOGISTIC_GRID, PER_STEP
+
+    rng = np.random.default_rng(8)
+    n = 20_000
+    x = np.concatenate(
+        (
+            rng.normal(-2.5, 2.0, n),
+            rng.uniform(-45.0, 45.0, n),
+            np.arange(-41.0, 41.0, 1 / 64),  # every grid point and beyond
+            np.nextafter(np.arange(-41.0, 41.0, 1 / 64), np.inf),
+            [np.inf, -np.inf, np.nan, 0.0, -0.0, 40.0, -40.0],
+        )
+    )
+    p = 1.0 / (1.0 + np.exp(-x))
+    u = rng.random(len(x))
+    tie = rng.random(len(x)) < 0.3
+    u[tie] = p[tie]
+    below, above = rng.random(len(x)) < 0.1, rng.random(len(x)) < 0.1
+    u[below] = np.nextafter(p[below], -np.inf)
+    u[above] = np.nextafter(p[above], np.inf)
+    u = np.clip(u, 0.0, np.nextafter(1.0, 0.0))
+    decided, unsettled = kernels.below_logistic(u, x, LOGISTIC_GRID, GRID_FROM, PER_STEP)
+    assert len(unsettled) < 0.5 * len(x)  # most ties are close enough to be left to numpy
+    decided[unsettled] = u[unsettled] < 1.0 / (1.0 + np.exp(-x[unsettled]))
+    assert np.array_equal(decided, u < p)
+    # Without forced ties, the grid settles all but a fraction of about 0.25 / PER_STEP.
+    u = rng.random(n)
+    _, unsettled = kernels.below_logistic(u, x[:n], LOGISTIC_GRID, GRID_FROM, PER_STEP)
+    assert len(unsettled) < 0.01 * n
+
+
+def test_numpy_exp_of_a_subset_is_the_subset_of_exp():
+    """The fallback above computes exp on the unsettled rows only: elementwise the same floats."""
+    rng = np.random.default_rng(9)
+    for n in (1, 3, 17, 1000, 40_001):
+        x = rng.normal(0.0, 5.0, n)
+        idx = np.flatnonzero(rng.random(n) < 0.3)
+        assert np.array_equal(np.exp(-x)[idx], np.exp(-x[idx]))
+
+
+def test_two_sums_in_one_pass_are_the_two_sums(rows):
+    c, w, m = rows["centre"], rows["effort"], rows["mask"]
+    a, b = kernels.sum_where_pair(c, w, m, rows["salary"], rows["host"], N_CENTRES)
+    assert np.array_equal(a, _bincount(c, w * m))
+    assert np.array_equal(b, _bincount(c, rows["salary"] * rows["host"]))
+
+
+def test_expiring_contracts_and_their_payrolls(rows):
+    rng = np.random.default_rng(4)
+    c, salary, host, stay = rows["centre"], rows["salary"], rows["host"], rows["mask"]
+    ends = rng.integers(1, 12, len(c)).astype(np.int32)
+    expired, running, ended = kernels.expiring(c, salary, host, stay, ends, 6, N_CENTRES)
+    soft = ~host & stay
+    assert np.array_equal(expired, soft & (ends < 6))
+    assert np.array_equal(running, _bincount(c, salary * (soft & ~expired)))
+    assert np.array_equal(ended, _bincount(c, salary * expired))
+    empty = np.empty(0)
+    got = kernels.expiring(c[:0], empty, host[:0], stay[:0], ends[:0], 6, N_CENTRES)
+    assert len(got[0]) == 0 and not got[1].any() and not got[2].any()

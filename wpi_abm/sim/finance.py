@@ -226,16 +226,17 @@ class CentreFinances:
         self.world.national_support_last = drawn + b.income_host
 
     # -- grants -----------------------------------------------------------------------------------
-    def grants_won(self, present: np.ndarray) -> np.ndarray:
+    def grants_won(self, grant_rates: np.ndarray) -> np.ndarray:
         """Competitive grants won this year by the people present (M yen per centre).
 
         National money (KAKENHI, JST): pays research and, for ``personnel_share``, salaries;
         never eligible for matching. Rises with the centre's reputation.
+
+        Args:
+            grant_rates: Per centre, the sum of the grant rates of the people present.
         """
         w = self.world
-        pop = w.population
-        g = w.params.grants
-        return pop.per_centre(pop.grant_rate, where=present) * w.reputation**g.reputation_elasticity
+        return grant_rates * w.reputation**w.params.grants.reputation_elasticity
 
     # -- hiring ---------------------------------------------------------------------------------
     def hiring_budget(

@@ -18,24 +18,22 @@ def populate(world: World, year: int = 1) -> np.ndarray:
     Returns:
         People appointed per centre (counted as the hires of the year before ``year``).
     """
+    starting = np.flatnonzero(world.start == year)
+    if not len(starting):
+        return np.zeros(world.size)
     p = world.params
     perm_share = np.asarray(p.host.initial_permanent_share.as_tuple())
     bonus = p.recruitment.founding_pi_fill_bonus
     n = world.n_centres
-    centre_idx, ranks = [], []
-    shares = np.tile([c.foreign_share for c in world.cohort.centres], world.n_worlds)
-    starting = np.flatnonzero(world.start == year)
-    if not len(starting):
-        return np.zeros(world.size)
-    for idx in starting:
-        spec = world.cohort.centres[idx % n]
-        fill = np.full(N_RANKS, spec.initial_fill)
-        fill[PI] = min(1.0, spec.initial_fill + bonus)
-        k = np.rint(world.planned[idx] * fill).astype(int)
-        centre_idx.append(np.repeat(idx, k.sum()))
-        ranks.append(np.repeat(np.arange(N_RANKS), k))
-    centre = np.concatenate(centre_idx).astype(np.int32)
-    rank = np.concatenate(ranks).astype(np.int8)
+    centres = world.cohort.centres
+    shares = np.tile([c.foreign_share for c in centres], world.n_worlds)
+    # Each centre fills this share of its planned posts by rank (PIs more readily).
+    fill = np.repeat([[c.initial_fill] for c in centres], N_RANKS, axis=1)
+    fill[:, PI] = [min(1.0, c.initial_fill + bonus) for c in centres]
+    fill = np.tile(fill, (world.n_worlds, 1))
+    k = np.rint(world.planned[starting] * fill[starting]).astype(int)
+    centre = np.repeat(starting, k.sum(axis=1)).astype(np.int32)
+    rank = np.repeat(np.tile(np.arange(N_RANKS), len(starting)), k.ravel()).astype(np.int8)
     counts = np.bincount(centre // n, minlength=world.n_worlds)
     years = world.contract_years[rank]
     u = world.draws.uniforms("population", counts, width=4)

@@ -77,12 +77,17 @@ def apply_merge(column: np.ndarray, new: np.ndarray, src: np.ndarray) -> None:
 
 @_jit
 def compact(column: np.ndarray, mask: np.ndarray) -> int:
-    """Move the rows where ``mask`` is true to the front of ``column``, in order; their number."""
+    """Move the rows where ``mask`` is true to the front of ``column``, in order; their number.
+
+    Every row is copied to the next free place, which only moves on past a kept row: no branch
+    on the mask (a processor mispredicts one at every leaver), and a row is read before its
+    place can be written (``j <= i``).
+    """
+    keep = mask.view(np.uint8)
     j = 0
     for i in range(len(mask)):
-        if mask[i]:
-            column[j] = column[i]
-            j += 1
+        column[j] = column[i]
+        j += keep[i]
     return j
 
 
@@ -98,16 +103,20 @@ def compact(column: np.ndarray, mask: np.ndarray) -> int:
 
 @_jit
 def count_by_centre(centre: np.ndarray, mask: np.ndarray, n_centres: int) -> np.ndarray:
-    """Rows where ``mask`` is true, per centre (as floats, like a weighted ``np.bincount``)."""
+    """Rows where ``mask`` is true, per centre (as floats, like a weighted ``np.bincount``).
+
+    Counted in integers (a float sum of ones is exact, so the floats are the same): an integer
+    addition takes one cycle where a float addition's result waits four.
+    """
     flag = mask.view(np.uint8)
     out = np.zeros(n_centres)
     if len(centre) == 0:
         return out
-    cur, total = centre[0], 0.0
+    cur, total = centre[0], 0
     for i in range(len(centre)):
         if centre[i] != cur:
             out[cur] += total
-            cur, total = centre[i], 0.0
+            cur, total = centre[i], 0
         total += flag[i]
     out[cur] += total
     return out
@@ -148,6 +157,76 @@ def sum_where(centre: np.ndarray, weight: np.ndarray, mask: np.ndarray, n_centre
         total += weight[i] * flag[i]
     out[cur] += total
     return out
+
+
+@_jit
+def sum_where_pair(
+    centre: np.ndarray,
+    weight_a: np.ndarray,
+    mask_a: np.ndarray,
+    weight_b: np.ndarray,
+    mask_b: np.ndarray,
+    n_centres: int,
+):
+    """:func:`sum_where` of two weights and masks in one pass (the same floats).
+
+    Each sum is a chain of dependent additions that waits on the adder, not on memory; two
+    chains in one pass take about the time of one.
+    """
+    flag_a, flag_b = mask_a.view(np.uint8), mask_b.view(np.uint8)
+    out_a, out_b = np.zeros(n_centres), np.zeros(n_centres)
+    if len(centre) == 0:
+        return out_a, out_b
+    cur, total_a, total_b = centre[0], 0.0, 0.0
+    for i in range(len(centre)):
+        if centre[i] != cur:
+            out_a[cur] += total_a
+            out_b[cur] += total_b
+            cur, total_a, total_b = centre[i], 0.0, 0.0
+        total_a += weight_a[i] * flag_a[i]
+        total_b += weight_b[i] * flag_b[i]
+    out_a[cur] += total_a
+    out_b[cur] += total_b
+    return out_a, out_b
+
+
+@_jit
+def expiring(
+    centre: np.ndarray,
+    salary: np.ndarray,
+    host: np.ndarray,
+    stay: np.ndarray,
+    contract_end: np.ndarray,
+    year: int,
+    n_centres: int,
+):
+    """Soft-money contracts that ran out before ``year`` among those who stay, and the payrolls.
+
+    Returns:
+        ``expired`` (not host, staying, contract ended before ``year``), and per centre the
+        salaries of the soft posts that run on (``~host & stay & ~expired``) and of the expired
+        ones: the floats of :func:`sum_where` with those masks.
+    """
+    is_host, stays = host.view(np.uint8), stay.view(np.uint8)
+    n = len(centre)
+    expired = np.empty(n, dtype=np.bool_)
+    running, ended = np.zeros(n_centres), np.zeros(n_centres)
+    if n == 0:
+        return expired, running, ended
+    cur, total_run, total_end = centre[0], 0.0, 0.0
+    for i in range(n):
+        if centre[i] != cur:
+            running[cur] += total_run
+            ended[cur] += total_end
+            cur, total_run, total_end = centre[i], 0.0, 0.0
+        soft = (1 - is_host[i]) * stays[i]
+        e = soft * (contract_end[i] < year)
+        expired[i] = e
+        total_run += salary[i] * (soft - e)
+        total_end += salary[i] * e
+    running[cur] += total_run
+    ended[cur] += total_end
+    return expired, running, ended
 
 
 @_jit
@@ -233,6 +312,45 @@ def leave_logit(
         felt = 0.0 if host[i] else insecurity[c] * exposure
         out[i] = leave_logit[i] + sensitivity * felt - retention * (reputation[c] - 1.0)
     return out
+
+
+@_jit
+def below_logistic(
+    u: np.ndarray, x: np.ndarray, grid: np.ndarray, grid_from: float, per_step: float
+):
+    """Whether ``u < 1 / (1 + exp(-x))``, where a table of the logistic settles it.
+
+    ``grid[k]`` is the logistic of ``grid_from + k / per_step`` as numpy computes it. The logistic
+    rises, so for ``x`` between two grid points numpy's value lies between theirs (give or take a
+    few units in the last place, far inside ``margin``): a draw below the lower one means yes,
+    a draw at or above the upper one means no. Only draws between the two (a fraction of about
+    ``0.25 / per_step``) are not settled; their decisions are left to numpy's ``exp``.
+
+    Returns:
+        The decisions (False where not settled) and the indices of the rows not settled.
+    """
+    margin = 1e-12
+    n, last = len(u), len(grid) - 1
+    below = np.empty(n, dtype=np.bool_)
+    unsettled = np.empty(n, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        pos = (x[i] - grid_from) * per_step
+        if pos >= 0.0 and pos < last:
+            k = int(pos)
+            lo, hi = grid[k] - margin, grid[k + 1] + margin
+        elif pos >= last:
+            lo, hi = grid[last] - margin, np.inf
+        elif pos < 0.0:
+            lo, hi = -np.inf, grid[0] + margin
+        else:  # x is NaN: numpy decides (no)
+            lo, hi = -np.inf, np.inf
+        yes = u[i] < lo
+        below[i] = yes
+        if not yes and u[i] < hi:
+            unsettled[m] = i
+            m += 1
+    return below, unsettled[:m]
 
 
 @_jit

@@ -181,8 +181,10 @@ class WPIModel(mesa.Model):
 
         # 4. Grants are won; centres open their books; hosts absorb posts at the end of support;
         #    centres renew what money allows and cut the rest.
-        grants = fin.grants_won(stay)
-        soft_pay = pop.per_centre(pop.salary, where=stay & ~pop.host)
+        grant_rates, soft_pay = pop.per_centre_pair(
+            (pop.grant_rate, stay), (pop.salary, stay & ~pop.host)
+        )
+        grants = fin.grants_won(grant_rates)
         money = fin.open_books(t, grants, soft_pay, w.company_income, w.endowment_income, w.gifts)
         absorbed, not_renewed, laid_off = staffing.staff(
             w, fin, money, stay, self.agents_by_type[Centre]
@@ -209,7 +211,7 @@ class WPIModel(mesa.Model):
         # 8. Centres open posts for next year; candidates accept or not.
         host_posts = census.host_counts.sum(axis=1).astype(float)
         budget = fin.hiring_budget(t, soft_pay, host_pay)
-        self._each(Centre, "open_posts", budget, counts, soft_pay + host_pay)
+        self._each(Centre, "open_posts", budget, counts.astype(float), soft_pay + host_pay)
         hired = recruitment.recruit(w, insecurity, census.host_counts)
         # Centres that start next year appoint their first people (year 1's: at creation).
         if t < w.horizon:

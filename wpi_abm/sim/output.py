@@ -63,16 +63,18 @@ class Output:
             o.intl_base + o.intl_per_foreign_share * ratio(foreign, researchers), 0.0, 1.0
         )
 
-        def draw(g: np.random.Generator, lam: np.ndarray, q_: np.ndarray, pi: np.ndarray):
+        def draw(g: np.random.Generator, lam: np.ndarray, shares: np.ndarray):
             papers = g.poisson(lam)
-            # Top-10% then international papers of every centre: one call draws them in the
-            # order two calls would (a binomial array is drawn element by element).
-            shares = g.binomial(np.concatenate((papers, papers)), np.concatenate((q_, pi)))
-            return np.concatenate((papers, shares))
+            # Top-10% then international papers of every centre: the papers broadcast against the
+            # two rows of probabilities, drawn element by element in row order, which is the order
+            # two calls would draw them in (a centre without papers draws nothing).
+            return papers, g.binomial(papers, shares)
 
         # Per world: its centres' papers, top-10% papers, international papers.
-        out = w.draws.per_centre("output", draw, expected, q, p_intl).astype(float)
-        out = out.reshape(w.n_worlds, 3, w.n_centres)
+        nw, n = w.n_worlds, w.n_centres
+        shares = np.stack((q.reshape(nw, n), p_intl.reshape(nw, n)), axis=1)
+        out = w.draws.each_world("output", draw, expected.reshape(nw, n), shares).astype(float)
+        out = out.reshape(nw, 3, n)
         # The expected counts are the centre's capacity to publish; the value index reads them
         # (decline.output), so that a 5% test is not decided by the year's counting noise.
         return Papers(

@@ -200,6 +200,12 @@ class Population:
             return kernels.sum_where(self.centre, weights, where, self.n_centres)
         return kernels.sum_by_centre(self.centre, weights, self.n_centres)
 
+    def per_centre_pair(
+        self, a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Two sums per centre, each a (weights, where) pair as in :meth:`per_centre`, one pass."""
+        return kernels.sum_where_pair(self.centre, *a, *b, self.n_centres)
+
     def census(self) -> Census:
         """Every per-centre total of the population the rest of the year reads (one pass)."""
         columns = (self.centre, self.rank, self.host, self.foreign, self.salary, self.effort)

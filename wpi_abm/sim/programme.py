@@ -8,7 +8,7 @@ indicators. All methods work on every centre of a run at once (arrays indexed by
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -106,19 +106,31 @@ class Programme:
             for g in self._schedule_of[c].passed_before:
                 if g in self.gate_state:
                     self.gate_state[g][c] = 1.0
-            self._refresh(c)
+        self._refresh(range(n_centres))
         total = sum(params.score_weights.values())
         self._score_vector = np.array(
             [params.score_weights.get(k, 0.0) / total / params.score_targets[k] for k in SCORE_KEYS]
         )
 
-    def _refresh(self, c: int) -> None:
-        plan = self._schedule_of[c].plan(self.records[c])
-        self.amounts[c] = plan.amounts
-        self.match_open[c] = plan.matching
-        self.secured[c] = plan.secured[: len(plan.amounts)]
-        self.envelope_end[c] = plan.envelope_end
-        self.factor[c] = self.records[c].factor
+    def _refresh(self, centres: Iterable[int]) -> None:
+        """Bring the centres' rows up to date with their records.
+
+        Centres with the same schedule and record share a plan: each distinct one is looked up
+        once and written into all their rows at once (a chunk's centres mostly share a few).
+        """
+        alike: dict[tuple, list[int]] = {}
+        for c in centres:
+            rec = self.records[c]
+            key = (id(self._schedule_of[c]), tuple(sorted(rec.passed.items())), rec.factor)
+            alike.setdefault(key, []).append(c)
+        for rows in alike.values():
+            c = rows[0]
+            plan = self._schedule_of[c].plan(self.records[c])
+            self.amounts[rows] = plan.amounts
+            self.match_open[rows] = plan.matching
+            self.secured[rows] = plan.secured[: len(plan.amounts)]
+            self.envelope_end[rows] = plan.envelope_end
+            self.factor[rows] = self.records[c].factor
 
     def _col(self, year: int) -> int | None:
         return year if year <= self.schedule.length else None
@@ -397,7 +409,8 @@ class Programme:
     ) -> None:
         """Evaluation ``ev`` of the centres ``rows``; their outcomes go into ``outcome``."""
         self.last_score[rows] = assessed[rows]
-        for c in np.arange(self.n)[rows]:
+        centres = np.arange(self.n)[rows].tolist()
+        for c in centres:
             passed = bool(assessed[c] >= ev.pass_score)
             rec = self.records[c]
             factor = rec.factor
@@ -407,7 +420,7 @@ class Programme:
                 elif ev.on_fail == "cut":
                     factor *= 1.0 - ev.cut_fraction
             self.records[c] = GateRecord({**rec.passed, ev.name: passed}, factor)
-            self._refresh(c)
             outcome[c] = float(passed)
+        self._refresh(centres)
         if ev.name in self.gate_state:
             self.gate_state[ev.name][rows] = outcome[rows]

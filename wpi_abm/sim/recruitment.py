@@ -32,15 +32,16 @@ def recruit(world: World, insecurity: np.ndarray, filled: np.ndarray) -> np.ndar
     vacant = hosting.vacancies(world, filled)
     fill = clip(rc.fill_rate * (1.0 - rc.fill_insecurity_sensitivity * insecurity), 0.0, 1.0)
 
-    def draw(g: np.random.Generator, o: np.ndarray, v: np.ndarray, f: np.ndarray):
-        # Openings (centre by centre, rank by rank), then vacant host posts: one call draws them
-        # in the order two calls would (a binomial array is drawn element by element).
-        n = np.concatenate((o.ravel(), v.ravel()))
-        p = np.concatenate((np.repeat(f, N_RANKS), np.full(v.size, rc.fill_rate)))
-        return g.binomial(n, p)
-
-    both = world.draws.per_centre("recruitment", draw, world.openings, vacant, fill)
-    both = both.reshape(world.n_worlds, 2, world.n_centres, N_RANKS)
+    # Per world, its openings (centre by centre, rank by rank), then its vacant host posts, and
+    # their chances of being filled: one call draws them in the order two calls would (a binomial
+    # array is drawn element by element, in the order of its shape).
+    nw, nc = world.n_worlds, world.n_centres
+    n = np.stack((world.openings.reshape(nw, nc, N_RANKS), vacant.reshape(nw, nc, N_RANKS)), 1)
+    p = np.empty(n.shape)
+    p[:, 0] = fill.reshape(nw, nc, 1)
+    p[:, 1] = rc.fill_rate
+    both = world.draws.each_world("recruitment", lambda g, n_, p_: g.binomial(n_, p_), n, p)
+    both = both.reshape(nw, 2, nc, N_RANKS)
     hired_soft = both[:, 0].reshape(-1, N_RANKS)
     hired_host = both[:, 1].reshape(-1, N_RANKS)
     hired = hired_soft + hired_host

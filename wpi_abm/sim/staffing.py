@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from mesa.agent import AgentSet
 
-from wpi_abm.sim import hosting
+from wpi_abm.sim import hosting, kernels
 from wpi_abm.sim.finance import CentreFinances
 from wpi_abm.sim.world import World
 
@@ -39,16 +39,17 @@ def staff(
     """
     pop = world.population
     t = world.year
-    soft = ~pop.host & stay
-    expired = soft & (pop.contract_end < t)
-    cont_pay = pop.per_centre(pop.salary, where=soft & ~expired)
-    cand_pay = pop.per_centre(pop.salary, where=expired)
+    # Soft-money contracts that ran out among those who stay, the payroll of the soft posts
+    # that run on and that of the expired ones (one pass over the population).
+    expired, cont_pay, cand_pay = kernels.expiring(
+        pop.centre, pop.salary, pop.host, stay, pop.contract_end, t, pop.n_centres
+    )
     centres.do("ask_absorption", money, cont_pay, cand_pay)
 
-    absorbed = np.zeros(len(pop), dtype=bool)
+    absorbed = None
     allowance = np.where(finances.absorption_open, finances.absorption_left, 0.0)
     if ((allowance > 0) & (world.shortfall > 0)).any():
-        absorbed = hosting.absorb(world, soft, allowance)
+        absorbed = hosting.absorb(world, ~pop.host & stay, allowance)
         taken = pop.per_centre(pop.salary, where=absorbed)
         finances.absorption_left = finances.absorption_left - taken
         expired &= ~absorbed
@@ -57,13 +58,18 @@ def staff(
     centres.do("budget_staff", money, cont_pay)
     renewed = pop.prefix_within(pop.priority_order(expired), world.renewal_budget)
     not_renewed = expired & ~renewed
-    laid_off = np.zeros(len(pop), dtype=bool)
+    laid_off = None
     if (world.cut > 0).any():
         continuing = ~pop.host & stay & ~expired
         laid_off = pop.prefix_covering(pop.priority_order(continuing, reverse=True), world.cut)
     if renewed.any():
         idx = np.flatnonzero(renewed)
         pop.contract_end[idx] = world.contract_ends(pop.centre[idx], pop.rank[idx], t)
-    counts = (pop.per_centre(absorbed), pop.per_centre(not_renewed), pop.per_centre(laid_off))
-    pop.keep(stay & ~(not_renewed | laid_off))
+
+    def count(mask: np.ndarray | None) -> np.ndarray:
+        # Nobody absorbed or laid off (most years): no pass over the population.
+        return np.zeros(pop.n_centres) if mask is None else pop.per_centre(mask)
+
+    counts = (count(absorbed), count(not_renewed), count(laid_off))
+    pop.keep(stay & ~not_renewed if laid_off is None else stay & ~(not_renewed | laid_off))
     return counts

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wpi_abm.sim.seeding import child_generators
+
 STREAMS = (
     "mesa",
     "population",
@@ -50,15 +52,12 @@ class Streams:
     @classmethod
     def from_seed(cls, seed: np.random.SeedSequence) -> Streams:
         """Derive the streams without mutating ``seed`` (children addressed by spawn key)."""
-        gens = {
-            name: np.random.Generator(
-                np.random.PCG64(
-                    np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, k))
-                )
-            )
-            for k, name in enumerate(STREAMS)
-        }
-        return cls(**gens)
+        return cls.from_seeds([seed])[0]
+
+    @classmethod
+    def from_seeds(cls, seeds: Sequence[np.random.SeedSequence]) -> list[Streams]:
+        """The streams of every seed (stream ``k`` from child ``k``, hashed together)."""
+        return [cls(*gens) for gens in child_generators(seeds, len(STREAMS))]
 
 
 class Draws:
@@ -70,10 +69,9 @@ class Draws:
     """
 
     def __init__(self, seeds: Sequence[np.random.SeedSequence], n_centres: int) -> None:
-        self.streams = [Streams.from_seed(s) for s in seeds]
+        self.streams = Streams.from_seeds(seeds)
         self.n_worlds = len(self.streams)
         self.n_centres = n_centres
-        self.slices = [slice(w * n_centres, (w + 1) * n_centres) for w in range(self.n_worlds)]
 
     def generators(self, mechanism: str) -> list[np.random.Generator]:
         """The named mechanism's generator of every world, in world order."""
@@ -87,20 +85,47 @@ class Draws:
         gens = self.generators(mechanism)
         if self.n_worlds == 1:
             return gens[0].random((width, int(counts[0])))
+        if width == 1:
+            # Each world's draws straight into its part of one array (the same numbers as a
+            # concatenation, without the copy: a draw per person is tens of thousands a year).
+            ends = np.cumsum(counts).tolist()
+            out = np.empty((1, ends[-1]))
+            for g, a, b in zip(gens, [0, *ends[:-1]], ends, strict=True):
+                g.random(out=out[0, a:b])
+            return out
         return np.concatenate(
             [g.random((width, int(k))) for g, k in zip(gens, counts, strict=True)], axis=1
         )
 
     def per_centre(
-        self, mechanism: str, draw: Callable[..., np.ndarray], *arrays: np.ndarray
+        self, mechanism: str, draw: Callable[..., np.ndarray | tuple[np.ndarray, ...]], *arrays
     ) -> np.ndarray:
-        """Concatenate ``draw(generator, *slices)`` over worlds (arrays sliced per world)."""
-        gens = self.generators(mechanism)
-        if self.n_worlds == 1:
-            return draw(gens[0], *arrays)
-        return np.concatenate(
-            [draw(g, *(a[s] for a in arrays)) for g, s in zip(gens, self.slices, strict=True)]
-        )
+        """Every world's ``draw(generator, *its centres' rows of arrays)``, in world order.
+
+        ``arrays`` are per-centre (world-major along their first axis). See :meth:`each_world`.
+        """
+        shaped = (a.reshape(self.n_worlds, self.n_centres, *a.shape[1:]) for a in arrays)
+        return self.each_world(mechanism, draw, *shaped)
+
+    def each_world(
+        self, mechanism: str, draw: Callable[..., np.ndarray | tuple[np.ndarray, ...]], *arrays
+    ) -> np.ndarray:
+        """Every world's ``draw(generator, *its entries of arrays)``, concatenated in world order.
+
+        ``arrays`` have one entry per world along their first axis. A draw may return several
+        arrays: a world's are raveled and concatenated in the order returned. Whatever the
+        parameters need (repeats, concatenations) is best done before, on the whole arrays and
+        once, so that the loop over worlds is one generator call each; and contiguous, because
+        a generator is several times slower on strided parameters.
+        """
+        parts = []
+        for g, *mine in zip(self.generators(mechanism), *arrays, strict=True):
+            out = draw(g, *mine)
+            if isinstance(out, tuple):
+                parts.extend(x.ravel() for x in out)
+            else:
+                parts.append(out.ravel())
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def per_world(self, mechanism: str, draw: Callable[[np.random.Generator], object]) -> list:
         """``draw(generator)`` for every world, in world order."""

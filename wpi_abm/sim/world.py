@@ -86,6 +86,8 @@ class World:
         secured: Per centre: last year of certain support, as seen this year.
         match_incentive: Per centre: matching it can expect per extra yen raised now.
         beliefs: Per gate, each centre's chance of passing it as seen this year.
+        gliding, any_gliding: Per centre, whether it draws from a flexible envelope this year;
+            whether any centre does.
         envelope_years, envelope_left, matching_ahead, matching_now: What the programme tells a
             flexible centre this year (years to the end of its envelope, subsidy left, matching
             expected over those years, matching this year).
@@ -186,6 +188,8 @@ class World:
         self.planned_payroll = np.zeros(size)
         self.planned_researchers = np.zeros(size)
         self.track_score = np.full(size, np.nan)
+        self.gliding = np.zeros(size, dtype=bool)
+        self.any_gliding = False
         self.contract_years = np.asarray(params.researchers.contract_years.as_tuple())
         self.recorder = Recorder(horizon, size)
 
@@ -199,7 +203,11 @@ class World:
         # every decision and the foresight of the year.
         self.beliefs = prog.beliefs(self.year, self.track_score)
         self.match_incentive = prog.match_incentive(self.year, self.beliefs)
-        if prog.gliding(self.year).any():
+        # Which centres choose this year's draw from a flexible envelope (a plain flag first:
+        # most designs have none, and every centre checks it).
+        self.gliding = prog.gliding(self.year)
+        self.any_gliding = bool(self.gliding.any())
+        if self.any_gliding:
             self.envelope_years = prog.envelope_years(self.year, self.beliefs)
             self.envelope_left = prog.envelope_left()
             self.matching_ahead = prog.matching_ahead(self.year, self.envelope_years, self.beliefs)

@@ -111,10 +111,8 @@ class Centre(mesa.Agent):
         foresee.
         """
         w = self.world
-        prog = w.programme
-        t = w.year
         r = self.rows
-        if not prog.gliding(t)[r].any():
+        if not w.any_gliding or not w.gliding[r].any():
             return
         # What the programme tells it (computed once a year for every centre): the years to the
         # end of the envelope it plans for, what is left, and the matching it expects meanwhile.
@@ -159,7 +157,7 @@ class Centre(mesa.Agent):
 
         Args:
             budget: Hiring budget (all centres; may be ≤ 0).
-            counts: People by centre and rank now.
+            counts: People by centre and rank now (as floats).
             payroll: Payroll now (all centres).
         """
         r = self.rows
@@ -170,10 +168,16 @@ class Centre(mesa.Agent):
             return
         b = np.maximum(budget[r], 0.0)
         scale = (payroll[r] + b) / self.planned_payroll
-        wanted = np.maximum(0.0, np.floor(self.planned * scale[:, None] - counts[r]))
+        # In place, one small array: max(0, floor(planned × scale − counts)), with the counts read
+        # as floats (exact; an integer operand would be converted element by element).
+        wanted = self.planned * scale[:, None]
+        wanted -= counts[r]
+        np.floor(wanted, out=wanted)
+        np.maximum(0.0, wanted, out=wanted)
         cost = wanted @ self._salary
         # The share of wanted posts the budget pays for (none wanted: nothing to open).
         share = np.zeros_like(b)
         np.divide(b, cost, out=share, where=cost > 0)
         np.minimum(share, 1.0, out=share)
-        w.openings[r] = np.floor(wanted * share[:, None])
+        wanted *= share[:, None]
+        w.openings[r] = np.floor(wanted, out=wanted)
