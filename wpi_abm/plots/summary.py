@@ -162,6 +162,7 @@ def _read_panels(res: Results, pool: ProcessPoolExecutor) -> None:
     if not res.has_panel or res.n_points > 1:
         return  # the panel figures skip such folders without reading the panel
     policies = res.policies
+    res.panel_files()  # indexed here once, not in every task
     for policy, panel in zip(
         policies, pool.map(_panel_of, [res] * len(policies), policies), strict=True
     ):
