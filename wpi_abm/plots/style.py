@@ -14,8 +14,8 @@ it changes matplotlib's global font settings.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib as mpl
@@ -34,6 +34,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator
 from matplotlib.transforms import Bbox
 
 from wpi_abm.formats import money
+from wpi_abm.plots.fonts import cache_font_subsets
 from wpi_abm.presets import Look, policy_looks
 
 DOUBLE = 7.0
@@ -274,47 +275,6 @@ def fix_ticks(fig: Figure) -> None:
             continue
         axes[0].set_major_locator(FixedLocator(list(locs)))
         axes[0].set_major_formatter(FixedFormatter(list(labels)))
-
-
-def cache_font_subsets() -> None:
-    """Let the PDF backend reuse the font subsets it has made in this process (idempotent).
-
-    Each PDF embeds the glyphs it uses as a subset of DejaVu Sans, and fontTools takes about a
-    quarter of a second per subset, most of it in the font's layout tables whatever the glyphs.
-    Every figure also embeds a second subset for the one ligature it typesets ("ff"), the same in
-    every file: made once per process and kept (as the font file's bytes), it is identical to
-    what the backend would make again. Only installed where matplotlib's private subsetting hook
-    has the shape it has in matplotlib 3.11 (a context manager yielding ``SubsetResults``);
-    elsewhere nothing changes.
-    """
-    from matplotlib.backends import _backend_pdf_ps as pdf_ps
-
-    make = getattr(pdf_ps, "get_glyphs_subset", None)
-    if make is None or getattr(make, "_wpi_abm_cached", False):
-        return
-    if not (hasattr(pdf_ps, "SubsetResults") and hasattr(pdf_ps, "font_as_file")):
-        return
-    from io import BytesIO
-
-    from fontTools.ttLib import TTFont
-
-    made: dict[tuple[str, int, frozenset[int]], tuple[bytes, dict[int, int]]] = {}
-
-    def cached(fontfile: object, glyphs: Iterable[int]) -> AbstractContextManager[object]:
-        wanted = frozenset(glyphs)
-        key = (str(fontfile), int(getattr(fontfile, "face_index", 0)), wanted)
-        if key not in made:
-            with make(fontfile, set(wanted)) as result:
-                data = pdf_ps.font_as_file(result.font).getvalue()
-                made[key] = (data, dict(result.glyph_index_map))
-        data, index = made[key]
-        # As fontTools loads the subset (recalc_timestamp off): saved again, the same bytes.
-        font = TTFont(BytesIO(data), recalcTimestamp=False)
-        return pdf_ps.SubsetResults(font, dict(index))._as_cm()
-
-    cached._wpi_abm_cached = True  # type: ignore[attr-defined]
-    cached.__wrapped__ = make  # type: ignore[attr-defined]
-    pdf_ps.get_glyphs_subset = cached
 
 
 def thousands_axis(ax: plt.Axes, axis: str = "x") -> None:
