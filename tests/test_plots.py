@@ -7,6 +7,8 @@ import itertools
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -31,10 +33,10 @@ from wpi_abm.plots import (
     sweep,
 )
 from wpi_abm.plots.catalogue import CATALOGUE, caption
+from wpi_abm.plots.fonts import cache_font_subsets
 from wpi_abm.plots.results import Results, Skip, parameter_label
 from wpi_abm.plots.style import (
     PNG_DPI,
-    cache_font_subsets,
     fix_ticks,
     luminance,
     plt,
@@ -924,21 +926,54 @@ def test_fixed_ticks_are_the_ticks_the_figure_had(tmp_path: Path) -> None:
     assert not isinstance(ax.yaxis.get_major_formatter(), FixedFormatter)
 
 
-def test_font_subsets_made_once_are_the_same_bytes() -> None:
+@pytest.mark.parametrize(
+    ("text", "in_base"),
+    [
+        ("ff", True),  # the ligature subset every figure has
+        ("Legacy (700 M × 10, cliff) −5% θ ≤ 0.1; μ* σ → 1,300 M¥ “effect” fi fl", True),
+        ("Time to decline ☃ ∮", False),  # outside the base: from the whole font, as before
+    ],
+)
+def test_font_subsets_are_the_bytes_matplotlib_makes(text: str, in_base: bool) -> None:
+    """Kept, or made from the base subset: the same font file and glyph ids as made directly."""
     from matplotlib import font_manager
     from matplotlib.backends import _backend_pdf_ps as pdf_ps
+    from matplotlib.ft2font import FT2Font
 
     cache_font_subsets()
     cached = pdf_ps.get_glyphs_subset
-    if not getattr(cached, "_wpi_abm_cached", False):
+    if not hasattr(cached, "make"):
         pytest.skip("this matplotlib has no SubsetResults hook; nothing is cached")
-    font = font_manager.findfont("DejaVu Sans")
-    path = font_manager.FontPath(font, 0) if hasattr(font_manager, "FontPath") else font
-    glyphs = {3, 8, 11, 19, 20, 5038}
+    path = font_manager.FontPath(font_manager.findfont("DejaVu Sans"), 0)
+    charmap = FT2Font(path).get_charmap()
+    glyphs = {charmap[ord(c)] for c in text if ord(c) in charmap}
     made = []
-    for make in (cached.__wrapped__, cached, cached):
+    for make in (cached.make, cached, cached):
         with make(path, glyphs) as result:
             made.append((pdf_ps.font_as_file(result.font).getvalue(), result.glyph_index_map))
     assert made[0] == made[1] == made[2]
+    assert (glyphs <= cached.bases[(str(path), 0)][1].keys()) == in_base
     cache_font_subsets()  # installed once
     assert pdf_ps.get_glyphs_subset is cached
+
+
+def test_figure_workers_server_starts_warm() -> None:
+    """What the figure workers fork from: drawing code imported, the base font subset made."""
+    code = (
+        "import wpi_abm.plots.warmup\n"
+        "from matplotlib.backends import _backend_pdf_ps as pdf_ps\n"
+        "subsets = pdf_ps.get_glyphs_subset\n"
+        "print(sorted(k[0].rsplit('/', 1)[-1] for k, v in subsets.bases.items() if v), "
+        "len(subsets.made))\n"
+    )
+    root = Path(__file__).resolve().parents[1]  # this checkout's wpi_abm, as the tests import
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=root,
+    )
+    assert proc.stderr == ""
+    assert proc.stdout.split() == ["['DejaVuSans.ttf']", "2"]  # text and ligature subsets
