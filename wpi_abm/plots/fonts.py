@@ -29,8 +29,6 @@ Both are kept per process; the figure workers fork from a server that has made t
 
 from __future__ import annotations
 
-import atexit
-import shutil
 import tempfile
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
@@ -59,8 +57,7 @@ class _Subsets:
         self.make = make
         self.module = module
         self.made: dict[_Key, _Made] = {}
-        self.bases: dict[tuple[str, int], tuple[Any, dict[int, int]] | None] = {}
-        self.folder: Path | None = None
+        self.bases: dict[tuple[str, int], _Made | None] = {}
 
     def __call__(self, fontfile: Any, glyphs: Iterable[int]) -> AbstractContextManager[Any]:
         """What ``get_glyphs_subset(fontfile, glyphs)`` gives, made at most once per process."""
@@ -90,17 +87,23 @@ class _Subsets:
         base = self.bases[font]
         if base is None or not wanted <= base[1].keys():
             return None
-        path, to_base = base
-        data, from_base = self._subset(path, {to_base[g] for g in wanted})
+        data, to_base = base
+        # matplotlib's subsetting reads a font file by name: the base is written for the call
+        # and removed after (a kept file would outlive forked workers, which skip exit hooks).
+        with tempfile.TemporaryDirectory(prefix="wpi-abm-font-") as folder:
+            path = Path(folder) / f"base{Path(font[0]).suffix}"
+            path.write_bytes(data)
+            from matplotlib.font_manager import FontPath
+
+            data, from_base = self._subset(FontPath(str(path), 0), {to_base[g] for g in wanted})
         # Glyph ids of the whole font → of the base → of this subset.
         index = {g: from_base[b] for g, b in to_base.items() if b in from_base}
         return data, index
 
-    def _base(self, fontfile: Any, font: tuple[str, int]) -> tuple[Any, dict[int, int]] | None:
-        """The base subset of ``font`` as a font file, and the glyph ids it maps; None if none."""
+    def _base(self, fontfile: Any, font: tuple[str, int]) -> _Made | None:
+        """The base subset of ``font`` (font file bytes, glyph ids it maps); None if none."""
         if font[1] != 0:
             return None  # a face of a font collection: subset whole, as before
-        from matplotlib.font_manager import FontPath
         from matplotlib.ft2font import FT2Font
 
         try:
@@ -110,13 +113,7 @@ class _Subsets:
         glyphs = {charmap[ord(c)] for c in REPERTOIRE if ord(c) in charmap}
         if not glyphs:
             return None
-        data, to_base = self._subset(fontfile, glyphs)
-        if self.folder is None:
-            self.folder = Path(tempfile.mkdtemp(prefix="wpi-abm-fonts-"))
-            atexit.register(shutil.rmtree, self.folder, ignore_errors=True)
-        path = self.folder / f"base-{len(self.bases)}{Path(font[0]).suffix}"
-        path.write_bytes(data)
-        return FontPath(str(path), 0), to_base
+        return self._subset(fontfile, glyphs)
 
 
 def cache_font_subsets() -> None:
