@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -13,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
 import pytest
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedFormatter, FixedLocator
 
 from wpi_abm.cli import main
 from wpi_abm.outcomes import sensitivity_outputs
@@ -28,8 +33,19 @@ from wpi_abm.plots import (
     sweep,
 )
 from wpi_abm.plots.catalogue import CATALOGUE, caption
+from wpi_abm.plots.fonts import cache_font_subsets
 from wpi_abm.plots.results import Results, Skip, parameter_label
-from wpi_abm.plots.style import PNG_DPI, luminance, plt, policy_style, style
+from wpi_abm.plots.style import (
+    PNG_DPI,
+    fix_ticks,
+    luminance,
+    plt,
+    policy_style,
+    save,
+    style,
+    thousands_axis,
+    top_legend,
+)
 from wpi_abm.plots.summary import draw_files, plot_results
 from wpi_abm.presets import policy_looks, policy_names
 
@@ -832,3 +848,132 @@ def test_figures_drawn_in_parallel_equal_those_drawn_in_one_process(
     for name in out[1][0]:
         if name.endswith(".png"):
             assert (tmp_path / "2" / name).read_bytes() == (tmp_path / "1" / name).read_bytes()
+
+
+# -- saving: one layout for both files ----------------------------------------------------------
+def _grid_figure(layout: str | None) -> Figure:
+    """A small-multiples figure like the fans (shared axes, titles, a figure legend)."""
+    fig, axes = plt.subplots(2, 3, figsize=(7, 3.5), sharex=True, sharey=True, layout=layout)
+    x = np.arange(1, 26)
+    for k, ax in enumerate(axes.ravel()):
+        ax.fill_between(x, 0.5 * x, 1.5 * x + 40 * k, alpha=0.3, linewidth=0)
+        ax.plot(x, x + 20 * k, label="median" if k == 0 else None)
+        ax.set_title(f"Policy {k} with a long name", loc="left", fontsize=7.5)
+        ax.grid(linewidth=0.3)
+    fig.supylabel("Personnel cost (M yen per year)")
+    fig.supxlabel("Support year")
+    top_legend(fig, fig.axes[0].get_lines())
+    if layout is None:
+        fig.tight_layout()
+    return fig
+
+
+def _media_box(pdf: Path) -> list[float]:
+    box = re.search(rb"/MediaBox \[([^\]]*)\]", pdf.read_bytes()).group(1)
+    return [float(v) for v in box.split()]
+
+
+@pytest.mark.parametrize("layout", [None, "constrained"])
+def test_save_renders_both_files_from_one_layout_as_savefig_would(
+    layout: str | None, tmp_path: Path
+) -> None:
+    """The PNG is what ``savefig(bbox_inches="tight")`` draws, pixel for pixel; the PDF has the
+    page it had (the same, for a figure laid out when drawn; for one with a layout engine, laid
+    out with the PNG's text metrics, within a fraction of a point)."""
+    fig = _grid_figure(layout)
+    assert save(fig, tmp_path / "new", "fig", {"title": "t"}) == ["fig.pdf", "fig.png"]
+    assert not plt.fignum_exists(fig.number)  # closed
+    plain = _grid_figure(layout)
+    (tmp_path / "old").mkdir()
+    plain.savefig(tmp_path / "old" / "fig.png", dpi=PNG_DPI)
+    plain = _grid_figure(layout)
+    plain.savefig(tmp_path / "old" / "fig.pdf")
+    new, old = (mpimg.imread(tmp_path / d / "fig.png") for d in ("new", "old"))
+    np.testing.assert_array_equal(new, old)
+    got, want = (_media_box(tmp_path / d / "fig.pdf") for d in ("new", "old"))
+    if layout is None:
+        assert got == want
+    else:
+        assert got == pytest.approx(want, abs=1.0)
+
+
+def test_fixed_ticks_are_the_ticks_the_figure_had(tmp_path: Path) -> None:
+    fig = _grid_figure("constrained")
+    ax = fig.axes[0]
+    ax.set_ylim(0, 25000)
+    thousands_axis(ax, "y")
+    fig.axes[1].set_xscale("linear")
+    fig.get_layout_engine().execute(fig)
+    before = [
+        ([t.get_text() for t in a.get_xticklabels()], [t.get_text() for t in a.get_yticklabels()])
+        for a in fig.axes
+    ]
+    locs = [(tuple(a.get_xticks()), tuple(a.get_yticks())) for a in fig.axes]
+    fix_ticks(fig)
+    assert isinstance(ax.yaxis.get_major_locator(), FixedLocator)
+    fig.canvas.draw()
+    after = [
+        ([t.get_text() for t in a.get_xticklabels()], [t.get_text() for t in a.get_yticklabels()])
+        for a in fig.axes
+    ]
+    assert after == before and "25,000" in after[0][1]
+    assert [(tuple(a.get_xticks()), tuple(a.get_yticks())) for a in fig.axes] == locs
+    # An axis whose labels need an offset ("1e6") keeps its own formatter.
+    fig, ax = plt.subplots()
+    ax.plot([1e6, 1e6 + 3])
+    fig.canvas.draw()
+    fix_ticks(fig)
+    assert not isinstance(ax.yaxis.get_major_formatter(), FixedFormatter)
+
+
+@pytest.mark.parametrize(
+    ("text", "in_base"),
+    [
+        ("ff", True),  # the ligature subset every figure has
+        ("Legacy (700 M × 10, cliff) −5% θ ≤ 0.1; μ* σ → 1,300 M¥ “effect” fi fl", True),
+        ("Time to decline ☃ ∮", False),  # outside the base: from the whole font, as before
+    ],
+)
+def test_font_subsets_are_the_bytes_matplotlib_makes(text: str, in_base: bool) -> None:
+    """Kept, or made from the base subset: the same font file and glyph ids as made directly."""
+    from matplotlib import font_manager
+    from matplotlib.backends import _backend_pdf_ps as pdf_ps
+    from matplotlib.ft2font import FT2Font
+
+    cache_font_subsets()
+    cached = pdf_ps.get_glyphs_subset
+    if not hasattr(cached, "make"):
+        pytest.skip("this matplotlib has no SubsetResults hook; nothing is cached")
+    path = font_manager.FontPath(font_manager.findfont("DejaVu Sans"), 0)
+    charmap = FT2Font(path).get_charmap()
+    glyphs = {charmap[ord(c)] for c in text if ord(c) in charmap}
+    made = []
+    for make in (cached.make, cached, cached):
+        with make(path, glyphs) as result:
+            made.append((pdf_ps.font_as_file(result.font).getvalue(), result.glyph_index_map))
+    assert made[0] == made[1] == made[2]
+    assert (glyphs <= cached.bases[(str(path), 0)][1].keys()) == in_base
+    cache_font_subsets()  # installed once
+    assert pdf_ps.get_glyphs_subset is cached
+
+
+def test_figure_workers_server_starts_warm() -> None:
+    """What the figure workers fork from: drawing code imported, the base font subset made."""
+    code = (
+        "import wpi_abm.plots.warmup\n"
+        "from matplotlib.backends import _backend_pdf_ps as pdf_ps\n"
+        "subsets = pdf_ps.get_glyphs_subset\n"
+        "print(sorted(k[0].rsplit('/', 1)[-1] for k, v in subsets.bases.items() if v), "
+        "len(subsets.made))\n"
+    )
+    root = Path(__file__).resolve().parents[1]  # this checkout's wpi_abm, as the tests import
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=root,
+    )
+    assert proc.stderr == ""
+    assert proc.stdout.split() == ["['DejaVuSans.ttf']", "2"]  # text and ligature subsets

@@ -837,6 +837,10 @@ def _verify_chunks(results: Path) -> None:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """``wpi-abm plot RESULTS``."""
+    from wpi_abm.plots.pool import start_figure_server
+
+    # The figure workers' server imports and warms up while this process imports and checks.
+    start_figure_server()
     from wpi_abm.experiment.progress import figure_progress
     from wpi_abm.plots.summary import plot_results
 

@@ -181,13 +181,21 @@ class Results:
     def panel(self, policy: str) -> PolicyPanel | None:
         """Aggregates of one policy's panel (None when the folder holds none for it)."""
         if policy not in self._panels:
-            if self._files is None:
-                folder = self.folder
-                self._files = {d: files_by_policy(folder.chunk_files(d)) for d in (RUNS, OUTCOMES)}
             self._panels[policy] = read_policy_panel(
-                self._files, policy, self.exp.horizon, self.exp.decline
+                self.panel_files(), policy, self.exp.horizon, self.exp.decline
             )
         return self._panels[policy]
+
+    def panel_files(self) -> dict[str, dict[str, list[Path]]]:
+        """The panel's and the outcomes' chunk files by policy (read once, then kept).
+
+        Index the folder before sending this object to other processes, so that each does not
+        index it again.
+        """
+        if self._files is None:
+            folder = self.folder
+            self._files = {d: files_by_policy(folder.chunk_files(d)) for d in (RUNS, OUTCOMES)}
+        return self._files
 
     def keep_panel(self, policy: str, panel: PolicyPanel | None) -> None:
         """Cache ``policy``'s panel aggregates read elsewhere (another process's pass)."""

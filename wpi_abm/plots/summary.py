@@ -14,7 +14,6 @@ are those a single process writes; progress lines still come in catalogue order.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -22,7 +21,6 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from wpi_abm.experiment.workers import forkserver_context
 from wpi_abm.plots.catalogue import (
     CATALOGUE,
     Drawn,
@@ -34,6 +32,7 @@ from wpi_abm.plots.catalogue import (
     title,
 )
 from wpi_abm.plots.panel import PolicyPanel
+from wpi_abm.plots.pool import configured_workers, figure_context
 from wpi_abm.plots.results import Results
 from wpi_abm.plots.style import save
 from wpi_abm.schema.experiment import Experiment
@@ -100,9 +99,7 @@ def figure_workers() -> int:
 
     ``WPI_ABM_FIGURE_WORKERS`` overrides it (1: draw in this process, one after another).
     """
-    configured = os.environ.get("WPI_ABM_FIGURE_WORKERS")
-    n = int(configured) if configured else (os.cpu_count() or 1)
-    return max(1, min(n, len(CATALOGUE)))
+    return min(configured_workers(), len(CATALOGUE))
 
 
 def draw_files(
@@ -129,8 +126,9 @@ def draw_files(
     if workers <= 1:
         return produce(res, _saver(res, folder), strict=strict, progress=progress)
     # The same forkserver as the executors' (the first to start it sets its preload): from it a
-    # process starts in milliseconds instead of a fresh interpreter's seconds.
-    ctx = forkserver_context([__name__], warm=False)
+    # process starts in milliseconds instead of a fresh interpreter's seconds. `wpi-abm plot` has
+    # started it already (pool.start_figure_server), so that it has been warming meanwhile.
+    ctx = figure_context()
     position = {spec.name: i for i, spec in enumerate(CATALOGUE)}
     order = sorted(CATALOGUE, key=lambda s: (s.name not in HEAVY_FIRST, position[s.name]))
     drawn: list[Drawn | None] = [None] * len(CATALOGUE)
@@ -162,6 +160,7 @@ def _read_panels(res: Results, pool: ProcessPoolExecutor) -> None:
     if not res.has_panel or res.n_points > 1:
         return  # the panel figures skip such folders without reading the panel
     policies = res.policies
+    res.panel_files()  # indexed here once, not in every task
     for policy, panel in zip(
         policies, pool.map(_panel_of, [res] * len(policies), policies), strict=True
     ):

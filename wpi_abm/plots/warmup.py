@@ -1,0 +1,46 @@
+"""Warm figure workers: the drawing code imported, fonts loaded, base font subsets made.
+
+The figure workers fork from a forkserver that imports this module
+(:func:`wpi_abm.plots.pool.figure_context`). Importing it runs :func:`warm` once, in the server:
+it imports the drawing code and saves a small figure as PDF and PNG into memory, so that what
+every worker would otherwise do before its first figure — load the fonts, import the PDF and PNG
+writers and fontTools, make the base font subset (:mod:`wpi_abm.plots.fonts`) — is done once, and
+each worker starts with it. Warming draws nothing of any results folder and changes no figure: it
+only fills caches that hold the same thing whoever fills them.
+"""
+
+from __future__ import annotations
+
+import sys
+from io import BytesIO
+
+
+def warm() -> None:
+    """Import the drawing code and save one small figure as PDF and PNG, into memory.
+
+    A failure only costs speed (each worker then pays it before its first figure), so it is
+    reported on standard error, never raised.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.backends.backend_pdf import FigureCanvasPdf
+
+        import wpi_abm.plots.summary  # noqa: F401 (the drawing code, imported once in the server)
+        from wpi_abm.plots.fonts import cache_font_subsets
+        from wpi_abm.plots.style import PNG_DPI, fix_layout, plt, style, tight_box
+
+        cache_font_subsets()
+        with style():
+            fig, ax = plt.subplots(figsize=(2, 1.5), layout="constrained")
+            ax.plot([1, 2, 3], [0, 1, 0])
+            ax.set_title("Staff effect (700 M ¥ × 10)", loc="left")
+            fix_layout(fig)
+            fig.savefig(BytesIO(), format="pdf", bbox_inches=tight_box(fig, FigureCanvasPdf))
+            png = tight_box(fig, FigureCanvasAgg)
+            fig.savefig(BytesIO(), format="png", dpi=PNG_DPI, bbox_inches=png)
+            plt.close(fig)
+    except Exception as exc:  # pragma: no cover - only speed is at stake
+        print(f"wpi-abm: warming figure workers failed ({exc!r})", file=sys.stderr)
+
+
+warm()
