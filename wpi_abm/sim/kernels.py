@@ -191,9 +191,67 @@ def sum_where_pair(
 
 
 @_jit
+def by_rank_where(
+    centre: np.ndarray, rank: np.ndarray, by_rank: np.ndarray, mask: np.ndarray, n_centres: int
+):
+    """:func:`sum_where` of the weights ``by_rank[rank]`` (salaries: a person's is its rank's).
+
+    The same floats as ``sum_where(centre, by_rank[rank], mask, n_centres)``, without the column.
+    """
+    flag = mask.view(np.uint8)
+    out = np.zeros(n_centres)
+    if len(centre) == 0:
+        return out
+    cur, total = centre[0], 0.0
+    for i in range(len(centre)):
+        if centre[i] != cur:
+            out[cur] += total
+            cur, total = centre[i], 0.0
+        total += by_rank[rank[i]] * flag[i]
+    out[cur] += total
+    return out
+
+
+@_jit
+def grants_and_soft_pay(
+    centre: np.ndarray,
+    rank: np.ndarray,
+    productivity: np.ndarray,
+    grants_by_rank: np.ndarray,
+    salary_by_rank: np.ndarray,
+    stay: np.ndarray,
+    host: np.ndarray,
+    n_centres: int,
+):
+    """Per centre, the grant rates of those who stay and the salaries of their soft posts.
+
+    The floats of :func:`sum_where_pair` with the weights ``grants_by_rank[rank] × productivity``
+    and ``salary_by_rank[rank]`` and the masks ``stay`` and ``stay & ~host``: a grant rate is one
+    multiplication, rounded as numpy rounds it, so it need not be stored.
+    """
+    stays, is_host = stay.view(np.uint8), host.view(np.uint8)
+    grants, soft_pay = np.zeros(n_centres), np.zeros(n_centres)
+    if len(centre) == 0:
+        return grants, soft_pay
+    cur, total_g, total_s = centre[0], 0.0, 0.0
+    for i in range(len(centre)):
+        if centre[i] != cur:
+            grants[cur] += total_g
+            soft_pay[cur] += total_s
+            cur, total_g, total_s = centre[i], 0.0, 0.0
+        r = rank[i]
+        total_g += grants_by_rank[r] * productivity[i] * stays[i]
+        total_s += salary_by_rank[r] * (stays[i] * (1 - is_host[i]))
+    grants[cur] += total_g
+    soft_pay[cur] += total_s
+    return grants, soft_pay
+
+
+@_jit
 def expiring(
     centre: np.ndarray,
-    salary: np.ndarray,
+    rank: np.ndarray,
+    salary_by_rank: np.ndarray,
     host: np.ndarray,
     stay: np.ndarray,
     contract_end: np.ndarray,
@@ -205,7 +263,8 @@ def expiring(
     Returns:
         ``expired`` (not host, staying, contract ended before ``year``), and per centre the
         salaries of the soft posts that run on (``~host & stay & ~expired``) and of the expired
-        ones: the floats of :func:`sum_where` with those masks.
+        ones: the floats of :func:`sum_where` with those masks and the weights
+        ``salary_by_rank[rank]`` (a salary is its rank's: read from the table, not stored).
     """
     is_host, stays = host.view(np.uint8), stay.view(np.uint8)
     n = len(centre)
@@ -222,8 +281,9 @@ def expiring(
         soft = (1 - is_host[i]) * stays[i]
         e = soft * (contract_end[i] < year)
         expired[i] = e
-        total_run += salary[i] * (soft - e)
-        total_end += salary[i] * e
+        s = salary_by_rank[rank[i]]
+        total_run += s * (soft - e)
+        total_end += s * e
     running[cur] += total_run
     ended[cur] += total_end
     return expired, running, ended
@@ -235,13 +295,19 @@ def census(
     rank: np.ndarray,
     host: np.ndarray,
     foreign: np.ndarray,
-    salary: np.ndarray,
-    effort: np.ndarray,
+    productivity: np.ndarray,
     top10_q: np.ndarray,
+    salary_by_rank: np.ndarray,
+    papers_by_rank: np.ndarray,
     n_centres: int,
     n_ranks: int,
 ):
     """Every per-centre total of the population that the rest of a year reads, in one pass.
+
+    A person's salary is ``salary_by_rank[rank]`` and effort ``papers_by_rank[rank] ×
+    productivity``: the floats :class:`~wpi_abm.sim.population.Population` would store, computed
+    here instead (one multiplication, rounded as numpy rounds it) so that no merge or compaction
+    has to move them.
 
     Returns:
         Soft-money payroll, host payroll, head counts by rank, host posts filled by rank, foreign
@@ -265,16 +331,18 @@ def census(
         while i < n and centre[i] == c:
             r = rank[i]
             run, n_host = i, 0
+            s, papers = salary_by_rank[r], papers_by_rank[r]
             while i < n and centre[i] == c and rank[i] == r:
                 # Arithmetic rather than branches on the host and foreign flags (which the
                 # processor would mispredict): salary × 1.0 or × 0.0 is exact.
-                s, h = salary[i], is_host[i]
+                h = is_host[i]
                 hosted += s * h
                 soft += s * (1 - h)
                 n_host += h
                 nf += is_foreign[i]
-                cap += effort[i]
-                t10 += effort[i] * top10_q[i]
+                e = papers * productivity[i]
+                cap += e
+                t10 += e * top10_q[i]
                 i += 1
             counts[c, r] += i - run
             host_counts[c, r] += n_host
@@ -354,8 +422,10 @@ def below_logistic(
 
 
 @_jit
-def grouped_running(centre: np.ndarray, order: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Running total of ``weight[order]`` within each centre, rows taken in ``order``.
+def grouped_running(
+    centre: np.ndarray, order: np.ndarray, rank: np.ndarray, by_rank: np.ndarray
+) -> np.ndarray:
+    """Running total of ``by_rank[rank[order]]`` (salaries) within each centre, rows in ``order``.
 
     The floats of :func:`wpi_abm.sim.population.grouped_cumsum` (one cumulative sum over all
     rows, less its value where the centre's rows begin), so that selections against budgets are
@@ -364,7 +434,7 @@ def grouped_running(centre: np.ndarray, order: np.ndarray, weight: np.ndarray) -
     out = np.empty(len(order))
     cs, offset = 0.0, -np.inf
     for k in range(len(order)):
-        w = weight[order[k]]
+        w = by_rank[rank[order[k]]]
         cs += w
         if k == 0 or centre[order[k]] != centre[order[k - 1]]:
             offset = max(offset, cs - w)
