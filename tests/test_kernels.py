@@ -214,3 +214,40 @@ def test_sums_of_amounts_by_rank_are_the_sums_of_the_columns(rows):
     )
     assert not empty[0].any() and not empty[1].any()
     assert not kernels.by_rank_where(c[:0], rank[:0], SALARY, m[:0], N_CENTRES).any()
+
+
+def _open_posts_numpy(budget, counts, payroll, r, planned, salary):
+    """What :meth:`Centre.open_posts` computed in numpy before its loops were compiled."""
+    b = np.maximum(budget[r], 0.0)
+    scale = (payroll[r] + b) / float(planned @ salary)
+    wanted = planned * scale[:, None]
+    wanted -= counts[r]
+    np.floor(wanted, out=wanted)
+    np.maximum(0.0, wanted, out=wanted)
+    cost = wanted @ salary
+    share = np.zeros_like(b)
+    np.divide(b, cost, out=share, where=cost > 0)
+    np.minimum(share, 1.0, out=share)
+    wanted *= share[:, None]
+    return np.floor(wanted, out=wanted).astype(np.int64)
+
+
+def test_open_posts_is_the_numpy_arithmetic():
+    """Budgets below zero, at zero and ample; centres over and under their plan; no posts wanted."""
+    rng = np.random.default_rng(21)
+    size, n_centres = 12 * 25, 12
+    planned = np.array([3.0, 8.0, 14.0, 6.0])
+    for _ in range(20):
+        budget = rng.normal(20.0, 60.0, size)
+        budget[rng.random(size) < 0.1] = 0.0
+        payroll = rng.uniform(0.0, 400.0, size)
+        counts = rng.integers(0, 40, (size, N_RANKS)).astype(float)
+        for slot in (0, 5, 11):
+            r = slice(slot, size, n_centres)
+            expected = _open_posts_numpy(budget, counts, payroll, r, planned, SALARY)
+            pp = float(planned @ SALARY)
+            b, wanted = kernels.wanted_posts(budget, counts, payroll, slot, n_centres, planned, pp)
+            openings = np.full((size, N_RANKS), -1, dtype=np.int64)
+            kernels.open_within(b, wanted, wanted @ SALARY, openings, slot, n_centres)
+            assert np.array_equal(openings[r], expected)
+            assert (np.delete(openings, np.arange(size)[r], axis=0) == -1).all()
