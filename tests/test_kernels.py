@@ -251,3 +251,21 @@ def test_open_posts_is_the_numpy_arithmetic():
             kernels.open_within(b, wanted, wanted @ SALARY, openings, slot, n_centres)
             assert np.array_equal(openings[r], expected)
             assert (np.delete(openings, np.arange(size)[r], axis=0) == -1).all()
+
+
+def test_seeking_private_money_is_the_numpy_arithmetic():
+    """Secured years read from a column of a table (strided), as the programme gives them."""
+    rng = np.random.default_rng(22)
+    size, n_centres = 12 * 25, 12
+    secured = rng.integers(0, 15, (size, 20))[:, 7]
+    incentive = rng.uniform(0.0, 1.5, size)
+    for slot, year, started, push in ((0, 3, True, 1.0), (4, 9, True, 1.7), (11, 2, False, 1.0)):
+        r = slice(slot, size, n_centres)
+        seeking, pushed = np.zeros(size, dtype=bool), np.ones(size)
+        kernels.seek(
+            secured, incentive, seeking, pushed, slot, n_centres, year, 3, started, push, 0.4
+        )
+        assert np.array_equal(seeking[r], (secured[r] - year < 3) & started)
+        assert np.array_equal(pushed[r], push * (1.0 + 0.4 * incentive[r]))
+        others = np.delete(np.arange(size), np.arange(size)[r])
+        assert not seeking[others].any() and (pushed[others] == 1.0).all()

@@ -516,3 +516,28 @@ def open_within(
         c = start + k * step
         for j in range(wanted.shape[1]):
             openings[c, j] = np.floor(wanted[k, j] * share)
+
+
+@_jit
+def seek(
+    secured: np.ndarray,
+    match_incentive: np.ndarray,
+    seeking: np.ndarray,
+    push: np.ndarray,
+    start: int,
+    step: int,
+    year: int,
+    ahead: int,
+    started: bool,
+    push_factor: float,
+    response: float,
+) -> None:
+    """Whether a centre seeks private money, and how hard, in the rows ``start::step``.
+
+    The numpy it replaces (:meth:`~wpi_abm.sim.agents.centre.Centre.seek_private_money`):
+    ``seeking = (secured − year < ahead) & started``, ``push = push_factor × (1 + response ×
+    match_incentive)``.
+    """
+    for c in range(start, len(seeking), step):
+        seeking[c] = secured[c] - year < ahead and started
+        push[c] = push_factor * (1.0 + response * match_incentive[c])

@@ -96,10 +96,14 @@ class Centre(mesa.Agent):
         t = w.year
         r = self.rows
         ahead = w.params.programme.seek_years_before_end
-        w.seeking[r] = (w.secured[r] - t < ahead) & self.started(t)
         response = w.params.centre.matching_response
         push = w.policy.fundraising_push(self.support_year(t))
-        w.push[r] = push * (1.0 + response * w.match_incentive[r])
+        # One compiled pass over its rows: seeking = (secured − t < ahead) & started, and
+        # push × (1 + response × match_incentive).
+        kernels.seek(
+            w.secured, w.match_incentive, w.seeking, w.push, r.start, r.step, t, ahead,
+            self.started(t), push, response,
+        )  # fmt: skip
 
     def plan_draw(self) -> None:
         """Choose this year's draw from what is left of the envelope (flexible designs only).
