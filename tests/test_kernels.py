@@ -269,3 +269,14 @@ def test_seeking_private_money_is_the_numpy_arithmetic():
         assert np.array_equal(pushed[r], push * (1.0 + 0.4 * incentive[r]))
         others = np.delete(np.arange(size), np.arange(size)[r])
         assert not seeking[others].any() and (pushed[others] == 1.0).all()
+
+
+def test_adding_a_hosts_terms_is_the_numpy_arithmetic():
+    rng = np.random.default_rng(23)
+    size, n_centres = 12 * 25, 12
+    host_terms = rng.uniform(0.0, 50.0, (size, 5))
+    expected = host_terms.copy()
+    terms, factor = rng.uniform(0.0, 30.0, 5), np.array([1.0, 0.37, 0.37, 1.0, 1.0])
+    kernels.add_terms(host_terms, 7, n_centres, terms, factor)
+    expected[7::n_centres] += terms * factor
+    assert np.array_equal(host_terms, expected)

@@ -541,3 +541,16 @@ def seek(
     for c in range(start, len(seeking), step):
         seeking[c] = secured[c] - year < ahead and started
         push[c] = push_factor * (1.0 + response * match_incentive[c])
+
+
+@_jit
+def add_terms(
+    host_terms: np.ndarray, start: int, step: int, terms: np.ndarray, factor: np.ndarray
+) -> None:
+    """``host_terms[start::step] += terms × factor``: one host's terms for one centre, every world.
+
+    The same floats: each product rounded, then added to what the centre's other hosts gave.
+    """
+    for c in range(start, host_terms.shape[0], step):
+        for j in range(len(terms)):
+            host_terms[c, j] += terms[j] * factor[j]
