@@ -11,6 +11,9 @@ from wpi_abm.sim import kernels
 from wpi_abm.sim.population import N_RANKS, RANK_PRIORITY, Population, grouped_cumsum
 
 N_CENTRES = 7
+SALARY = np.array([13.0, 7.5, 5.0, 4.8])
+PAPERS = np.array([4.0, 2.5, 2.2, 0.3])
+GRANTS = np.array([6.0, 2.0, 0.7, 0.0])
 
 
 @pytest.fixture
@@ -18,16 +21,20 @@ def rows() -> dict[str, np.ndarray]:
     """Rows sorted by centre (as the population keeps them), with random flags and weights."""
     rng = np.random.default_rng(11)
     n = 5_000
-    return {
+    rows = {
         "centre": np.sort(rng.integers(0, N_CENTRES - 1, n)).astype(np.int32),  # last one empty
         "rank": rng.integers(0, N_RANKS, n).astype(np.int8),
         "host": rng.random(n) < 0.3,
         "foreign": rng.random(n) < 0.2,
-        "salary": rng.choice([13.0, 7.5, 5.0, 4.8], n),
-        "effort": rng.lognormal(0.0, 0.5, n),
+        "productivity": rng.lognormal(0.0, 0.5, n),
         "top10_q": rng.random(n) * 0.3,
         "mask": rng.random(n) < 0.8,
     }
+    # What the population would store if it stored them (it computes them from the rank).
+    rows["salary"] = SALARY[rows["rank"]]
+    rows["effort"] = PAPERS[rows["rank"]] * rows["productivity"]
+    rows["grant_rate"] = GRANTS[rows["rank"]] * rows["productivity"]
+    return rows
 
 
 def _bincount(centre, weights):
@@ -45,8 +52,8 @@ def test_sums_per_centre_are_bincounts(rows):
 def test_census_is_the_per_centre_sums(rows):
     r = rows
     soft, host_pay, counts, host_counts, foreign, effort, top10 = kernels.census(
-        r["centre"], r["rank"], r["host"], r["foreign"], r["salary"], r["effort"], r["top10_q"],
-        N_CENTRES, N_RANKS,
+        r["centre"], r["rank"], r["host"], r["foreign"], r["productivity"], r["top10_q"],
+        SALARY, PAPERS, N_CENTRES, N_RANKS,
     )  # fmt: skip
     cell = r["centre"] * N_RANKS + r["rank"]
     assert np.array_equal(soft, _bincount(r["centre"], r["salary"] * ~r["host"]))
@@ -96,13 +103,15 @@ def test_adding_people_is_a_stable_sort_of_old_and_new():
         pop.keep(keep)
         expected = {k: v[keep] for k, v in expected.items()}
     assert np.array_equal(pop.salary, pop.salary_by_rank[pop.rank])
+    assert np.array_equal(pop.effort, pop.papers_by_rank[pop.rank] * pop.productivity)
+    assert np.array_equal(pop.grant_rate, pop.grants_by_rank[pop.rank] * pop.productivity)
 
 
 def test_grouped_running_totals_are_grouped_cumsums(rows):
     order = np.flatnonzero(rows["mask"])
     c = rows["centre"]
     expected = grouped_cumsum(c[order], rows["salary"][order])
-    assert np.array_equal(kernels.grouped_running(c, order, rows["salary"]), expected)
+    assert np.array_equal(kernels.grouped_running(c, order, rows["rank"], SALARY), expected)
     expected = grouped_cumsum(c[order], np.ones(len(order)))
     assert np.array_equal(kernels.grouped_position(c, order), expected)
 
@@ -176,12 +185,98 @@ def test_two_sums_in_one_pass_are_the_two_sums(rows):
 def test_expiring_contracts_and_their_payrolls(rows):
     rng = np.random.default_rng(4)
     c, salary, host, stay = rows["centre"], rows["salary"], rows["host"], rows["mask"]
+    rank = rows["rank"]
     ends = rng.integers(1, 12, len(c)).astype(np.int32)
-    expired, running, ended = kernels.expiring(c, salary, host, stay, ends, 6, N_CENTRES)
+    expired, running, ended = kernels.expiring(c, rank, SALARY, host, stay, ends, 6, N_CENTRES)
     soft = ~host & stay
     assert np.array_equal(expired, soft & (ends < 6))
     assert np.array_equal(running, _bincount(c, salary * (soft & ~expired)))
     assert np.array_equal(ended, _bincount(c, salary * expired))
-    empty = np.empty(0)
-    got = kernels.expiring(c[:0], empty, host[:0], stay[:0], ends[:0], 6, N_CENTRES)
+    got = kernels.expiring(c[:0], rank[:0], SALARY, host[:0], stay[:0], ends[:0], 6, N_CENTRES)
     assert len(got[0]) == 0 and not got[1].any() and not got[2].any()
+
+
+def test_sums_of_amounts_by_rank_are_the_sums_of_the_columns(rows):
+    """Salaries and grant rates read from the rank's amount: the floats of the stored columns."""
+    c, rank, m, host = rows["centre"], rows["rank"], rows["mask"], rows["host"]
+    assert np.array_equal(
+        kernels.by_rank_where(c, rank, SALARY, m, N_CENTRES), _bincount(c, rows["salary"] * m)
+    )
+    grants, soft_pay = kernels.grants_and_soft_pay(
+        c, rank, rows["productivity"], GRANTS, SALARY, m, host, N_CENTRES
+    )
+    assert np.array_equal(grants, _bincount(c, rows["grant_rate"] * m))
+    assert np.array_equal(soft_pay, _bincount(c, rows["salary"] * (m & ~host)))
+    pair = kernels.sum_where_pair(c, rows["grant_rate"], m, rows["salary"], m & ~host, N_CENTRES)
+    assert np.array_equal(grants, pair[0]) and np.array_equal(soft_pay, pair[1])
+    empty = kernels.grants_and_soft_pay(
+        c[:0], rank[:0], rows["productivity"][:0], GRANTS, SALARY, m[:0], host[:0], N_CENTRES
+    )
+    assert not empty[0].any() and not empty[1].any()
+    assert not kernels.by_rank_where(c[:0], rank[:0], SALARY, m[:0], N_CENTRES).any()
+
+
+def _open_posts_numpy(budget, counts, payroll, r, planned, salary):
+    """What :meth:`Centre.open_posts` computed in numpy before its loops were compiled."""
+    b = np.maximum(budget[r], 0.0)
+    scale = (payroll[r] + b) / float(planned @ salary)
+    wanted = planned * scale[:, None]
+    wanted -= counts[r]
+    np.floor(wanted, out=wanted)
+    np.maximum(0.0, wanted, out=wanted)
+    cost = wanted @ salary
+    share = np.zeros_like(b)
+    np.divide(b, cost, out=share, where=cost > 0)
+    np.minimum(share, 1.0, out=share)
+    wanted *= share[:, None]
+    return np.floor(wanted, out=wanted).astype(np.int64)
+
+
+def test_open_posts_is_the_numpy_arithmetic():
+    """Budgets below zero, at zero and ample; centres over and under their plan; no posts wanted."""
+    rng = np.random.default_rng(21)
+    size, n_centres = 12 * 25, 12
+    planned = np.array([3.0, 8.0, 14.0, 6.0])
+    for _ in range(20):
+        budget = rng.normal(20.0, 60.0, size)
+        budget[rng.random(size) < 0.1] = 0.0
+        payroll = rng.uniform(0.0, 400.0, size)
+        counts = rng.integers(0, 40, (size, N_RANKS)).astype(float)
+        for slot in (0, 5, 11):
+            r = slice(slot, size, n_centres)
+            expected = _open_posts_numpy(budget, counts, payroll, r, planned, SALARY)
+            pp = float(planned @ SALARY)
+            b, wanted = kernels.wanted_posts(budget, counts, payroll, slot, n_centres, planned, pp)
+            openings = np.full((size, N_RANKS), -1, dtype=np.int64)
+            kernels.open_within(b, wanted, wanted @ SALARY, openings, slot, n_centres)
+            assert np.array_equal(openings[r], expected)
+            assert (np.delete(openings, np.arange(size)[r], axis=0) == -1).all()
+
+
+def test_seeking_private_money_is_the_numpy_arithmetic():
+    """Secured years read from a column of a table (strided), as the programme gives them."""
+    rng = np.random.default_rng(22)
+    size, n_centres = 12 * 25, 12
+    secured = rng.integers(0, 15, (size, 20))[:, 7]
+    incentive = rng.uniform(0.0, 1.5, size)
+    for slot, year, started, push in ((0, 3, True, 1.0), (4, 9, True, 1.7), (11, 2, False, 1.0)):
+        r = slice(slot, size, n_centres)
+        seeking, pushed = np.zeros(size, dtype=bool), np.ones(size)
+        kernels.seek(
+            secured, incentive, seeking, pushed, slot, n_centres, year, 3, started, push, 0.4
+        )
+        assert np.array_equal(seeking[r], (secured[r] - year < 3) & started)
+        assert np.array_equal(pushed[r], push * (1.0 + 0.4 * incentive[r]))
+        others = np.delete(np.arange(size), np.arange(size)[r])
+        assert not seeking[others].any() and (pushed[others] == 1.0).all()
+
+
+def test_adding_a_hosts_terms_is_the_numpy_arithmetic():
+    rng = np.random.default_rng(23)
+    size, n_centres = 12 * 25, 12
+    host_terms = rng.uniform(0.0, 50.0, (size, 5))
+    expected = host_terms.copy()
+    terms, factor = rng.uniform(0.0, 30.0, 5), np.array([1.0, 0.37, 0.37, 1.0, 1.0])
+    kernels.add_terms(host_terms, 7, n_centres, terms, factor)
+    expected[7::n_centres] += terms * factor
+    assert np.array_equal(host_terms, expected)

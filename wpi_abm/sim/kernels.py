@@ -16,6 +16,8 @@ Compiled once per machine (``cache=True`` keeps the machine code next to this mo
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
@@ -191,9 +193,67 @@ def sum_where_pair(
 
 
 @_jit
+def by_rank_where(
+    centre: np.ndarray, rank: np.ndarray, by_rank: np.ndarray, mask: np.ndarray, n_centres: int
+):
+    """:func:`sum_where` of the weights ``by_rank[rank]`` (salaries: a person's is its rank's).
+
+    The same floats as ``sum_where(centre, by_rank[rank], mask, n_centres)``, without the column.
+    """
+    flag = mask.view(np.uint8)
+    out = np.zeros(n_centres)
+    if len(centre) == 0:
+        return out
+    cur, total = centre[0], 0.0
+    for i in range(len(centre)):
+        if centre[i] != cur:
+            out[cur] += total
+            cur, total = centre[i], 0.0
+        total += by_rank[rank[i]] * flag[i]
+    out[cur] += total
+    return out
+
+
+@_jit
+def grants_and_soft_pay(
+    centre: np.ndarray,
+    rank: np.ndarray,
+    productivity: np.ndarray,
+    grants_by_rank: np.ndarray,
+    salary_by_rank: np.ndarray,
+    stay: np.ndarray,
+    host: np.ndarray,
+    n_centres: int,
+):
+    """Per centre, the grant rates of those who stay and the salaries of their soft posts.
+
+    The floats of :func:`sum_where_pair` with the weights ``grants_by_rank[rank] × productivity``
+    and ``salary_by_rank[rank]`` and the masks ``stay`` and ``stay & ~host``: a grant rate is one
+    multiplication, rounded as numpy rounds it, so it need not be stored.
+    """
+    stays, is_host = stay.view(np.uint8), host.view(np.uint8)
+    grants, soft_pay = np.zeros(n_centres), np.zeros(n_centres)
+    if len(centre) == 0:
+        return grants, soft_pay
+    cur, total_g, total_s = centre[0], 0.0, 0.0
+    for i in range(len(centre)):
+        if centre[i] != cur:
+            grants[cur] += total_g
+            soft_pay[cur] += total_s
+            cur, total_g, total_s = centre[i], 0.0, 0.0
+        r = rank[i]
+        total_g += grants_by_rank[r] * productivity[i] * stays[i]
+        total_s += salary_by_rank[r] * (stays[i] * (1 - is_host[i]))
+    grants[cur] += total_g
+    soft_pay[cur] += total_s
+    return grants, soft_pay
+
+
+@_jit
 def expiring(
     centre: np.ndarray,
-    salary: np.ndarray,
+    rank: np.ndarray,
+    salary_by_rank: np.ndarray,
     host: np.ndarray,
     stay: np.ndarray,
     contract_end: np.ndarray,
@@ -205,7 +265,8 @@ def expiring(
     Returns:
         ``expired`` (not host, staying, contract ended before ``year``), and per centre the
         salaries of the soft posts that run on (``~host & stay & ~expired``) and of the expired
-        ones: the floats of :func:`sum_where` with those masks.
+        ones: the floats of :func:`sum_where` with those masks and the weights
+        ``salary_by_rank[rank]`` (a salary is its rank's: read from the table, not stored).
     """
     is_host, stays = host.view(np.uint8), stay.view(np.uint8)
     n = len(centre)
@@ -222,8 +283,9 @@ def expiring(
         soft = (1 - is_host[i]) * stays[i]
         e = soft * (contract_end[i] < year)
         expired[i] = e
-        total_run += salary[i] * (soft - e)
-        total_end += salary[i] * e
+        s = salary_by_rank[rank[i]]
+        total_run += s * (soft - e)
+        total_end += s * e
     running[cur] += total_run
     ended[cur] += total_end
     return expired, running, ended
@@ -235,13 +297,19 @@ def census(
     rank: np.ndarray,
     host: np.ndarray,
     foreign: np.ndarray,
-    salary: np.ndarray,
-    effort: np.ndarray,
+    productivity: np.ndarray,
     top10_q: np.ndarray,
+    salary_by_rank: np.ndarray,
+    papers_by_rank: np.ndarray,
     n_centres: int,
     n_ranks: int,
 ):
     """Every per-centre total of the population that the rest of a year reads, in one pass.
+
+    A person's salary is ``salary_by_rank[rank]`` and effort ``papers_by_rank[rank] ×
+    productivity``: the floats :class:`~wpi_abm.sim.population.Population` would store, computed
+    here instead (one multiplication, rounded as numpy rounds it) so that no merge or compaction
+    has to move them.
 
     Returns:
         Soft-money payroll, host payroll, head counts by rank, host posts filled by rank, foreign
@@ -265,16 +333,18 @@ def census(
         while i < n and centre[i] == c:
             r = rank[i]
             run, n_host = i, 0
+            s, papers = salary_by_rank[r], papers_by_rank[r]
             while i < n and centre[i] == c and rank[i] == r:
                 # Arithmetic rather than branches on the host and foreign flags (which the
                 # processor would mispredict): salary × 1.0 or × 0.0 is exact.
-                s, h = salary[i], is_host[i]
+                h = is_host[i]
                 hosted += s * h
                 soft += s * (1 - h)
                 n_host += h
                 nf += is_foreign[i]
-                cap += effort[i]
-                t10 += effort[i] * top10_q[i]
+                e = papers * productivity[i]
+                cap += e
+                t10 += e * top10_q[i]
                 i += 1
             counts[c, r] += i - run
             host_counts[c, r] += n_host
@@ -354,8 +424,10 @@ def below_logistic(
 
 
 @_jit
-def grouped_running(centre: np.ndarray, order: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Running total of ``weight[order]`` within each centre, rows taken in ``order``.
+def grouped_running(
+    centre: np.ndarray, order: np.ndarray, rank: np.ndarray, by_rank: np.ndarray
+) -> np.ndarray:
+    """Running total of ``by_rank[rank[order]]`` (salaries) within each centre, rows in ``order``.
 
     The floats of :func:`wpi_abm.sim.population.grouped_cumsum` (one cumulative sum over all
     rows, less its value where the centre's rows begin), so that selections against budgets are
@@ -364,7 +436,7 @@ def grouped_running(centre: np.ndarray, order: np.ndarray, weight: np.ndarray) -
     out = np.empty(len(order))
     cs, offset = 0.0, -np.inf
     for k in range(len(order)):
-        w = weight[order[k]]
+        w = by_rank[rank[order[k]]]
         cs += w
         if k == 0 or centre[order[k]] != centre[order[k - 1]]:
             offset = max(offset, cs - w)
@@ -383,3 +455,102 @@ def grouped_position(centre: np.ndarray, order: np.ndarray) -> np.ndarray:
         position += 1.0
         out[k] = position
     return out
+
+
+# Centre decisions. A centre agent decides for its row in every world of the chunk: a dozen numpy
+# operations on arrays of ~25 elements, each paying numpy's fixed cost per call (~2–4 µs), which
+# is most of a decision's time. The loops below do the elementwise arithmetic of a decision in one
+# call; a matrix product stays in numpy (OpenBLAS's order of summation, and its fused
+# multiply-adds, are what the results were computed with).
+
+
+@_jit
+def _max0(x: float) -> float:
+    """``np.maximum(x, 0.0)`` of a float (NaN stays NaN; a zero's sign does not matter here)."""
+    return x if x >= 0.0 or math.isnan(x) else 0.0
+
+
+@_jit
+def wanted_posts(
+    budget: np.ndarray,
+    counts: np.ndarray,
+    payroll: np.ndarray,
+    start: int,
+    step: int,
+    planned: np.ndarray,
+    planned_payroll: float,
+):
+    """Posts a centre wants to open, in the rows ``start::step`` (its row in every world).
+
+    The floats of :meth:`~wpi_abm.sim.agents.centre.Centre.open_posts`'s numpy: with ``b =
+    max(budget, 0)``, ``max(0, floor(planned × (payroll + b) / planned_payroll − counts))``.
+
+    Returns:
+        ``b`` per world, and the posts wanted per world and rank.
+    """
+    n = (len(budget) - start + step - 1) // step
+    b = np.empty(n)
+    wanted = np.empty((n, len(planned)))
+    for k in range(n):
+        c = start + k * step
+        b[k] = _max0(budget[c])
+        scale = (payroll[c] + b[k]) / planned_payroll
+        for j in range(len(planned)):
+            wanted[k, j] = _max0(np.floor(planned[j] * scale - counts[c, j]))
+    return b, wanted
+
+
+@_jit
+def open_within(
+    b: np.ndarray, wanted: np.ndarray, cost: np.ndarray, openings: np.ndarray, start: int, step: int
+) -> None:
+    """Open the share of the wanted posts that the budget ``b`` pays for, in rows ``start::step``.
+
+    The floats of the numpy it replaces: ``share = min(b / cost, 1)`` (0 where nothing costs
+    anything), ``openings = floor(wanted × share)``.
+    """
+    for k in range(len(b)):
+        share = b[k] / cost[k] if cost[k] > 0 else 0.0
+        if share > 1.0:  # noqa: PLR1730 (np.minimum keeps a NaN; min's NaN rule is unspecified)
+            share = 1.0
+        c = start + k * step
+        for j in range(wanted.shape[1]):
+            openings[c, j] = np.floor(wanted[k, j] * share)
+
+
+@_jit
+def seek(
+    secured: np.ndarray,
+    match_incentive: np.ndarray,
+    seeking: np.ndarray,
+    push: np.ndarray,
+    start: int,
+    step: int,
+    year: int,
+    ahead: int,
+    started: bool,
+    push_factor: float,
+    response: float,
+) -> None:
+    """Whether a centre seeks private money, and how hard, in the rows ``start::step``.
+
+    The numpy it replaces (:meth:`~wpi_abm.sim.agents.centre.Centre.seek_private_money`):
+    ``seeking = (secured − year < ahead) & started``, ``push = push_factor × (1 + response ×
+    match_incentive)``.
+    """
+    for c in range(start, len(seeking), step):
+        seeking[c] = secured[c] - year < ahead and started
+        push[c] = push_factor * (1.0 + response * match_incentive[c])
+
+
+@_jit
+def add_terms(
+    host_terms: np.ndarray, start: int, step: int, terms: np.ndarray, factor: np.ndarray
+) -> None:
+    """``host_terms[start::step] += terms × factor``: one host's terms for one centre, every world.
+
+    The same floats: each product rounded, then added to what the centre's other hosts gave.
+    """
+    for c in range(start, host_terms.shape[0], step):
+        for j in range(len(terms)):
+            host_terms[c, j] += terms[j] * factor[j]

@@ -173,7 +173,7 @@ class WPIModel(mesa.Model):
         converted = hosting.convert(w)
 
         # 3. Researchers see the funding of their posts over the foresight window; some leave.
-        soft_pay = pop.per_centre(pop.salary, where=~pop.host)
+        soft_pay = pop.salaries(~pop.host)
         insecurity = fin.foresee(t, soft_pay)
         leaving = departures.leaving(w, insecurity)
         stay = ~leaving
@@ -181,9 +181,7 @@ class WPIModel(mesa.Model):
 
         # 4. Grants are won; centres open their books; hosts absorb posts at the end of support;
         #    centres renew what money allows and cut the rest.
-        grant_rates, soft_pay = pop.per_centre_pair(
-            (pop.grant_rate, stay), (pop.salary, stay & ~pop.host)
-        )
+        grant_rates, soft_pay = pop.grants_and_soft_pay(stay)
         grants = fin.grants_won(grant_rates)
         money = fin.open_books(t, grants, soft_pay, w.company_income, w.endowment_income, w.gifts)
         absorbed, not_renewed, laid_off = staffing.staff(

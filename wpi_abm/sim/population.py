@@ -32,10 +32,15 @@ RANK_PRIORITY = np.array([0.0, 1.0, 3.0, 2.0])
 
 _DTYPES = {
     "centre": np.int32, "rank": np.int8, "contract_end": np.int32, "foreign": np.bool_,
-    "host": np.bool_, "productivity": np.float64, "salary": np.float64, "effort": np.float64,
-    "top10_q": np.float64, "grant_rate": np.float64, "leave_logit": np.float64,
+    "host": np.bool_, "productivity": np.float64, "top10_q": np.float64,
+    "leave_logit": np.float64,
 }  # fmt: skip
-"""The population's columns and their types."""
+"""The population's stored columns and their types.
+
+Salary, effort and grant rate are not stored: each is its rank's amount (× productivity), one
+multiplication that the compiled loops redo where they read it (the same float), so that merging
+the hires in and compacting the leavers out move three columns fewer every year.
+"""
 
 
 @dataclass(frozen=True)
@@ -88,10 +93,11 @@ class Population:
         productivity: Individual productivity (mean ~1).
         host: Whether the post is on the host's permanent budget.
         contract_end: Last year of the current contract (PERMANENT for host posts).
-        salary: Yearly cost (M yen).
-        effort: Papers a year the person writes at full resources (papers_per_year × productivity).
+        salary: Yearly cost (M yen; computed from the rank, not stored).
+        effort: Papers a year the person writes at full resources (papers_per_year × productivity;
+            computed, not stored).
         top10_q: Probability that one of the person's papers is in the world top 10%.
-        grant_rate: Grants the person wins a year at reputation 1 (M yen).
+        grant_rate: Grants the person wins a year at reputation 1 (M yen; computed, not stored).
         leave_logit: The person's log-odds of leaving in a year without insecurity, before the
             centre's reputation (rank base rate, foreign and talent outside options).
     """
@@ -100,8 +106,8 @@ class Population:
         self.n_centres = n_centres
         self.params = params
         self.salary_by_rank = np.asarray(params.money.salary.as_tuple(), dtype=float)
-        self._papers = np.asarray(params.output.papers_per_year.as_tuple(), dtype=float)
-        self._grants = np.asarray(params.grants.per_head.as_tuple(), dtype=float)
+        self.papers_by_rank = np.asarray(params.output.papers_per_year.as_tuple(), dtype=float)
+        self.grants_by_rank = np.asarray(params.grants.per_head.as_tuple(), dtype=float)
         base = np.clip(np.asarray(params.researchers.base_leave.as_tuple()), 1e-9, 1 - 1e-9)
         self._leave_base = np.log(base / (1 - base))
         o = params.output
@@ -131,6 +137,21 @@ class Population:
     def __len__(self) -> int:
         return self._n
 
+    @property
+    def salary(self) -> np.ndarray:
+        """Each person's yearly cost (a new array: the compiled loops read the rank's instead)."""
+        return self.salary_by_rank[self.rank]
+
+    @property
+    def effort(self) -> np.ndarray:
+        """Each person's papers a year at full resources (a new array)."""
+        return self.papers_by_rank[self.rank] * self.productivity
+
+    @property
+    def grant_rate(self) -> np.ndarray:
+        """Each person's grants a year at reputation 1 (a new array)."""
+        return self.grants_by_rank[self.rank] * self.productivity
+
     def add(
         self,
         centre: np.ndarray,
@@ -159,10 +180,7 @@ class Population:
             "foreign": foreign,
             "host": host,
             "productivity": productivity,
-            "salary": self.salary_by_rank[rank],
-            "effort": self._papers[rank] * productivity,
             "top10_q": 1.0 / (1.0 + np.exp(-(self._top10_a + slope * log_prod))),
-            "grant_rate": self._grants[rank] * productivity,
             "leave_logit": self._leave_base[rank]
             + r.foreign_outside_option * foreign
             + r.talent_outside_option * log_prod,
@@ -208,8 +226,28 @@ class Population:
 
     def census(self) -> Census:
         """Every per-centre total of the population the rest of the year reads (one pass)."""
-        columns = (self.centre, self.rank, self.host, self.foreign, self.salary, self.effort)
-        return Census(*kernels.census(*columns, self.top10_q, self.n_centres, N_RANKS))
+        columns = (self.centre, self.rank, self.host, self.foreign, self.productivity, self.top10_q)
+        tables = (self.salary_by_rank, self.papers_by_rank)
+        return Census(*kernels.census(*columns, *tables, self.n_centres, N_RANKS))
+
+    def salaries(self, where: np.ndarray) -> np.ndarray:
+        """Sum of the salaries of the ``where`` rows, per centre.
+
+        The floats of :meth:`per_centre` of the salaries, without making the column.
+        """
+        return kernels.by_rank_where(
+            self.centre, self.rank, self.salary_by_rank, where, self.n_centres
+        )
+
+    def grants_and_soft_pay(self, stay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per centre, the grant rates of the people who ``stay`` and their soft-money payroll.
+
+        One pass; the floats of :meth:`per_centre_pair` of those columns and masks.
+        """
+        return kernels.grants_and_soft_pay(
+            self.centre, self.rank, self.productivity, self.grants_by_rank, self.salary_by_rank,
+            stay, self.host, self.n_centres,
+        )  # fmt: skip
 
     def counts(self, mask: np.ndarray | None = None) -> np.ndarray:
         """Head count per centre and rank, shape (n_centres, 4), of everyone or of ``mask``."""
@@ -235,7 +273,7 @@ class Population:
         out = np.zeros(len(self), dtype=bool)
         if len(order) == 0:
             return out
-        running = kernels.grouped_running(self.centre, order, self.salary)
+        running = kernels.grouped_running(self.centre, order, self.rank, self.salary_by_rank)
         out[order[running <= budget[self.centre[order]] + 1e-9]] = True
         return out
 
@@ -251,8 +289,8 @@ class Population:
         if len(order) == 0:
             return out
         c = self.centre[order]
-        sal = self.salary[order]
-        running = kernels.grouped_running(self.centre, order, self.salary)
+        sal = self.salary_by_rank[self.rank[order]]
+        running = kernels.grouped_running(self.centre, order, self.rank, self.salary_by_rank)
         take = (running - sal) < need[c] - 1e-9
         if cap is not None:
             take &= running <= cap[c] + 1e-9

@@ -42,7 +42,14 @@ def staff(
     # Soft-money contracts that ran out among those who stay, the payroll of the soft posts
     # that run on and that of the expired ones (one pass over the population).
     expired, cont_pay, cand_pay = kernels.expiring(
-        pop.centre, pop.salary, pop.host, stay, pop.contract_end, t, pop.n_centres
+        pop.centre,
+        pop.rank,
+        pop.salary_by_rank,
+        pop.host,
+        stay,
+        pop.contract_end,
+        t,
+        pop.n_centres,
     )
     centres.do("ask_absorption", money, cont_pay, cand_pay)
 
@@ -50,10 +57,10 @@ def staff(
     allowance = np.where(finances.absorption_open, finances.absorption_left, 0.0)
     if ((allowance > 0) & (world.shortfall > 0)).any():
         absorbed = hosting.absorb(world, ~pop.host & stay, allowance)
-        taken = pop.per_centre(pop.salary, where=absorbed)
+        taken = pop.salaries(absorbed)
         finances.absorption_left = finances.absorption_left - taken
         expired &= ~absorbed
-        cont_pay = pop.per_centre(pop.salary, where=~pop.host & stay & ~expired)
+        cont_pay = pop.salaries(~pop.host & stay & ~expired)
 
     centres.do("budget_staff", money, cont_pay)
     renewed = pop.prefix_within(pop.priority_order(expired), world.renewal_budget)

@@ -6,6 +6,7 @@ import mesa
 import numpy as np
 
 from wpi_abm.cohort import CentreSpec
+from wpi_abm.sim import kernels
 from wpi_abm.sim.agents.host import HostInstitution
 from wpi_abm.sim.flexibility import glide
 from wpi_abm.sim.population import STAFF
@@ -95,10 +96,14 @@ class Centre(mesa.Agent):
         t = w.year
         r = self.rows
         ahead = w.params.programme.seek_years_before_end
-        w.seeking[r] = (w.secured[r] - t < ahead) & self.started(t)
         response = w.params.centre.matching_response
         push = w.policy.fundraising_push(self.support_year(t))
-        w.push[r] = push * (1.0 + response * w.match_incentive[r])
+        # One compiled pass over its rows: seeking = (secured − t < ahead) & started, and
+        # push × (1 + response × match_incentive).
+        kernels.seek(
+            w.secured, w.match_incentive, w.seeking, w.push, r.start, r.step, t, ahead,
+            self.started(t), push, response,
+        )  # fmt: skip
 
     def plan_draw(self) -> None:
         """Choose this year's draw from what is left of the envelope (flexible designs only).
@@ -166,18 +171,12 @@ class Centre(mesa.Agent):
             # Its first people arrive at its start (wpi_abm.sim.founding), not through hiring.
             w.openings[r] = 0
             return
-        b = np.maximum(budget[r], 0.0)
-        scale = (payroll[r] + b) / self.planned_payroll
-        # In place, one small array: max(0, floor(planned × scale − counts)), with the counts read
-        # as floats (exact; an integer operand would be converted element by element).
-        wanted = self.planned * scale[:, None]
-        wanted -= counts[r]
-        np.floor(wanted, out=wanted)
-        np.maximum(0.0, wanted, out=wanted)
+        # One compiled pass before and one after the payroll of the wanted posts (a matrix
+        # product, kept in numpy: its summation order is OpenBLAS's); the floats of
+        # ``max(0, floor(planned × scale − counts))`` and ``floor(wanted × min(b / cost, 1))``.
+        b, wanted = kernels.wanted_posts(
+            budget, counts, payroll, r.start, r.step, self.planned, self.planned_payroll
+        )
         cost = wanted @ self._salary
         # The share of wanted posts the budget pays for (none wanted: nothing to open).
-        share = np.zeros_like(b)
-        np.divide(b, cost, out=share, where=cost > 0)
-        np.minimum(share, 1.0, out=share)
-        wanted *= share[:, None]
-        w.openings[r] = np.floor(wanted, out=wanted)
+        kernels.open_within(b, wanted, cost, w.openings, r.start, r.step)

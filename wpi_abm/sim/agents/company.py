@@ -77,10 +77,15 @@ class Company(Funder):
         met = self.met_any(w.company_encounters)
         if not self.partnerships and not met:
             return
-        u, hits = self.encounters(w.company_encounters)
-        u_renew, order_keys, u_amount = u[2 * n + 1 :], u[n : 2 * n], u[2 * n]
         p = self.params
         year = w.year
+        if not met and all(deal.end >= year for deal in self.partnerships):
+            # Nothing to decide (no partnership has run out, no centre met): pay and return.
+            # Its draws were taken for the year already; not reading them changes none.
+            self._pay()
+            return
+        u, hits = self.encounters(w.company_encounters)
+        u_renew, order_keys, u_amount = u[2 * n + 1 :], u[n : 2 * n], u[2 * n]
         kept = []
         for i, deal in enumerate(self.partnerships):
             if deal.end >= year:
@@ -102,7 +107,10 @@ class Company(Funder):
                 share = p.min_share_of_max + (1.0 - p.min_share_of_max) * u_amount
                 amount = share * self.max_annual * min(1.0, w.reputation[c])
                 self.partnerships.append(Partnership(c, amount, year + p.duration_years - 1))
+        self._pay()
 
-        income = w.company_income
+    def _pay(self) -> None:
+        """Pay this year's amount of every running partnership."""
+        income = self.world.company_income
         for deal in self.partnerships:
             income[deal.centre] += deal.amount

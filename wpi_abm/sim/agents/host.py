@@ -9,6 +9,7 @@ import numpy as np
 
 from wpi_abm.cohort import HostSpec
 from wpi_abm.parameters import HostParams
+from wpi_abm.sim import kernels
 from wpi_abm.sim.world import World, clock_age
 
 type Years = int | np.ndarray
@@ -144,4 +145,5 @@ class HostInstitution(mesa.Agent):
             self._factors[key] = [np.array([1.0, s, s, 1.0, 1.0]) for s in shares]
         for centre, factor in zip(running, self._factors[key], strict=True):
             terms = self._outlook(centre.start, centre.policy_from)[w.year]
-            w.host_terms[centre.rows] += terms * factor
+            # host_terms[rows] += terms × factor, in one compiled pass.
+            kernels.add_terms(w.host_terms, centre.rows.start, centre.rows.step, terms, factor)
