@@ -162,14 +162,31 @@ def write_file(path: Path, data: bytes, *, sync: bool = True) -> None:
     os.replace(tmp, path)
 
 
+STATISTICS_COLUMNS = ("policy", "point", "run_id", "replicate", "centre", "year")
+"""The key columns whose min/max a file's footer records (which policy a chunk holds, for the
+figures' panel pass; row-group pruning by key for readers such as DuckDB)."""
+
+
 def _parquet_bytes(table: pa.Table) -> bytes:
     """A table as a Parquet file's bytes (snappy-compressed, one row group).
 
     Snappy, not zstd: the driver compresses every chunk while the workers simulate, and on a
-    small machine its CPU is theirs; snappy takes half the time for ~10% more disk.
+    small machine its CPU is theirs; snappy takes half the time for ~10% more disk. For the same
+    reason only the columns that are dictionaries already (policy, centre, field) are dictionary
+    encoded — the encoder's attempt on ~40 float columns of distinct values was half the cost of
+    writing a panel chunk and made the file larger — and only the key columns keep statistics:
+    a 30,000-row panel chunk is written in ~15 ms instead of ~50, 6% smaller.
     """
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="snappy", row_group_size=max(1, table.num_rows))
+    names = table.column_names
+    pq.write_table(
+        table,
+        sink,
+        compression="snappy",
+        row_group_size=max(1, table.num_rows),
+        use_dictionary=[n for n in names if pa.types.is_dictionary(table.schema.field(n).type)],
+        write_statistics=[n for n in STATISTICS_COLUMNS if n in names],
+    )
     return sink.getvalue().to_pybytes()
 
 
