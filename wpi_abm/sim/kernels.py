@@ -162,37 +162,6 @@ def sum_where(centre: np.ndarray, weight: np.ndarray, mask: np.ndarray, n_centre
 
 
 @_jit
-def sum_where_pair(
-    centre: np.ndarray,
-    weight_a: np.ndarray,
-    mask_a: np.ndarray,
-    weight_b: np.ndarray,
-    mask_b: np.ndarray,
-    n_centres: int,
-):
-    """:func:`sum_where` of two weights and masks in one pass (the same floats).
-
-    Each sum is a chain of dependent additions that waits on the adder, not on memory; two
-    chains in one pass take about the time of one.
-    """
-    flag_a, flag_b = mask_a.view(np.uint8), mask_b.view(np.uint8)
-    out_a, out_b = np.zeros(n_centres), np.zeros(n_centres)
-    if len(centre) == 0:
-        return out_a, out_b
-    cur, total_a, total_b = centre[0], 0.0, 0.0
-    for i in range(len(centre)):
-        if centre[i] != cur:
-            out_a[cur] += total_a
-            out_b[cur] += total_b
-            cur, total_a, total_b = centre[i], 0.0, 0.0
-        total_a += weight_a[i] * flag_a[i]
-        total_b += weight_b[i] * flag_b[i]
-    out_a[cur] += total_a
-    out_b[cur] += total_b
-    return out_a, out_b
-
-
-@_jit
 def by_rank_where(
     centre: np.ndarray, rank: np.ndarray, by_rank: np.ndarray, mask: np.ndarray, n_centres: int
 ):
@@ -227,9 +196,10 @@ def grants_and_soft_pay(
 ):
     """Per centre, the grant rates of those who stay and the salaries of their soft posts.
 
-    The floats of :func:`sum_where_pair` with the weights ``grants_by_rank[rank] × productivity``
-    and ``salary_by_rank[rank]`` and the masks ``stay`` and ``stay & ~host``: a grant rate is one
-    multiplication, rounded as numpy rounds it, so it need not be stored.
+    The floats of :func:`sum_where` with the weights ``grants_by_rank[rank] × productivity`` and
+    ``salary_by_rank[rank]`` and the masks ``stay`` and ``stay & ~host``, in one pass (two chains
+    of additions take about the time of one): a grant rate is one multiplication, rounded as
+    numpy rounds it, so it need not be stored.
     """
     stays, is_host = stay.view(np.uint8), host.view(np.uint8)
     grants, soft_pay = np.zeros(n_centres), np.zeros(n_centres)

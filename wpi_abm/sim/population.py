@@ -137,21 +137,6 @@ class Population:
     def __len__(self) -> int:
         return self._n
 
-    @property
-    def salary(self) -> np.ndarray:
-        """Each person's yearly cost (a new array: the compiled loops read the rank's instead)."""
-        return self.salary_by_rank[self.rank]
-
-    @property
-    def effort(self) -> np.ndarray:
-        """Each person's papers a year at full resources (a new array)."""
-        return self.papers_by_rank[self.rank] * self.productivity
-
-    @property
-    def grant_rate(self) -> np.ndarray:
-        """Each person's grants a year at reputation 1 (a new array)."""
-        return self.grants_by_rank[self.rank] * self.productivity
-
     def add(
         self,
         centre: np.ndarray,
@@ -218,12 +203,6 @@ class Population:
             return kernels.sum_where(self.centre, weights, where, self.n_centres)
         return kernels.sum_by_centre(self.centre, weights, self.n_centres)
 
-    def per_centre_pair(
-        self, a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Two sums per centre, each a (weights, where) pair as in :meth:`per_centre`, one pass."""
-        return kernels.sum_where_pair(self.centre, *a, *b, self.n_centres)
-
     def census(self) -> Census:
         """Every per-centre total of the population the rest of the year reads (one pass)."""
         columns = (self.centre, self.rank, self.host, self.foreign, self.productivity, self.top10_q)
@@ -242,7 +221,7 @@ class Population:
     def grants_and_soft_pay(self, stay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per centre, the grant rates of the people who ``stay`` and their soft-money payroll.
 
-        One pass; the floats of :meth:`per_centre_pair` of those columns and masks.
+        One pass; the floats of :meth:`per_centre` of those amounts and masks.
         """
         return kernels.grants_and_soft_pay(
             self.centre, self.rank, self.productivity, self.grants_by_rank, self.salary_by_rank,
