@@ -19,8 +19,8 @@ from wpi_abm.sim.world import Encounters, World
 def draw_market(world: World) -> None:
     """The year's return on endowment funds, one draw per run (funds in a run share markets)."""
     fp = world.params.foundation
-    returns = world.draws.per_world("market", lambda g: g.normal(fp.return_mean, fp.return_sd))
-    world.market_return = np.maximum(fp.return_floor, np.array(returns))
+    returns = world.draws.normal("market", fp.return_mean, fp.return_sd, 1)[:, 0]
+    world.market_return = np.maximum(fp.return_floor, returns)
 
 
 def encounter(
@@ -53,7 +53,7 @@ def encounter(
     seek = world.fundraising(seek_multiplier).reshape(nw, 1, n)
     prob = rate * fit * rep**elasticity * seek
     width = 2 * n + extra
-    u = np.stack(world.draws.per_world(mechanism, lambda g: g.random((fit.shape[0], width))))
+    u = world.draws.uniform_rows(mechanism, (fit.shape[0], width))
     hits = u[:, :, :n] < prob
     return Encounters(u, hits, hits.any(axis=2).tolist())
 

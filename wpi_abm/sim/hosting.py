@@ -29,11 +29,8 @@ def convert(world: World) -> np.ndarray:
     """
     pop = world.population
     means = world.conversion_mean * world.programme.in_support(world.year)
-    # A Poisson draw of mean 0 is 0 and takes nothing from the stream: a world whose hosts plan
-    # no conversion (after support) skips the call.
-    draws = world.draws.per_centre(
-        "host", lambda g, m: g.poisson(m) if m.any() else np.zeros(len(m), dtype=np.int64), means
-    )
+    # A Poisson draw of mean 0 is 0 and takes nothing from the stream.
+    draws = world.draws.poisson("host", means).ravel()
     k = np.minimum(draws, room(world, world.host_capacity))
     if not k.any():
         return np.zeros(len(k))

@@ -63,18 +63,16 @@ class Output:
             o.intl_base + o.intl_per_foreign_share * ratio(foreign, researchers), 0.0, 1.0
         )
 
-        def draw(g: np.random.Generator, lam: np.ndarray, shares: np.ndarray):
-            papers = g.poisson(lam)
-            # Top-10% then international papers of every centre: the papers broadcast against the
-            # two rows of probabilities, drawn element by element in row order, which is the order
-            # two calls would draw them in (a centre without papers draws nothing).
-            return papers, g.binomial(papers, shares)
-
-        # Per world: its centres' papers, top-10% papers, international papers.
+        # Per world: its centres' papers, then of those the top-10% papers of every centre, then
+        # the international ones (a centre without papers draws nothing), in the order one
+        # ``binomial(papers, shares)`` call would draw them.
         nw, n = w.n_worlds, w.n_centres
+        papers = w.draws.poisson("output", expected.reshape(nw, n))
         shares = np.stack((q.reshape(nw, n), p_intl.reshape(nw, n)), axis=1)
-        out = w.draws.each_world("output", draw, expected.reshape(nw, n), shares).astype(float)
-        out = out.reshape(nw, 3, n)
+        trials = np.broadcast_to(papers[:, None, :], shares.shape)
+        out = np.empty((nw, 3, n))
+        out[:, 0] = papers
+        out[:, 1:] = w.draws.binomial("output", trials, shares).reshape(nw, 2, n)
         # The expected counts are the centre's capacity to publish; the value index reads them
         # (decline.output), so that a 5% test is not decided by the year's counting noise.
         return Papers(

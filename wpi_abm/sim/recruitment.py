@@ -40,7 +40,7 @@ def recruit(world: World, insecurity: np.ndarray, filled: np.ndarray) -> np.ndar
     p = np.empty(n.shape)
     p[:, 0] = fill.reshape(nw, nc, 1)
     p[:, 1] = rc.fill_rate
-    both = world.draws.each_world("recruitment", lambda g, n_, p_: g.binomial(n_, p_), n, p)
+    both = world.draws.binomial("recruitment", n, p)
     both = both.reshape(nw, 2, nc, N_RANKS)
     hired_soft = both[:, 0].reshape(-1, N_RANKS)
     hired_host = both[:, 1].reshape(-1, N_RANKS)

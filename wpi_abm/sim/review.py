@@ -52,7 +52,7 @@ class Review:
         years = np.clip(t - w.start + 1, 1, self.window)
         w.track_score = w.programme.score(self.track.sum(axis=0) / years[:, None])
         sd = p.programme.assessment_noise_sd
-        noise = w.draws.per_centre("evaluation", lambda g: g.normal(0.0, sd, w.n_centres))
+        noise = w.draws.normal("evaluation", 0.0, sd, w.n_centres).ravel()
         passed = w.programme.evaluate(t, w.track_score, noise)
         quality = ratio(top10, researchers) / p.reputation.top10_per_researcher_ref
         moved = w.reputation + (quality - w.reputation) / p.reputation.lag_years

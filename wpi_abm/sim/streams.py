@@ -12,11 +12,13 @@ identical whether it runs alone or with others.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from wpi_abm.sim import drawing
+from wpi_abm.sim.drawing import States
 from wpi_abm.sim.seeding import child_generators
 
 STREAMS = (
@@ -63,6 +65,9 @@ class Streams:
 class Draws:
     """Draws for every world at once, each world from its own stream of the named mechanism.
 
+    Every draw is one compiled loop over the worlds (:mod:`wpi_abm.sim.drawing`), each world's
+    numbers from its own generator, in the order that generator's own method would give them.
+
     Args:
         seeds: One seed sequence per world.
         n_centres: Centres per world (per-centre arrays are world-major).
@@ -72,61 +77,47 @@ class Draws:
         self.streams = Streams.from_seeds(seeds)
         self.n_worlds = len(self.streams)
         self.n_centres = n_centres
+        self._states = {
+            name: States([getattr(s, name) for s in self.streams]) for name in STREAMS[1:]
+        }
 
-    def generators(self, mechanism: str) -> list[np.random.Generator]:
-        """The named mechanism's generator of every world, in world order."""
-        return [getattr(s, mechanism) for s in self.streams]
+    def _at(self, mechanism: str) -> tuple[np.ndarray, np.ndarray]:
+        st = self._states[mechanism]
+        return st.addresses, st.functions
 
     def uniforms(self, mechanism: str, counts: np.ndarray, width: int = 1) -> np.ndarray:
         """Uniform draws, ``width`` per item, ``counts[w]`` items from world ``w``'s stream.
 
-        Returns shape (width, Σ counts), worlds in order.
+        World ``w`` draws ``random((width, counts[w]))``. Returns shape (width, Σ counts), worlds
+        side by side in order.
         """
-        gens = self.generators(mechanism)
-        if self.n_worlds == 1:
-            return gens[0].random((width, int(counts[0])))
-        if width == 1:
-            # Each world's draws straight into its part of one array (the same numbers as a
-            # concatenation, without the copy: a draw per person is tens of thousands a year).
-            ends = np.cumsum(counts).tolist()
-            out = np.empty((1, ends[-1]))
-            for g, a, b in zip(gens, [0, *ends[:-1]], ends, strict=True):
-                g.random(out=out[0, a:b])
-            return out
-        return np.concatenate(
-            [g.random((width, int(k))) for g, k in zip(gens, counts, strict=True)], axis=1
-        )
+        return drawing.uniforms(*self._at(mechanism), np.asarray(counts, dtype=np.int64), width)
 
-    def per_centre(
-        self, mechanism: str, draw: Callable[..., np.ndarray | tuple[np.ndarray, ...]], *arrays
-    ) -> np.ndarray:
-        """Every world's ``draw(generator, *its centres' rows of arrays)``, in world order.
+    def uniform_rows(self, mechanism: str, shape: tuple[int, ...]) -> np.ndarray:
+        """``random(shape)`` of every world: (worlds, *shape)."""
+        k = int(np.prod(shape))
+        counts = np.full(self.n_worlds, k, dtype=np.int64)
+        return drawing.uniforms(*self._at(mechanism), counts, 1).reshape(self.n_worlds, *shape)
 
-        ``arrays`` are per-centre (world-major along their first axis). See :meth:`each_world`.
+    def normal(self, mechanism: str, loc: float, scale: float, k: int) -> np.ndarray:
+        """``normal(loc, scale, k)`` of every world: (worlds, k)."""
+        return drawing.normals(*self._at(mechanism), float(loc), float(scale), int(k))
+
+    def poisson(self, mechanism: str, lam: np.ndarray) -> np.ndarray:
+        """``poisson(lam[w])`` of every world ``w``; ``lam`` has one row per world.
+
+        A mean of 0 gives 0 and takes nothing from the stream, as numpy's does.
         """
-        shaped = (a.reshape(self.n_worlds, self.n_centres, *a.shape[1:]) for a in arrays)
-        return self.each_world(mechanism, draw, *shaped)
+        lam = np.ascontiguousarray(lam, dtype=float).reshape(self.n_worlds, -1)
+        return drawing.poissons(*self._at(mechanism), lam)
 
-    def each_world(
-        self, mechanism: str, draw: Callable[..., np.ndarray | tuple[np.ndarray, ...]], *arrays
-    ) -> np.ndarray:
-        """Every world's ``draw(generator, *its entries of arrays)``, concatenated in world order.
+    def binomial(self, mechanism: str, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """``binomial(n[w], p[w])`` of every world ``w``, element by element in row order.
 
-        ``arrays`` have one entry per world along their first axis. A draw may return several
-        arrays: a world's are raveled and concatenated in the order returned. Whatever the
-        parameters need (repeats, concatenations) is best done before, on the whole arrays and
-        once, so that the loop over worlds is one generator call each; and contiguous, because
-        a generator is several times slower on strided parameters.
+        ``n`` (integers) and ``p`` have one row per world, of the same shape.
         """
-        parts = []
-        for g, *mine in zip(self.generators(mechanism), *arrays, strict=True):
-            out = draw(g, *mine)
-            if isinstance(out, tuple):
-                parts.extend(x.ravel() for x in out)
-            else:
-                parts.append(out.ravel())
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-    def per_world(self, mechanism: str, draw: Callable[[np.random.Generator], object]) -> list:
-        """``draw(generator)`` for every world, in world order."""
-        return [draw(g) for g in self.generators(mechanism)]
+        if np.asarray(n).dtype.kind not in "iu":
+            raise TypeError("binomial trials must be integers")
+        n = np.ascontiguousarray(n, dtype=np.int64).reshape(self.n_worlds, -1)
+        p = np.ascontiguousarray(p, dtype=float).reshape(self.n_worlds, -1)
+        return drawing.binomials(*self._at(mechanism), n, p)
