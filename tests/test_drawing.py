@@ -41,7 +41,7 @@ def test_poissons_are_each_worlds_own(seed, lam):
     mine, ref = _pairs(3, seed)
     lam = np.array([lam, lam[::-1], lam], dtype=float)
     states = drawing.States(mine)
-    got = drawing.poissons(states.addresses, states.functions, lam)
+    got = drawing.poissons(states.addresses, lam)
     assert got.dtype == np.int64
     assert np.array_equal(got, np.stack([g.poisson(row) for g, row in zip(ref, lam, strict=True)]))
     _same_state(mine, ref)
@@ -58,7 +58,7 @@ def test_binomials_are_each_worlds_own(seed, n, p):
     n = np.array([n, n[::-1]], dtype=np.int64)
     p = np.array([p[: n.shape[1]], p[::-1][: n.shape[1]]])
     states = drawing.States(mine)
-    got = drawing.binomials(states.addresses, states.functions, n, p)
+    got = drawing.binomials(states.addresses, n, p)
     want = np.stack([g.binomial(a, b) for g, a, b in zip(ref, n, p, strict=True)])
     assert np.array_equal(got, want)
     _same_state(mine, ref)
@@ -67,10 +67,10 @@ def test_binomials_are_each_worlds_own(seed, n, p):
 def test_normals_and_uniforms_are_each_worlds_own():
     mine, ref = _pairs(4, 11)
     states = drawing.States(mine)
-    got = drawing.normals(states.addresses, states.functions, 0.25, 3.0, 7)
+    got = drawing.normals(states.addresses, 0.25, 3.0, 7)
     assert np.array_equal(got, np.stack([g.normal(0.25, 3.0, 7) for g in ref]))
     counts = np.array([3, 0, 5, 1])
-    got = drawing.uniforms(states.addresses, states.functions, counts, 3)
+    got = drawing.uniforms(states.addresses, counts, 3)
     want = np.concatenate([g.random((3, k)) for g, k in zip(ref, counts, strict=True)], axis=1)
     assert np.array_equal(got, want)
     _same_state(mine, ref)
@@ -113,9 +113,19 @@ def test_bad_parameters_are_refused_as_numpy_refuses_them():
         draws.binomial("output", np.array([3.0, 2.0]), np.array([0.5, 0.5]))
 
 
-def test_only_pcg64_generators_are_taken():
-    with pytest.raises(TypeError, match="PCG64"):
-        drawing.States([np.random.Generator(np.random.Philox(1))])
+def test_any_bit_generator_draws_its_own_numbers():
+    """Each world's functions are its own generator's: worlds may mix kinds of bit generator."""
+    kinds = (np.random.PCG64, np.random.Philox, np.random.SFC64, np.random.MT19937)
+    mine = [np.random.Generator(k(7)) for k in kinds]
+    ref = [np.random.Generator(k(7)) for k in kinds]
+    states = drawing.States(mine)
+    lam = np.tile([0.5, 40.0], (len(kinds), 1))
+    got = drawing.poissons(states.addresses, lam)
+    assert np.array_equal(got, np.stack([g.poisson(row) for g, row in zip(ref, lam, strict=True)]))
+    got = drawing.uniforms(states.addresses, np.full(len(kinds), 3), 1)
+    assert np.array_equal(got, np.concatenate([g.random((1, 3)) for g in ref], axis=1))
+    # The generators go on from the same place (MT19937's state holds arrays: compare numbers).
+    assert all(np.array_equal(a.random(4), b.random(4)) for a, b in zip(mine, ref, strict=True))
 
 
 def test_a_copied_draws_object_draws_from_its_own_generators():

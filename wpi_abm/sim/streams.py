@@ -81,9 +81,8 @@ class Draws:
             name: States([getattr(s, name) for s in self.streams]) for name in STREAMS[1:]
         }
 
-    def _at(self, mechanism: str) -> tuple[np.ndarray, np.ndarray]:
-        st = self._states[mechanism]
-        return st.addresses, st.functions
+    def _at(self, mechanism: str) -> np.ndarray:
+        return self._states[mechanism].addresses
 
     def uniforms(self, mechanism: str, counts: np.ndarray, width: int = 1) -> np.ndarray:
         """Uniform draws, ``width`` per item, ``counts[w]`` items from world ``w``'s stream.
@@ -91,17 +90,17 @@ class Draws:
         World ``w`` draws ``random((width, counts[w]))``. Returns shape (width, Σ counts), worlds
         side by side in order.
         """
-        return drawing.uniforms(*self._at(mechanism), np.asarray(counts, dtype=np.int64), width)
+        return drawing.uniforms(self._at(mechanism), np.asarray(counts, dtype=np.int64), width)
 
     def uniform_rows(self, mechanism: str, shape: tuple[int, ...]) -> np.ndarray:
         """``random(shape)`` of every world: (worlds, *shape)."""
         k = int(np.prod(shape))
         counts = np.full(self.n_worlds, k, dtype=np.int64)
-        return drawing.uniforms(*self._at(mechanism), counts, 1).reshape(self.n_worlds, *shape)
+        return drawing.uniforms(self._at(mechanism), counts, 1).reshape(self.n_worlds, *shape)
 
     def normal(self, mechanism: str, loc: float, scale: float, k: int) -> np.ndarray:
         """``normal(loc, scale, k)`` of every world: (worlds, k)."""
-        return drawing.normals(*self._at(mechanism), float(loc), float(scale), int(k))
+        return drawing.normals(self._at(mechanism), float(loc), float(scale), int(k))
 
     def poisson(self, mechanism: str, lam: np.ndarray) -> np.ndarray:
         """``poisson(lam[w])`` of every world ``w``; ``lam`` has one row per world.
@@ -109,7 +108,7 @@ class Draws:
         A mean of 0 gives 0 and takes nothing from the stream, as numpy's does.
         """
         lam = np.ascontiguousarray(lam, dtype=float).reshape(self.n_worlds, -1)
-        return drawing.poissons(*self._at(mechanism), lam)
+        return drawing.poissons(self._at(mechanism), lam)
 
     def binomial(self, mechanism: str, n: np.ndarray, p: np.ndarray) -> np.ndarray:
         """``binomial(n[w], p[w])`` of every world ``w``, element by element in row order.
@@ -120,4 +119,4 @@ class Draws:
             raise TypeError("binomial trials must be integers")
         n = np.ascontiguousarray(n, dtype=np.int64).reshape(self.n_worlds, -1)
         p = np.ascontiguousarray(p, dtype=float).reshape(self.n_worlds, -1)
-        return drawing.binomials(*self._at(mechanism), n, p)
+        return drawing.binomials(self._at(mechanism), n, p)
