@@ -31,10 +31,11 @@ def run_into(out: Path, executor, extra: list[str] | None = None, **kw):
 
 
 def files(root: Path) -> dict[str, bytes]:
+    """Every chunk file and checksum sidecar, by path in the folder."""
     return {
         str(p.relative_to(root)): p.read_bytes()
-        for sub in ("runs", "outcomes")
-        for p in sorted((root / sub).glob("*.parquet"))
+        for sub, pattern in (("runs", "*.parquet"), ("outcomes", "*.parquet"), ("checksums", "*"))
+        for p in sorted((root / sub).glob(pattern))
     }
 
 
@@ -79,10 +80,17 @@ def test_results_folder_follows_the_contract(serial_run):
     assert not (out / ".lock").exists()
 
 
-def test_processes_give_identical_files(serial_run, tmp_path):
+def test_processes_give_identical_files(serial_run, tmp_path, monkeypatch):
+    """The workers store the chunks they simulate whole: the driver stores none of them."""
     out, _ = serial_run
+
+    def not_here(*args: object) -> None:
+        raise AssertionError("the driver stored a chunk its worker should have stored")
+
+    monkeypatch.setattr(ResultStore, "write_chunk", not_here)
     other = tmp_path / "proc"
-    run_into(other, ProcessExecutor(workers=2))
+    report = run_into(other, ProcessExecutor(workers=2))
+    assert not report.failures
     assert files(other) == files(out)
     assert pd.read_csv(other / "summary.csv").equals(pd.read_csv(out / "summary.csv"))
 

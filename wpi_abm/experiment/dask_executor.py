@@ -26,9 +26,10 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from wpi_abm.errors import WpiError
+from wpi_abm.experiment.delivery import run_task
 from wpi_abm.experiment.plan import Chunk
-from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
-from wpi_abm.experiment.tasks import assemble, plan_tasks
+from wpi_abm.experiment.runner import ChunkResult, Job
+from wpi_abm.experiment.tasks import assemble, plan_tasks, whole_chunks
 from wpi_abm.experiment.workers import WARMUP_MODULE, forkserver_context
 
 if TYPE_CHECKING:
@@ -63,6 +64,14 @@ class DaskExecutor:
         self._cluster: Any = None
         if cluster is not None and not scheduler:
             check_batch_tools(cluster.kind)
+
+    @property
+    def shares_files(self) -> bool:
+        """A local cluster's workers store whole chunks; remote ones send them back.
+
+        A batch system's workers often share the file system too, but nothing here can know.
+        """
+        return not self.scheduler and self.cluster_spec is None
 
     def __enter__(self) -> DaskExecutor:
         if not self.scheduler and self.cluster_spec is None:
@@ -121,9 +130,11 @@ class DaskExecutor:
         pending = as_completed()
         in_flight = 0
         limit = 2 * self.workers
+        whole = whole_chunks(tasks)
         for task in tasks:
             key = f"wpi-{job.key}-chunk-{task.index}-{task.first}"
-            pending.add(client.submit(simulate_chunk, shared, task, key=key, pure=False))
+            future = client.submit(run_task, shared, task, task.index in whole, key=key, pure=False)
+            pending.add(future)
             in_flight += 1
             while in_flight >= limit:
                 yield _take(next(pending))

@@ -141,7 +141,9 @@ def run_experiment(
         done, parts = _finished(store, chunks, n_centres, exp, manifest)
         todo = [c for c in chunks if c.index not in done]
         failures: list[dict[str, Any]] = []
-        job = Job(exp, points, exp.output.panel, fingerprint[:16], posterior)
+        # Workers on this file system store the chunks they simulate (experiment.delivery).
+        where = str(store.root.absolute()) if executor.shares_files else None
+        job = Job(exp, points, exp.output.panel, fingerprint[:16], posterior, where)
         runs_done = 0
         bar = Progress(
             total, initial=total - sum(len(c) for c in todo), desc=exp.name, enabled=progress
@@ -150,6 +152,9 @@ def run_experiment(
             for res in executor.results(job, todo):
                 if res.error is not None:
                     failures.append(_failure(res.chunk, exp, res.error))
+                elif res.stored:
+                    parts.append(res.sums)
+                    runs_done += len(res.chunk)
                 else:
                     store.write_chunk(res.chunk.index, res.outcomes, res.panel)
                     parts.append(run_sums(res.outcomes))

@@ -8,7 +8,9 @@ workers or the order in which chunks finish.
 
 **Tasks are not chunks.** The parallel executors run chunks as tasks — whole chunks, or parts of
 them when there are too few to keep every worker busy — and yield whole chunks
-(:mod:`wpi_abm.experiment.tasks`); their workers start warm (:mod:`wpi_abm.experiment.workers`).
+(:mod:`wpi_abm.experiment.tasks`); their workers start warm (:mod:`wpi_abm.experiment.workers`)
+and, on the driver's file system, store the chunks they simulate whole
+(:mod:`wpi_abm.experiment.delivery`).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Protocol
 
+from wpi_abm.experiment.delivery import run_task
 from wpi_abm.experiment.plan import Chunk
 from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
-from wpi_abm.experiment.tasks import assemble, plan_tasks
+from wpi_abm.experiment.tasks import assemble, plan_tasks, whole_chunks
 from wpi_abm.experiment.workers import forkserver_context, worker_init
 
 if TYPE_CHECKING:
@@ -32,6 +35,8 @@ class Executor(Protocol):
 
     name: str
     workers: int
+    shares_files: bool
+    """Whether its workers see the driver's file system (they then store whole chunks)."""
 
     def __enter__(self) -> Executor: ...
 
@@ -50,6 +55,7 @@ class SerialExecutor:
     """Runs chunks one after another in this process."""
 
     name = "serial"
+    shares_files = False  # the driver is the worker: nothing to spare it
 
     def __init__(self) -> None:
         self.workers = 1
@@ -78,6 +84,7 @@ class ProcessExecutor:
     """
 
     name = "processes"
+    shares_files = True
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
@@ -109,8 +116,9 @@ class ProcessExecutor:
         assert self._pool is not None, "use the executor as a context manager"
         pending: set[Future[ChunkResult]] = set()
         limit = 2 * self.workers
+        whole = whole_chunks(tasks)
         for task in tasks:
-            pending.add(self._pool.submit(simulate_chunk, job, task))
+            pending.add(self._pool.submit(run_task, job, task, task.index in whole))
             if len(pending) >= limit:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in done:

@@ -31,6 +31,8 @@ from wpi_abm.validation import validation_errors
 from wpi_abm.yamlio import SourceMap
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from wpi_abm.sim.recorder import Recorder
 
 BATCH_WORLDS = 25
@@ -49,6 +51,9 @@ class Job:
         posterior: The posterior whose particles the replicates take (one per draw group, see
             :mod:`wpi_abm.experiment.uncertainty`), or None: every run uses the experiment's
             parameters. The driver loads it from the experiment's ``uncertainty``.
+        store: The results folder, when the workers store the chunks they simulate whole
+            (they share its file system: :mod:`wpi_abm.experiment.delivery`); None: every
+            result goes back to the driver, which stores it.
     """
 
     experiment: Experiment
@@ -56,6 +61,7 @@ class Job:
     panel: bool
     key: str
     posterior: Posterior | None = None
+    store: str | None = None
 
 
 @dataclass
@@ -67,12 +73,21 @@ class ChunkResult:
         outcomes: One row per centre-run (see :data:`wpi_abm.metrics.OUTCOME_COLUMNS`).
         panel: One row per centre-run-year, or None when the panel is not stored.
         error: Why the chunk failed (its runs are then missing), or None.
+        sums: When the worker stored the chunk itself (:mod:`wpi_abm.experiment.delivery`): its
+            per-run sums (:func:`~wpi_abm.experiment.analysis.run_sums`), all the driver needs
+            of it; the tables are then None.
     """
 
     chunk: Chunk
     outcomes: pa.Table | None
     panel: pa.Table | None
     error: str | None = None
+    sums: pd.DataFrame | None = None
+
+    @property
+    def stored(self) -> bool:
+        """Whether the chunk is on disk already (stored by the worker that simulated it)."""
+        return self.sums is not None
 
 
 _CACHE: dict[tuple[str, int, str], Experiment] = {}

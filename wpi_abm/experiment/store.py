@@ -17,7 +17,9 @@ one contract — both classes share the file names, the atomic writes and the ch
 
 Two doors, and nothing else touches the files: :class:`ResultFolder` reads a folder (figures,
 report, resume) and never writes; :class:`ResultStore` adds the writing, holding the folder's lock.
-:func:`write_file` writes one file atomically anywhere (the report may go elsewhere).
+:func:`store_chunk` writes one chunk's files, for the store's holder (the driver, or a worker of its
+executor on the same file system). :func:`write_file` writes one file atomically anywhere (the
+report may go elsewhere).
 
 Every file is written to a temporary name and renamed into place, so a reader never sees half a
 file; a chunk whose files are missing or unreadable is simply run again on resume. A chunk that
@@ -384,6 +386,33 @@ class ResultFolder:
         return None
 
 
+def store_chunk(root: str | Path, index: int, outcomes: pa.Table, panel: pa.Table | None) -> None:
+    """Store one chunk: the panel, its checksums, the outcomes last (they mark it done).
+
+    The checksums are written before the outcomes, so a chunk that looks done always has them; a
+    crash between the two leaves the chunk without outcomes, which resume redoes. Called by the
+    driver, which holds the folder (:meth:`ResultStore.write_chunk`), or by the worker that
+    simulated the chunk, for that driver (:mod:`wpi_abm.experiment.delivery`): a chunk's files
+    are its own, and the same bytes whoever writes them.
+
+    Args:
+        root: The results folder (opened by the driver).
+        index: The chunk.
+        outcomes: Its outcome table.
+        panel: Its panel, or None when the panel is not stored.
+    """
+    folder = ResultFolder(root)
+    name = folder.chunk_name(index)
+    lines = []
+    if panel is not None:
+        folder.runs.mkdir(exist_ok=True)
+        lines.append(f"{_write_parquet(folder.runs / name, panel)}  {RUNS}/{name}")
+    data = _parquet_bytes(outcomes)
+    lines.append(f"{hashlib.sha256(data).hexdigest()}  {OUTCOMES}/{name}")
+    write_file(folder._sidecar(index), "".join(f"{x}\n" for x in lines).encode(), sync=False)
+    write_file(folder.outcomes / name, data, sync=False)
+
+
 class ResultStore(ResultFolder):
     """One results folder, held exclusively while an experiment writes into it.
 
@@ -517,20 +546,8 @@ class ResultStore(ResultFolder):
         write_file(self.root / MANIFEST, data)
 
     def write_chunk(self, index: int, outcomes: pa.Table, panel: pa.Table | None) -> None:
-        """Store one chunk: the panel, its checksums, the outcomes last (they mark it done).
-
-        The checksums are written before the outcomes, so a chunk that looks done always has
-        them; a crash between the two leaves the chunk without outcomes, which resume redoes.
-        """
-        name = self.chunk_name(index)
-        lines = []
-        if panel is not None:
-            self.runs.mkdir(exist_ok=True)
-            lines.append(f"{_write_parquet(self.runs / name, panel)}  {RUNS}/{name}")
-        data = _parquet_bytes(outcomes)
-        lines.append(f"{hashlib.sha256(data).hexdigest()}  {OUTCOMES}/{name}")
-        write_file(self._sidecar(index), "".join(f"{x}\n" for x in lines).encode(), sync=False)
-        write_file(self.outcomes / name, data, sync=False)
+        """Store one chunk (see :func:`store_chunk`)."""
+        store_chunk(self.root, index, outcomes, panel)
 
     def write_summary(self, summary: pd.DataFrame) -> None:
         """Write summary.csv (one row per policy and point; full precision)."""

@@ -93,6 +93,14 @@ def plan_tasks(job: Job, chunks: list[Chunk], workers: int) -> list[Chunk]:
     return tasks
 
 
+def whole_chunks(tasks: list[Chunk]) -> set[int]:
+    """The chunks (indices) that ``tasks`` run whole, as one task each."""
+    count: dict[int, int] = {}
+    for t in tasks:
+        count[t.index] = count.get(t.index, 0) + 1
+    return {index for index, n in count.items() if n == 1}
+
+
 def assemble(results: Iterable[ChunkResult], tasks: list[Chunk]) -> Iterator[ChunkResult]:
     """Whole chunks from the results of ``tasks`` (parts of chunks), as each chunk completes.
 
