@@ -12,7 +12,7 @@ import pytest
 from wpi_abm.config import load_experiment
 from wpi_abm.errors import ResultsError
 from wpi_abm.experiment.driver import run_experiment
-from wpi_abm.experiment.executors import ProcessExecutor, SerialExecutor
+from wpi_abm.experiment.executors import ProcessExecutor, SerialExecutor, make_executor
 from wpi_abm.experiment.plan import Point, plan_chunks, run_id, run_seed
 from wpi_abm.experiment.runner import Job, simulate_chunk
 from wpi_abm.experiment.store import ResultStore
@@ -80,7 +80,8 @@ def test_results_folder_follows_the_contract(serial_run):
     assert not (out / ".lock").exists()
 
 
-def test_processes_give_identical_files(serial_run, tmp_path, monkeypatch):
+@pytest.mark.parametrize("kind", ["processes", "dask"])
+def test_local_workers_store_identical_files(serial_run, tmp_path, monkeypatch, kind):
     """The workers store the chunks they simulate whole: the driver stores none of them."""
     out, _ = serial_run
 
@@ -89,7 +90,7 @@ def test_processes_give_identical_files(serial_run, tmp_path, monkeypatch):
 
     monkeypatch.setattr(ResultStore, "write_chunk", not_here)
     other = tmp_path / "proc"
-    report = run_into(other, ProcessExecutor(workers=2))
+    report = run_into(other, make_executor(kind, workers=2))
     assert not report.failures
     assert files(other) == files(out)
     assert pd.read_csv(other / "summary.csv").equals(pd.read_csv(out / "summary.csv"))
