@@ -38,6 +38,7 @@ from wpi_abm.plots.results import Results, Skip, parameter_label
 from wpi_abm.plots.style import (
     PNG_DPI,
     fix_ticks,
+    freeze_ticks,
     luminance,
     plt,
     policy_style,
@@ -862,6 +863,8 @@ def _grid_figure(layout: str | None) -> Figure:
         ax.grid(linewidth=0.3)
     fig.supylabel("Personnel cost (M yen per year)")
     fig.supxlabel("Support year")
+    # One panel's own axis label: placed clear of its tick labels, unlike the empty ones.
+    axes[1, 0].set_ylabel("Lower row")
     top_legend(fig, fig.axes[0].get_lines())
     if layout is None:
         fig.tight_layout()
@@ -918,12 +921,20 @@ def test_fixed_ticks_are_the_ticks_the_figure_had(tmp_path: Path) -> None:
     ]
     assert after == before and "25,000" in after[0][1]
     assert [(tuple(a.get_xticks()), tuple(a.get_yticks())) for a in fig.axes] == locs
+    # Frozen, each fixed axis answers what matplotlib's own method answers, without asking it.
+    freeze_ticks(fig)
+    for a in fig.axes:
+        for axis in (a.xaxis, a.yaxis):
+            assert "_update_ticks" in vars(axis)
+            assert axis._update_ticks() == type(axis)._update_ticks(axis)
     # An axis whose labels need an offset ("1e6") keeps its own formatter.
     fig, ax = plt.subplots()
     ax.plot([1e6, 1e6 + 3])
     fig.canvas.draw()
     fix_ticks(fig)
     assert not isinstance(ax.yaxis.get_major_formatter(), FixedFormatter)
+    freeze_ticks(fig)
+    assert "_update_ticks" not in vars(ax.yaxis)  # its ticks are still asked for
 
 
 @pytest.mark.parametrize(
