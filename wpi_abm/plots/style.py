@@ -18,9 +18,12 @@ import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import matplotlib as mpl
 import numpy as np
+import PIL.Image
+from PIL.PngImagePlugin import PngInfo
 
 mpl.use("Agg")
 import matplotlib.pyplot as plt
@@ -42,6 +45,10 @@ DOUBLE = 7.0
 """Double-column width (inches)."""
 PNG_DPI = 300
 """Resolution of the PNG files written next to each PDF."""
+PNG_COMPRESS_LEVEL = 3
+"""zlib level of the PNG files (:class:`PngCanvas`): levels 1–3 use zlib's fast matcher, about
+half the time of Pillow's default 6, and with the alpha channel left out of an opaque figure
+the files are still ~1% smaller than before (RGBA at level 6)."""
 
 # Each built-in design's look is data (configs/policies/_index.yaml, see wpi_abm.presets). Designs
 # it does not list take dark colours from Paul Tol's colour-blind-safe "muted" scheme (Okabe–Ito
@@ -197,10 +204,71 @@ def save(fig: Figure, folder: Path, name: str, metadata: dict[str, str]) -> list
         pdf_box = tight_box(fig, FigureCanvasPdf)
         png_box = tight_box(fig, FigureCanvasAgg)
         fig.savefig(folder / f"{name}.pdf", metadata=pdf_meta, bbox_inches=pdf_box)
-        fig.savefig(folder / f"{name}.png", metadata=png_meta, dpi=PNG_DPI, bbox_inches=png_box)
+        save_png(fig, folder / f"{name}.png", png_box, png_meta)
     finally:
         plt.close(fig)
     return [f"{name}.pdf", f"{name}.png"]
+
+
+class PngCanvas(FigureCanvasAgg):
+    """The Agg canvas, writing an opaque figure's PNG as RGB at :data:`PNG_COMPRESS_LEVEL`.
+
+    matplotlib writes every PNG as RGBA at Pillow's default zlib level (6), which took ~0.13 s
+    of each figure's ~1 s. A figure on an opaque background has alpha 255 everywhere: written
+    as RGB, its pixels decode to the same colours, with a quarter fewer bytes to compress. A
+    figure with any transparency keeps its alpha channel. The text chunks and resolution are
+    matplotlib's (``matplotlib.image.imsave``).
+    """
+
+    def print_png(
+        self,
+        filename_or_obj: str | Path | BinaryIO,
+        *,
+        metadata: dict[str, str] | None = None,
+        pil_kwargs: dict[str, Any] | None = None,
+        **_ignored: Any,
+    ) -> None:
+        """Render the figure and write it as PNG (as ``FigureCanvasAgg.print_png`` does).
+
+        Args:
+            filename_or_obj: Where to write.
+            metadata: PNG text chunks, over matplotlib's ``Software``.
+            pil_kwargs: Passed to ``PIL.Image.save``, over the defaults here.
+            **_ignored: What ``savefig`` passes every print method outside matplotlib (``dpi``,
+                ``facecolor``, …): it has applied them to the figure already, and matplotlib's
+                own ``print_png`` is not given them.
+        """
+        FigureCanvasAgg.draw(self)
+        buffer = self.buffer_rgba()
+        height, width = buffer.shape[:2]
+        image = PIL.Image.frombuffer("RGBA", (width, height), buffer, "raw", "RGBA", 0, 1)
+        if image.getextrema()[3] == (255, 255):
+            image = image.convert("RGB")  # drops the alpha channel, the colours as they are
+        info = PngInfo()
+        software = f"Matplotlib version{mpl.__version__}, https://matplotlib.org/"
+        for key, value in {"Software": software, **(metadata or {})}.items():
+            if value is not None:
+                info.add_text(key, value)
+        dpi = self.figure.dpi
+        kwargs = {"pnginfo": info, "dpi": (dpi, dpi), "compress_level": PNG_COMPRESS_LEVEL}
+        image.save(filename_or_obj, format="png", **{**kwargs, **(pil_kwargs or {})})
+
+
+def save_png(fig: Figure, path: str | Path | BinaryIO, box: Bbox, metadata: dict[str, str]) -> None:
+    """Write ``fig`` as a :data:`PNG_DPI` PNG cropped to ``box``, through :class:`PngCanvas`.
+
+    Args:
+        fig: A laid-out figure (:func:`fix_layout`).
+        path: Where to write.
+        box: The crop (:func:`tight_box` with the Agg canvas).
+        metadata: PNG text chunks.
+    """
+    own = fig.canvas
+    PngCanvas(fig)
+    try:
+        fig.savefig(path, format="png", metadata=metadata, dpi=PNG_DPI, bbox_inches=box)
+    finally:
+        fig.set_canvas(own)
 
 
 def fix_layout(fig: Figure) -> None:
