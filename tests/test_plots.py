@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedFormatter, FixedLocator
 
@@ -38,12 +39,15 @@ from wpi_abm.plots.results import Results, Skip, parameter_label
 from wpi_abm.plots.style import (
     PNG_DPI,
     fix_ticks,
+    freeze_ticks,
     luminance,
     plt,
     policy_style,
     save,
+    save_png,
     style,
     thousands_axis,
+    tight_box,
     top_legend,
 )
 from wpi_abm.plots.summary import draw_files, plot_results
@@ -862,6 +866,8 @@ def _grid_figure(layout: str | None) -> Figure:
         ax.grid(linewidth=0.3)
     fig.supylabel("Personnel cost (M yen per year)")
     fig.supxlabel("Support year")
+    # One panel's own axis label: placed clear of its tick labels, unlike the empty ones.
+    axes[1, 0].set_ylabel("Lower row")
     top_legend(fig, fig.axes[0].get_lines())
     if layout is None:
         fig.tight_layout()
@@ -889,12 +895,43 @@ def test_save_renders_both_files_from_one_layout_as_savefig_would(
     plain = _grid_figure(layout)
     plain.savefig(tmp_path / "old" / "fig.pdf")
     new, old = (mpimg.imread(tmp_path / d / "fig.png") for d in ("new", "old"))
-    np.testing.assert_array_equal(new, old)
+    # The figure is opaque: written as RGB (PngCanvas), the colours of matplotlib's RGBA.
+    assert new.shape[-1] == 3 and (old[..., 3] == 1).all()
+    np.testing.assert_array_equal(new, old[..., :3])
     got, want = (_media_box(tmp_path / d / "fig.pdf") for d in ("new", "old"))
     if layout is None:
         assert got == want
     else:
         assert got == pytest.approx(want, abs=1.0)
+
+
+@pytest.mark.parametrize("opaque", [True, False])
+def test_png_canvas_writes_the_pixels_and_text_matplotlib_writes(
+    opaque: bool, tmp_path: Path
+) -> None:
+    """An opaque figure's PNG is RGB with matplotlib's colours; any transparency keeps RGBA, the
+    same pixels as matplotlib's; text chunks and resolution are matplotlib's either way."""
+    from PIL import Image
+
+    def drawn() -> Figure:
+        fig = _grid_figure(None)
+        if not opaque:
+            fig.patch.set_alpha(0.5)
+        return fig
+
+    meta = {"Title": "t", "Software": "wpi-abm", "Description": "d"}
+    box = tight_box(fig := drawn(), FigureCanvasAgg)
+    save_png(fig, tmp_path / "new.png", box, meta)
+    drawn().savefig(tmp_path / "old.png", dpi=PNG_DPI, bbox_inches=box, metadata=meta)
+    new, old = (mpimg.imread(tmp_path / f"{d}.png") for d in ("new", "old"))
+    if opaque:
+        assert new.shape[-1] == 3 and (old[..., 3] == 1).all()
+        old = old[..., :3]
+    else:
+        assert new.shape[-1] == 4 and (old[..., 3] < 1).any()
+    np.testing.assert_array_equal(new, old)
+    with Image.open(tmp_path / "new.png") as a, Image.open(tmp_path / "old.png") as b:
+        assert a.info == b.info and a.text == b.text == meta
 
 
 def test_fixed_ticks_are_the_ticks_the_figure_had(tmp_path: Path) -> None:
@@ -918,12 +955,20 @@ def test_fixed_ticks_are_the_ticks_the_figure_had(tmp_path: Path) -> None:
     ]
     assert after == before and "25,000" in after[0][1]
     assert [(tuple(a.get_xticks()), tuple(a.get_yticks())) for a in fig.axes] == locs
+    # Frozen, each fixed axis answers what matplotlib's own method answers, without asking it.
+    freeze_ticks(fig)
+    for a in fig.axes:
+        for axis in (a.xaxis, a.yaxis):
+            assert "_update_ticks" in vars(axis)
+            assert axis._update_ticks() == type(axis)._update_ticks(axis)
     # An axis whose labels need an offset ("1e6") keeps its own formatter.
     fig, ax = plt.subplots()
     ax.plot([1e6, 1e6 + 3])
     fig.canvas.draw()
     fix_ticks(fig)
     assert not isinstance(ax.yaxis.get_major_formatter(), FixedFormatter)
+    freeze_ticks(fig)
+    assert "_update_ticks" not in vars(ax.yaxis)  # its ticks are still asked for
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ def warm() -> None:
 
         import wpi_abm.plots.summary  # noqa: F401 (the drawing code, imported once in the server)
         from wpi_abm.plots.fonts import cache_font_subsets
-        from wpi_abm.plots.style import PNG_DPI, fix_layout, plt, style, tight_box
+        from wpi_abm.plots.style import fix_layout, plt, save_png, style, tight_box
 
         cache_font_subsets()
         with style():
@@ -36,8 +36,7 @@ def warm() -> None:
             ax.set_title("Staff effect (700 M ¥ × 10)", loc="left")
             fix_layout(fig)
             fig.savefig(BytesIO(), format="pdf", bbox_inches=tight_box(fig, FigureCanvasPdf))
-            png = tight_box(fig, FigureCanvasAgg)
-            fig.savefig(BytesIO(), format="png", dpi=PNG_DPI, bbox_inches=png)
+            save_png(fig, BytesIO(), tight_box(fig, FigureCanvasAgg), {})
             plt.close(fig)
     except Exception as exc:  # pragma: no cover - only speed is at stake
         print(f"wpi-abm: warming figure workers failed ({exc!r})", file=sys.stderr)
