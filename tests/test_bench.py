@@ -29,3 +29,18 @@ def test_scaling_writes_strong_and_weak_rows_and_keeps_other_measures(tmp_path, 
     assert all(r["wall_s"] > 0 and r["efficiency"] > 0 for r in table["rows"])
     assert table["rows"][0]["efficiency"] == 1.0 and table["rows"][2]["efficiency"] == 1.0
     assert "| strong | processes | 2 | 9 |" in capsys.readouterr().out
+
+
+# Three fresh processes, each a model import and two chunks of 25 worlds (~15 s on 2 cores).
+@pytest.mark.slow
+def test_contention_times_one_process_then_several_at_once(tmp_path):
+    out = tmp_path / "benchmark.json"
+    out.write_text(json.dumps({"per_run": {"run_in_chunk_median_ms": 14.0}}))
+    assert main(["--contention", "2", "--batches", "2", "--out", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert written["per_run"] == {"run_in_chunk_median_ms": 14.0}
+    found = written["contention"]
+    assert found["processes"] == 2 and found["batches"] == 2 and len(found["together_ms"]) == 2
+    assert found["alone_ms"] > 0 and min(found["together_ms"]) > 0
+    expected = 2 * found["alone_ms"] / (sum(found["together_ms"]) / 2)
+    assert found["speedup"] == pytest.approx(expected)

@@ -16,6 +16,8 @@ Measures, on this machine:
 - with ``--against REV``: only the per-run times, of this tree and of git revision REV, in
   alternating fresh processes within one invocation (the fair before/after comparison for a
   change that must not slow the model; writes ``bench/compare.json``);
+- with ``--contention N``: only the per-run time in one process, then in N processes at once —
+  what N cores of this machine give together (virtual CPUs may share a physical core);
 - with ``--scaling 1,2,4,8,16``: only strong and weak scaling of ``wpi-abm run`` over those
   worker counts, each point a fresh ``wpi-abm run`` process timed from start to exit (imports,
   cluster start and shutdown included, as a user pays them); written into the benchmark file
@@ -130,6 +132,39 @@ def compare(rev: str, rounds: int, runs: int, batches: int) -> dict[str, object]
         for name, rows in rounds_out.items()
     }
     return {"rounds": rounds_out, "medians": medians}
+
+
+def contention(processes: int, batches: int) -> dict[str, object]:
+    """What a core gives when every core works: per-run time alone, then ``processes`` at once.
+
+    Each side times ``batches`` chunks of 25 worlds (:func:`per_run_times`) in fresh processes:
+    one alone, then ``processes`` started together. On a machine whose cores are independent the
+    per-run times match; where virtual CPUs share a physical core (or the host is busy) each
+    process runs slower, and no executor can gain more than ``speedup``.
+    """
+    code = (
+        "import json; from wpi_abm.bench import per_run_times; "
+        f"print(json.dumps(per_run_times(1, {batches})))"
+    )
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+    def ms(proc: subprocess.Popen[str]) -> float:
+        out, _ = proc.communicate()
+        if proc.returncode:
+            raise RuntimeError("a timing process failed")
+        return json.loads(out.strip().splitlines()[-1])["run_in_chunk_median_ms"]
+
+    alone = ms(start())
+    together = [ms(p) for p in [start() for _ in range(processes)]]
+    return {
+        "processes": processes,
+        "batches": batches,
+        "alone_ms": alone,
+        "together_ms": together,
+        "speedup": processes * alone / statistics.mean(together),
+    }
 
 
 class PeakMemory:
@@ -485,6 +520,10 @@ def main(argv: list[str] | None = None) -> int:
         "--weak-replicates", type=int, default=25, metavar="R",
         help="replicates per design per worker for --scaling's weak scaling",
     )  # fmt: skip
+    parser.add_argument(
+        "--contention", type=int, metavar="N",
+        help="only per-run time alone and with N processes at once (what N cores give)",
+    )  # fmt: skip
     parser.add_argument("--internal", choices=("ours", "batch_run"), help=argparse.SUPPRESS)
     parser.add_argument("--internal-sweep", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -497,6 +536,20 @@ def main(argv: list[str] | None = None) -> int:
         spec, out = args.internal_sweep
         return cli(["sweep", spec, "--out", out, "--quiet", "--workers", str(args.workers)])
 
+    if args.contention:
+        print(f"per-run time in one process, then in {args.contention} at once...", flush=True)
+        found = contention(args.contention, args.batches)
+        together = ", ".join(f"{t:.1f}" for t in found["together_ms"])
+        print(
+            f"  alone {found['alone_ms']:.1f} ms per run; together {together} ms; "
+            f"{args.contention} processes give {found['speedup']:.2f}× one",
+            flush=True,
+        )
+        previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({**previous, "contention": found}, indent=2))
+        print(f"wrote {args.out}")
+        return 0
     if args.scaling:
         executors = [e.strip() for e in args.scaling_executors.split(",") if e.strip()]
         print(
