@@ -44,3 +44,12 @@ def test_contention_times_one_process_then_several_at_once(tmp_path):
     assert found["alone_ms"] > 0 and min(found["together_ms"]) > 0
     expected = 2 * found["alone_ms"] / (sum(found["together_ms"]) / 2)
     assert found["speedup"] == pytest.approx(expected)
+
+
+def test_contention_refuses_more_processes_than_cpus(capsys):
+    """CPU times cannot show waiting for a CPU: more processes than CPUs would mislead."""
+    import os
+
+    assert main(["--contention", str((os.cpu_count() or 1) + 1)]) == 2
+    assert main(["--contention", "0"]) == 2
+    assert "this machine's CPUs" in capsys.readouterr().err

@@ -41,7 +41,7 @@ def test_poissons_are_each_worlds_own(seed, lam):
     mine, ref = _pairs(3, seed)
     lam = np.array([lam, lam[::-1], lam], dtype=float)
     states = drawing.States(mine)
-    got = drawing.poissons(states.addresses, lam)
+    got = drawing.poissons(states, lam)
     assert got.dtype == np.int64
     assert np.array_equal(got, np.stack([g.poisson(row) for g, row in zip(ref, lam, strict=True)]))
     _same_state(mine, ref)
@@ -58,7 +58,7 @@ def test_binomials_are_each_worlds_own(seed, n, p):
     n = np.array([n, n[::-1]], dtype=np.int64)
     p = np.array([p[: n.shape[1]], p[::-1][: n.shape[1]]])
     states = drawing.States(mine)
-    got = drawing.binomials(states.addresses, n, p)
+    got = drawing.binomials(states, n, p)
     want = np.stack([g.binomial(a, b) for g, a, b in zip(ref, n, p, strict=True)])
     assert np.array_equal(got, want)
     _same_state(mine, ref)
@@ -67,10 +67,10 @@ def test_binomials_are_each_worlds_own(seed, n, p):
 def test_normals_and_uniforms_are_each_worlds_own():
     mine, ref = _pairs(4, 11)
     states = drawing.States(mine)
-    got = drawing.normals(states.addresses, 0.25, 3.0, 7)
+    got = drawing.normals(states, 0.25, 3.0, 7)
     assert np.array_equal(got, np.stack([g.normal(0.25, 3.0, 7) for g in ref]))
     counts = np.array([3, 0, 5, 1])
-    got = drawing.uniforms(states.addresses, counts, 3)
+    got = drawing.uniforms(states, counts, 3)
     want = np.concatenate([g.random((3, k)) for g, k in zip(ref, counts, strict=True)], axis=1)
     assert np.array_equal(got, want)
     _same_state(mine, ref)
@@ -120,9 +120,9 @@ def test_any_bit_generator_draws_its_own_numbers():
     ref = [np.random.Generator(k(7)) for k in kinds]
     states = drawing.States(mine)
     lam = np.tile([0.5, 40.0], (len(kinds), 1))
-    got = drawing.poissons(states.addresses, lam)
+    got = drawing.poissons(states, lam)
     assert np.array_equal(got, np.stack([g.poisson(row) for g, row in zip(ref, lam, strict=True)]))
-    got = drawing.uniforms(states.addresses, np.full(len(kinds), 3), 1)
+    got = drawing.uniforms(states, np.full(len(kinds), 3), 1)
     assert np.array_equal(got, np.concatenate([g.random((1, 3)) for g in ref], axis=1))
     # The generators go on from the same place (MT19937's state holds arrays: compare numbers).
     assert all(np.array_equal(a.random(4), b.random(4)) for a, b in zip(mine, ref, strict=True))
@@ -139,3 +139,36 @@ def test_a_copied_draws_object_draws_from_its_own_generators():
         assert np.array_equal(a, b)
         after = clone.streams[0].host.bit_generator.state
         assert after == draws.streams[0].host.bit_generator.state
+
+
+def test_shapes_and_counts_are_checked_before_any_draw():
+    """numba does not check bounds: a wrong shape is refused, never read past."""
+    gens = [np.random.default_rng(1), np.random.default_rng(2)]
+    before = [g.bit_generator.state for g in gens]
+    states = drawing.States(gens)
+    with pytest.raises(ValueError, match="count per world"):
+        drawing.uniforms(states, np.array([3, -1]))
+    with pytest.raises(ValueError, match="count per world"):
+        drawing.uniforms(states, np.array([3]))
+    with pytest.raises(ValueError, match="row per world"):
+        drawing.poissons(states, np.ones((3, 2)))
+    with pytest.raises(ValueError, match="row per world"):
+        drawing.binomials(states, np.ones((3, 2), dtype=np.int64), 0.5)
+    with pytest.raises(ValueError, match="scale"):
+        drawing.normals(states, 0.0, -1.0, 2)
+    with pytest.raises(ValueError, match="scale"):
+        drawing.normals(states, 0.0, -0.0, 2)
+    with pytest.raises(TypeError, match="int64"):
+        drawing.binomials(states, np.full((2, 1), 2**63, dtype=np.uint64), 0.5)
+    assert [g.bit_generator.state for g in gens] == before
+    assert not states.addresses.flags.writeable
+
+
+def test_probabilities_broadcast_against_trials_as_numpys_do():
+    mine, ref = _pairs(2, 4)
+    n = np.array([[3, 40, 0], [7, 1, 900]])
+    p = np.array([[0.2], [0.7]])
+    got = drawing.binomials(drawing.States(mine), n, p)
+    assert np.array_equal(
+        got, np.stack([g.binomial(a, b) for g, a, b in zip(ref, n, p, strict=True)])
+    )

@@ -138,17 +138,29 @@ def contention(processes: int, batches: int) -> dict[str, object]:
     """What a core gives when every core works: per-run time alone, then ``processes`` at once.
 
     Each side times ``batches`` chunks of 25 worlds (:func:`per_run_times`) in fresh processes:
-    one alone, then ``processes`` started together. On a machine whose cores are independent the
-    per-run times match; where virtual CPUs share a physical core (or the host is busy) each
-    process runs slower, and no executor can gain more than ``speedup``.
+    one alone, then ``processes`` started together. The times are CPU times, so they show what
+    sharing costs each process (virtual CPUs on one physical core, a shared cache), not waiting
+    for a CPU: ``processes`` must not exceed this machine's CPUs. On a machine whose cores are
+    independent the per-run times match; where they share, each process runs slower, and no
+    executor can gain more than ``speedup``.
+
+    Raises:
+        ValueError: ``processes`` is below 1 or above the CPUs.
     """
+    cpus = os.cpu_count() or 1
+    if not 1 <= processes <= cpus:
+        raise ValueError(f"--contention takes 1 to {cpus} processes (this machine's CPUs)")
     code = (
         "import json; from wpi_abm.bench import per_run_times; "
         f"print(json.dumps(per_run_times(1, {batches})))"
     )
 
     def start() -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        # One BLAS thread each, as the executors' workers have.
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        return subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env
+        )
 
     def ms(proc: subprocess.Popen[str]) -> float:
         out, _ = proc.communicate()
@@ -157,7 +169,14 @@ def contention(processes: int, batches: int) -> dict[str, object]:
         return json.loads(out.strip().splitlines()[-1])["run_in_chunk_median_ms"]
 
     alone = ms(start())
-    together = [ms(p) for p in [start() for _ in range(processes)]]
+    running = [start() for _ in range(processes)]
+    try:
+        together = [ms(p) for p in running]
+    finally:
+        for p in running:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     return {
         "processes": processes,
         "batches": batches,
@@ -536,9 +555,13 @@ def main(argv: list[str] | None = None) -> int:
         spec, out = args.internal_sweep
         return cli(["sweep", spec, "--out", out, "--quiet", "--workers", str(args.workers)])
 
-    if args.contention:
+    if args.contention is not None:
         print(f"per-run time in one process, then in {args.contention} at once...", flush=True)
-        found = contention(args.contention, args.batches)
+        try:
+            found = contention(args.contention, args.batches)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         together = ", ".join(f"{t:.1f}" for t in found["together_ms"])
         print(
             f"  alone {found['alone_ms']:.1f} ms per run; together {together} ms; "

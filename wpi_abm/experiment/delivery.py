@@ -28,19 +28,22 @@ def run_task(job: Job, task: Chunk, whole: bool) -> ChunkResult:
         whole: ``task`` is its whole chunk.
 
     Returns:
-        The result: stored (its per-run sums only), or its tables, or its error. A chunk that
-        cannot be stored is an error like any other: recorded by the driver, redone on resume.
+        The result: stored (its per-run sums only), or its tables, or its error. A chunk the
+        worker cannot store (a full disk, a folder its driver no longer holds) goes back as
+        tables: a driver still running stores it or stops with the error, as it always did.
     """
     res = simulate_chunk(job, task)
     if job.store is None or not whole or res.error is not None:
         return res
-    # Imported here: a worker that never stores (parts, remote workers) does not need them.
+    # Imported here: a worker that never stores (parts, remote workers) does not need them
+    # (the warm workers have them already: experiment.warmup).
+    from wpi_abm.errors import ResultsError
     from wpi_abm.experiment.analysis import run_sums
     from wpi_abm.experiment.store import store_chunk
 
     assert res.outcomes is not None
     try:
-        store_chunk(job.store, task.index, res.outcomes, res.panel)
-    except OSError as exc:
-        return ChunkResult(task, None, None, error=f"storing the chunk: {exc}")
+        store_chunk(job.store, task.index, res.outcomes, res.panel, job.holder)
+    except (OSError, ResultsError):
+        return res
     return ChunkResult(task, None, None, sums=run_sums(res.outcomes))

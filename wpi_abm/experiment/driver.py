@@ -143,7 +143,8 @@ def run_experiment(
         failures: list[dict[str, Any]] = []
         # Workers on this file system store the chunks they simulate (experiment.delivery).
         where = str(store.root.absolute()) if executor.shares_files else None
-        job = Job(exp, points, exp.output.panel, fingerprint[:16], posterior, where)
+        holder = store.holder() if where is not None else None
+        job = Job(exp, points, exp.output.panel, fingerprint[:16], posterior, where, holder)
         runs_done = 0
         bar = Progress(
             total, initial=total - sum(len(c) for c in todo), desc=exp.name, enabled=progress

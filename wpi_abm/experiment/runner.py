@@ -54,6 +54,8 @@ class Job:
         store: The results folder, when the workers store the chunks they simulate whole
             (they share its file system: :mod:`wpi_abm.experiment.delivery`); None: every
             result goes back to the driver, which stores it.
+        holder: The folder's lock as the driver took it (with ``store``): workers store only
+            while it is still held so.
     """
 
     experiment: Experiment
@@ -62,6 +64,7 @@ class Job:
     key: str
     posterior: Posterior | None = None
     store: str | None = None
+    holder: str | None = None
 
 
 @dataclass

@@ -156,12 +156,18 @@ def write_file(path: Path, data: bytes, *, sync: bool = True) -> None:
             redone on resume if a crash lost them; syncing each would slow the driver).
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        if sync:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # A full disk, a lost folder, an interrupt: no temporary file is left behind.
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 STATISTICS_COLUMNS = ("policy", "point", "run_id", "replicate", "centre", "year")
@@ -386,7 +392,13 @@ class ResultFolder:
         return None
 
 
-def store_chunk(root: str | Path, index: int, outcomes: pa.Table, panel: pa.Table | None) -> None:
+def store_chunk(
+    root: str | Path,
+    index: int,
+    outcomes: pa.Table,
+    panel: pa.Table | None,
+    holder: str | None = None,
+) -> None:
     """Store one chunk: the panel, its checksums, the outcomes last (they mark it done).
 
     The checksums are written before the outcomes, so a chunk that looks done always has them; a
@@ -400,6 +412,14 @@ def store_chunk(root: str | Path, index: int, outcomes: pa.Table, panel: pa.Tabl
         index: The chunk.
         outcomes: Its outcome table.
         panel: Its panel, or None when the panel is not stored.
+        holder: For a worker: the folder's lock as its driver took it
+            (:meth:`ResultStore.holder`). The outcomes are written only while the lock is still
+            that one, so that a worker left running by a driver that stopped (interrupted, killed)
+            never marks a chunk done in a folder its driver no longer holds.
+
+    Raises:
+        ResultsError: The folder is no longer held by ``holder``.
+        OSError: A file could not be written.
     """
     folder = ResultFolder(root)
     name = folder.chunk_name(index)
@@ -410,6 +430,15 @@ def store_chunk(root: str | Path, index: int, outcomes: pa.Table, panel: pa.Tabl
     data = _parquet_bytes(outcomes)
     lines.append(f"{hashlib.sha256(data).hexdigest()}  {OUTCOMES}/{name}")
     write_file(folder._sidecar(index), "".join(f"{x}\n" for x in lines).encode(), sync=False)
+    if holder is not None:
+        try:
+            held = (folder.root / LOCK).read_text()
+        except OSError:
+            held = None
+        if held != holder:
+            raise ResultsError(
+                f"{folder.root}: no longer held by the experiment that ran chunk {index}"
+            )
     write_file(folder.outcomes / name, data, sync=False)
 
 
@@ -525,6 +554,10 @@ class ResultStore(ResultFolder):
         except PermissionError:
             return False
         return False
+
+    def holder(self) -> str:
+        """The lock as this store took it (who holds the folder, and since when)."""
+        return (self.root / LOCK).read_text()
 
     def close(self) -> None:
         """Release the lock."""

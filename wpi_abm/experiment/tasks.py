@@ -136,6 +136,8 @@ def _join(chunk: Chunk, parts: list[ChunkResult]) -> ChunkResult:
     errors = [p.error for p in parts if p.error is not None]
     if errors:
         return ChunkResult(chunk, None, None, error=errors[0])
+    # Parts are never stored by their workers (delivery.run_task stores whole chunks only).
+    assert not any(p.stored for p in parts), "a part of a chunk was stored on its own"
     outcomes = pa.concat_tables([p.outcomes for p in parts if p.outcomes is not None])
     panels = [p.panel for p in parts if p.panel is not None]
     return ChunkResult(chunk, outcomes, pa.concat_tables(panels) if panels else None)

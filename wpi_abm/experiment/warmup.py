@@ -36,7 +36,10 @@ def warm() -> None:
     try:
         import numpy as np
 
-        import wpi_abm.experiment.runner  # noqa: F401  (what every task imports)
+        # What every task imports; and what a worker storing its chunk sums and writes it with.
+        import wpi_abm.experiment.analysis
+        import wpi_abm.experiment.runner
+        import wpi_abm.experiment.store  # noqa: F401 (imported for its side: loaded once)
         from wpi_abm.config import load_experiment
         from wpi_abm.sim.model import WPIModel
 

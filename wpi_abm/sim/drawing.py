@@ -28,7 +28,9 @@ from numba.extending import intrinsic
 from numba.np.random.distributions import random_binomial, random_normal, random_poisson
 from numba.np.random.generator_core import next_double
 
-_jit = numba.njit(cache=True, nogil=True)
+# The GIL stays held: numpy serialises a generator's use with its lock, which these loops do not
+# take; holding the GIL keeps one generator from being drawn by two threads at once all the same.
+_jit = numba.njit(cache=True)
 _BITGEN = types.NumPyRandomBitGeneratorType("bit_generator")
 POISSON_LAM_MAX = np.iinfo(np.int64).max - np.sqrt(np.iinfo(np.int64).max) * 10
 """numpy's largest Poisson mean (``numpy/random/_generator.pyx``)."""
@@ -47,24 +49,73 @@ class States:
     64 bits, 32 bits and double, which the loops read from it. (``bit_generator.ctypes`` gives the
     same, but builds a ctypes interface per generator: 20 µs each, 5 ms for a chunk's 225.)
 
+    The addresses are raw pointers: they are only ever handed to the loops together with this
+    object, which holds the generators (a bare address array would outlive them). The functions
+    below take a ``States`` for that reason, and check their arguments' shapes (numba does not
+    check bounds).
+
     Args:
-        generators: One generator per world. They must outlive this object: the loops write to
-            their states in place.
+        generators: One generator per world.
 
     Attributes:
-        addresses: Each generator's ``bitgen_t`` address (uintp).
+        generators: The generators (a tuple: replacing one would free what an address points to).
+        addresses: Each generator's ``bitgen_t`` address (uintp, read-only).
     """
 
     def __init__(self, generators: Sequence[np.random.Generator]) -> None:
-        self.generators = list(generators)
+        self.generators = tuple(generators)
         self.addresses = np.array(
             [_capsule_pointer(g.bit_generator.capsule, b"BitGenerator") for g in self.generators],
             dtype=np.uintp,
         )
+        self.addresses.flags.writeable = False
 
-    def __reduce__(self) -> tuple[type, tuple[list[np.random.Generator]]]:
+    def __len__(self) -> int:
+        return len(self.generators)
+
+    def __reduce__(self) -> tuple[type, tuple[tuple[np.random.Generator, ...]]]:
         # A copy (pickle, deepcopy) finds its own generators' addresses: these are the process's.
         return States, (self.generators,)
+
+
+def uniforms(states: States, counts: np.ndarray, width: int = 1) -> np.ndarray:
+    """``random((width, counts[w]))`` of every world ``w``, side by side: (width, Σ counts)."""
+    counts = np.ascontiguousarray(counts, dtype=np.int64)
+    if counts.shape != (len(states),) or (counts < 0).any() or width < 0:
+        raise ValueError("uniform draws need one non-negative count per world")
+    return _uniforms(states.addresses, counts, int(width))
+
+
+def normals(states: States, loc: float, scale: float, k: int) -> np.ndarray:
+    """``normal(loc, scale, k)`` of every world: (worlds, k)."""
+    if np.signbit(scale) or not scale >= 0.0:
+        raise ValueError("a normal scale is negative or not a number")
+    if k < 0:
+        raise ValueError("negative number of normal draws")
+    return _normals(states.addresses, float(loc), float(scale), int(k))
+
+
+def poissons(states: States, lam: np.ndarray) -> np.ndarray:
+    """``poisson(lam[w])`` of every world ``w`` (``lam``: worlds × k)."""
+    lam = np.ascontiguousarray(lam, dtype=float)
+    if lam.ndim != 2 or lam.shape[0] != len(states):
+        raise ValueError("Poisson means need one row per world")
+    return _poissons(states.addresses, lam)
+
+
+def binomials(states: States, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``binomial(n[w], p[w])`` of every world ``w`` (worlds × k each, element by element).
+
+    ``n`` must cast safely to int64 (as numpy requires); ``p`` is broadcast against it.
+    """
+    n = np.asarray(n)
+    if not np.can_cast(n.dtype, np.int64, "safe"):
+        raise TypeError("binomial trials must be integers (castable to int64)")
+    n, p = np.broadcast_arrays(n, np.asarray(p, dtype=float))
+    if n.ndim != 2 or n.shape[0] != len(states):
+        raise ValueError("binomial trials need one row per world")
+    n = np.ascontiguousarray(n, dtype=np.int64)
+    return _binomials(states.addresses, n, np.ascontiguousarray(p))
 
 
 @intrinsic
@@ -91,7 +142,7 @@ def _bitgen(typingctx, address):
 
 
 @_jit
-def uniforms(addresses, counts, width):
+def _uniforms(addresses, counts, width):
     """``random((width, counts[w]))`` of every world ``w``, side by side: (width, Σ counts)."""
     total = 0
     for w in range(len(addresses)):
@@ -108,7 +159,7 @@ def uniforms(addresses, counts, width):
 
 
 @_jit
-def normals(addresses, loc, scale, k):
+def _normals(addresses, loc, scale, k):
     """``normal(loc, scale, k)`` of every world: (worlds, k)."""
     out = np.empty((len(addresses), k))
     for w in range(len(addresses)):
@@ -119,7 +170,7 @@ def normals(addresses, loc, scale, k):
 
 
 @_jit
-def poissons(addresses, lam):
+def _poissons(addresses, lam):
     """``poisson(lam[w])`` of every world ``w`` (lam: worlds × k)."""
     out = np.empty(lam.shape, dtype=np.int64)
     for w in range(lam.shape[0]):
@@ -135,7 +186,7 @@ def poissons(addresses, lam):
 
 
 @_jit
-def binomials(addresses, n, p):
+def _binomials(addresses, n, p):
     """``binomial(n[w], p[w])`` of every world ``w`` (n, p: worlds × k, element by element)."""
     out = np.empty(n.shape, dtype=np.int64)
     for w in range(n.shape[0]):

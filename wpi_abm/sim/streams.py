@@ -81,8 +81,9 @@ class Draws:
             name: States([getattr(s, name) for s in self.streams]) for name in STREAMS[1:]
         }
 
-    def _at(self, mechanism: str) -> np.ndarray:
-        return self._states[mechanism].addresses
+    def states(self, mechanism: str) -> States:
+        """The named mechanism's generators of every world, for the compiled loops."""
+        return self._states[mechanism]
 
     def uniforms(self, mechanism: str, counts: np.ndarray, width: int = 1) -> np.ndarray:
         """Uniform draws, ``width`` per item, ``counts[w]`` items from world ``w``'s stream.
@@ -90,33 +91,32 @@ class Draws:
         World ``w`` draws ``random((width, counts[w]))``. Returns shape (width, Σ counts), worlds
         side by side in order.
         """
-        return drawing.uniforms(self._at(mechanism), np.asarray(counts, dtype=np.int64), width)
+        return drawing.uniforms(self.states(mechanism), counts, width)
 
     def uniform_rows(self, mechanism: str, shape: tuple[int, ...]) -> np.ndarray:
         """``random(shape)`` of every world: (worlds, *shape)."""
         k = int(np.prod(shape))
         counts = np.full(self.n_worlds, k, dtype=np.int64)
-        return drawing.uniforms(self._at(mechanism), counts, 1).reshape(self.n_worlds, *shape)
+        return drawing.uniforms(self.states(mechanism), counts, 1).reshape(self.n_worlds, *shape)
 
     def normal(self, mechanism: str, loc: float, scale: float, k: int) -> np.ndarray:
         """``normal(loc, scale, k)`` of every world: (worlds, k)."""
-        return drawing.normals(self._at(mechanism), float(loc), float(scale), int(k))
+        return drawing.normals(self.states(mechanism), float(loc), float(scale), int(k))
 
     def poisson(self, mechanism: str, lam: np.ndarray) -> np.ndarray:
         """``poisson(lam[w])`` of every world ``w``; ``lam`` has one row per world.
 
         A mean of 0 gives 0 and takes nothing from the stream, as numpy's does.
         """
-        lam = np.ascontiguousarray(lam, dtype=float).reshape(self.n_worlds, -1)
-        return drawing.poissons(self._at(mechanism), lam)
+        lam = np.asarray(lam, dtype=float).reshape(self.n_worlds, -1)
+        return drawing.poissons(self.states(mechanism), lam)
 
     def binomial(self, mechanism: str, n: np.ndarray, p: np.ndarray) -> np.ndarray:
         """``binomial(n[w], p[w])`` of every world ``w``, element by element in row order.
 
-        ``n`` (integers) and ``p`` have one row per world, of the same shape.
+        ``n`` (integers) and ``p`` have one row per world, of the same shape (or ``p`` one that
+        broadcasts against it).
         """
-        if np.asarray(n).dtype.kind not in "iu":
-            raise TypeError("binomial trials must be integers")
-        n = np.ascontiguousarray(n, dtype=np.int64).reshape(self.n_worlds, -1)
-        p = np.ascontiguousarray(p, dtype=float).reshape(self.n_worlds, -1)
-        return drawing.binomials(self._at(mechanism), n, p)
+        n, p = np.broadcast_arrays(np.asarray(n), np.asarray(p, dtype=float))
+        k = self.n_worlds
+        return drawing.binomials(self.states(mechanism), n.reshape(k, -1), p.reshape(k, -1))
