@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
@@ -95,10 +96,12 @@ def plan_tasks(job: Job, chunks: list[Chunk], workers: int) -> list[Chunk]:
 
 def whole_chunks(tasks: list[Chunk]) -> set[int]:
     """The chunks (indices) that ``tasks`` run whole, as one task each."""
-    count: dict[int, int] = {}
-    for t in tasks:
-        count[t.index] = count.get(t.index, 0) + 1
-    return {index for index, n in count.items() if n == 1}
+    return {index for index, n in _parts(tasks).items() if n == 1}
+
+
+def _parts(tasks: list[Chunk]) -> Counter[int]:
+    """Tasks per chunk (index)."""
+    return Counter(t.index for t in tasks)
 
 
 def assemble(results: Iterable[ChunkResult], tasks: list[Chunk]) -> Iterator[ChunkResult]:
@@ -112,10 +115,9 @@ def assemble(results: Iterable[ChunkResult], tasks: list[Chunk]) -> Iterator[Chu
         results: Results of ``tasks``, in any order.
         tasks: The tasks of :func:`plan_tasks`.
     """
-    expected: dict[int, int] = {}
+    expected = _parts(tasks)
     whole: dict[int, Chunk] = {}
     for t in tasks:
-        expected[t.index] = expected.get(t.index, 0) + 1
         c = whole.setdefault(t.index, t)
         first, stop = min(c.first, t.first), max(c.stop, t.stop)
         whole[t.index] = dataclasses.replace(c, first=first, stop=stop)

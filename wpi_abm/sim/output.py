@@ -69,10 +69,9 @@ class Output:
         nw, n = w.n_worlds, w.n_centres
         papers = w.draws.poisson("output", expected.reshape(nw, n))
         shares = np.stack((q.reshape(nw, n), p_intl.reshape(nw, n)), axis=1)
-        trials = np.broadcast_to(papers[:, None, :], shares.shape)
         out = np.empty((nw, 3, n))
         out[:, 0] = papers
-        out[:, 1:] = w.draws.binomial("output", trials, shares).reshape(nw, 2, n)
+        out[:, 1:] = w.draws.binomial("output", papers[:, None, :], shares).reshape(nw, 2, n)
         # The expected counts are the centre's capacity to publish; the value index reads them
         # (decline.output), so that a 5% test is not decided by the year's counting noise.
         return Papers(
