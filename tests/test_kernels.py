@@ -72,8 +72,9 @@ def test_compact_keeps_the_masked_rows_in_order(rows):
     assert np.array_equal(column[:n], rows["effort"][rows["mask"]])
 
 
-def _key(centre, rank, productivity):
-    return centre * 1e7 + RANK_PRIORITY[rank] * 1e5 - np.minimum(productivity, 9e4)
+def _order(centre, rank, productivity):
+    """The population's order by numpy: centre, rank priority, productivity (highest first)."""
+    return np.lexsort((-productivity, RANK_PRIORITY[rank], centre))
 
 
 def test_adding_people_is_a_stable_sort_of_old_and_new():
@@ -93,9 +94,7 @@ def test_adding_people_is_a_stable_sort_of_old_and_new():
         }
         pop.add(**new)
         both = {k: np.concatenate((expected[k], new[k])) for k in columns}
-        order = np.argsort(
-            _key(both["centre"], both["rank"].astype(int), both["productivity"]), kind="stable"
-        )
+        order = _order(both["centre"], both["rank"].astype(int), both["productivity"])
         expected = {k: v[order] for k, v in both.items()}
         for k in columns:
             assert np.array_equal(getattr(pop, k), expected[k]), k
@@ -268,3 +267,23 @@ def test_adding_a_hosts_terms_is_the_numpy_arithmetic():
     kernels.add_terms(host_terms, 7, n_centres, terms, factor)
     expected[7::n_centres] += terms * factor
     assert np.array_equal(host_terms, expected)
+
+
+def test_the_order_keeps_every_digit_of_productivity_at_any_centre():
+    """Two people of one centre whose productivities differ in the last digits are ordered by
+    them whatever the centre's index (a combined float key lost them past a few hundred
+    centres, so a world's order depended on its place in the chunk)."""
+    n_centres = 20_000
+    pop = Population(n_centres, load_block("parameters", "default", Parameters))
+    low, high = 1.0, float(np.nextafter(1.0, 2.0))
+    for centre in (0, n_centres - 1):
+        pop.add(
+            centre=np.array([centre, centre], dtype=np.int32),
+            rank=np.array([1, 1], dtype=np.int8),
+            productivity=np.array([low, high]),
+            foreign=np.zeros(2, dtype=bool),
+            host=np.zeros(2, dtype=bool),
+            contract_end=np.ones(2, dtype=np.int32),
+        )
+    assert pop.productivity.tolist() == [high, low, high, low]
+    assert pop.centre.tolist() == [0, 0, n_centres - 1, n_centres - 1]

@@ -139,14 +139,55 @@ def test_other_seed_other_results(default_experiment):
     assert not np.array_equal(a["papers"], b["papers"])
 
 
+def _world(recorder, i: int, n: int) -> dict[str, np.ndarray]:
+    return {k: v[:, i * n : (i + 1) * n] for k, v in recorder.data.items()}
+
+
+def _assert_same_world(a: dict[str, np.ndarray], b: dict[str, np.ndarray], what: str) -> None:
+    for k, values in a.items():
+        np.testing.assert_array_equal(values, b[k], err_msg=f"{what}: {k}")
+
+
 @pytest.mark.parametrize("policy", ["legacy", "reform_2024", "multiple_host"])
-def test_a_run_is_the_same_alone_or_in_a_batch(default_experiment, policy):
-    batch = simulate(default_experiment, policy, seeds(4)).recorder
+def test_a_run_is_the_same_alone_or_anywhere_in_a_batch(default_experiment, policy):
+    """A full batch (25 worlds), the same worlds in reverse order, and single worlds alone.
+
+    Reversing moves every world to another place among the chunk's centres (the first world's
+    centres go from indices 0-11 to 288-299), which is where a world could feel the others.
+    """
     n = len(default_experiment.cohort.centres)
-    for i in (0, 3):
-        alone = simulate(default_experiment, policy, seeds(4)[i : i + 1]).recorder
-        for k in alone.data:
-            np.testing.assert_array_equal(alone[k], batch[k][:, i * n : (i + 1) * n], err_msg=k)
+    worlds = seeds(25)
+    batch = simulate(default_experiment, policy, worlds).recorder
+    backwards = simulate(default_experiment, policy, worlds[::-1]).recorder
+    for i in range(25):
+        _assert_same_world(_world(batch, i, n), _world(backwards, 24 - i, n), f"world {i}")
+    for i in (0, 24):
+        alone = simulate(default_experiment, policy, worlds[i : i + 1]).recorder
+        _assert_same_world(_world(alone, 0, n), _world(batch, i, n), f"world {i} alone")
+
+
+def test_a_replicate_of_the_default_is_the_same_alone():
+    """The case that showed worlds were not independent (fixed): replicate 87 of the default
+    experiment's first design, with the posterior particle its draw group takes (60), differed by
+    one foreign hire in year 2 between its batch (replicates 75-99) and a run of its own. The
+    population's order compared one float ``centre × 1e7 + …``, whose productivity digits
+    depended on the centre's index among the chunk's centres."""
+    from wpi_abm.experiment.plan import run_particles, run_seed
+    from wpi_abm.experiment.runner import with_values
+    from wpi_abm.experiment.uncertainty import load
+
+    exp, _ = load_experiment()
+    post = load(exp)
+    assert post is not None
+    reps = list(range(75, 100))
+    drawn = run_particles(post.weights, exp.seed, reps)
+    assert set(drawn.tolist()) == {60}
+    at = with_values(exp, post.particle(60))
+    policy = exp.policy_names[0]
+    n = len(at.cohort.centres)
+    batch = simulate(at, policy, [run_seed(at.seed, r) for r in reps]).recorder
+    alone = simulate(at, policy, [run_seed(at.seed, 87)]).recorder
+    _assert_same_world(_world(alone, 0, n), _world(batch, 87 - 75, n), "replicate 87")
 
 
 def test_horizon_does_not_change_the_years_it_shares(default_experiment):

@@ -25,28 +25,38 @@ _jit = numba.njit(cache=True, nogil=True)
 
 
 @_jit
-def priority_key(centre: np.ndarray, rank: np.ndarray, productivity: np.ndarray, rank_priority):
-    """The population's sort key: centre, then rank priority, then productivity (highest first).
+def _kept_after(c1: int, p1: float, q1: float, c2: int, p2: float, q2: float) -> bool:
+    """Whether person 1 comes strictly after person 2 in the population's order.
 
-    The same float as ``centre * 1e7 + rank_priority[rank] * 1e5 - min(productivity, 9e4)``.
+    A person is (centre ``c``, rank priority ``p``, productivity ``q``), compared field by field,
+    not as one float: a combined key (``centre × 1e7 + …``) loses productivity's low bits as the
+    centre's index grows, so a world's order — and everything decided in it — would depend on how
+    many worlds come before it in the chunk.
     """
-    out = np.empty(len(centre))
-    for i in range(len(centre)):
-        out[i] = centre[i] * 1e7 + rank_priority[rank[i]] * 1e5 - min(productivity[i], 9e4)
-    return out
+    if c1 != c2:
+        return c1 > c2
+    if p1 != p2:
+        return p1 > p2
+    return q1 < q2
 
 
 @_jit
 def merge_sources(
-    centre: np.ndarray, rank: np.ndarray, productivity: np.ndarray, rank_priority, new_key
+    centre: np.ndarray,
+    rank: np.ndarray,
+    productivity: np.ndarray,
+    rank_priority: np.ndarray,
+    new_centre: np.ndarray,
+    new_rank: np.ndarray,
+    new_productivity: np.ndarray,
 ) -> np.ndarray:
     """Where each row of the merged population comes from: old row ``i`` (≥ 0) or new row ``~j``.
 
-    The old rows (``centre``, ``rank``, ``productivity``) are sorted by :func:`priority_key`, the
-    new rows' keys ``new_key`` too; the merge is what a stable sort of old + new gives (on equal
-    keys, old rows first).
+    The old rows (``centre``, ``rank``, ``productivity``) and the new ones are each in the
+    population's order (centre, then rank priority, then productivity, highest first); the merge
+    is what a stable sort of old + new gives (on equal people, old rows first).
     """
-    n_old, n_new = len(centre), len(new_key)
+    n_old, n_new = len(centre), len(new_centre)
     src = np.empty(n_old + n_new, dtype=np.int64)
     i, j = n_old - 1, n_new - 1
     for k in range(n_old + n_new - 1, -1, -1):
@@ -54,12 +64,13 @@ def merge_sources(
             src[k] = i
             i -= 1
             continue
-        if i >= 0:
-            old_key = centre[i] * 1e7 + rank_priority[rank[i]] * 1e5 - min(productivity[i], 9e4)
-            if old_key > new_key[j]:
-                src[k] = i
-                i -= 1
-                continue
+        if i >= 0 and _kept_after(
+            centre[i], rank_priority[rank[i]], productivity[i],
+            new_centre[j], rank_priority[new_rank[j]], new_productivity[j],
+        ):  # fmt: skip
+            src[k] = i
+            i -= 1
+            continue
         src[k] = ~j
         j -= 1
     return src
@@ -399,18 +410,17 @@ def grouped_running(
 ) -> np.ndarray:
     """Running total of ``by_rank[rank[order]]`` (salaries) within each centre, rows in ``order``.
 
-    The floats of :func:`wpi_abm.sim.population.grouped_cumsum` (one cumulative sum over all
-    rows, less its value where the centre's rows begin), so that selections against budgets are
-    decided exactly as there.
+    Each centre's total starts from zero where its rows begin (the floats of
+    :func:`wpi_abm.sim.population.grouped_cumsum`): a centre's selections depend on its own
+    people only, never on the rows before it — another centre's, or another world's.
     """
     out = np.empty(len(order))
-    cs, offset = 0.0, -np.inf
+    cs = 0.0
     for k in range(len(order)):
-        w = by_rank[rank[order[k]]]
-        cs += w
         if k == 0 or centre[order[k]] != centre[order[k - 1]]:
-            offset = max(offset, cs - w)
-        out[k] = cs - offset
+            cs = 0.0
+        cs += by_rank[rank[order[k]]]
+        out[k] = cs
     return out
 
 

@@ -11,6 +11,7 @@ Ranks: PI, researcher, postdoc, specialist staff ("researchers" in indicators: t
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -67,16 +68,22 @@ class Census:
 
 
 def grouped_cumsum(group: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Cumulative sum of ``weight`` within runs of equal ``group`` (rows sorted by group)."""
-    cs = np.cumsum(weight)
-    if len(cs) == 0:
-        return cs
-    excl = cs - weight
+    """Cumulative sum of ``weight`` within runs of equal ``group`` (rows sorted by group).
+
+    Each run's sum starts from zero, so that it depends on that run's weights only (a cumulative
+    sum over all rows less its value where the run begins would round differently depending on
+    the rows before it: other centres', other worlds').
+    """
+    out = np.empty(len(weight))
+    if len(weight) == 0:
+        return out
     first = np.empty(len(group), dtype=bool)
     first[0] = True
     np.not_equal(group[1:], group[:-1], out=first[1:])
-    offset = np.maximum.accumulate(np.where(first, excl, -np.inf))
-    return cs - offset
+    bounds = [*np.flatnonzero(first), len(weight)]
+    for a, b in itertools.pairwise(bounds):
+        np.cumsum(weight[a:b], out=out[a:b])
+    return out
 
 
 class Population:
@@ -170,14 +177,14 @@ class Population:
             + r.foreign_outside_option * foreign
             + r.talent_outside_option * log_prod,
         }
-        # The rows are kept sorted by one float key: centre, then rank priority, then
-        # productivity (highest first). The old rows are sorted already; the new ones are sorted
-        # (stably) and merged in, which is what a stable sort of old + new gives.
-        key = kernels.priority_key(centre, rank, productivity, RANK_PRIORITY)
-        order = np.argsort(key, kind="stable")
+        # The rows are kept sorted by centre, then rank priority, then productivity (highest
+        # first). The old rows are sorted already; the new ones are sorted (stably) and merged
+        # in, which is what a stable sort of old + new gives.
+        order = np.lexsort((-productivity, RANK_PRIORITY[rank], centre))
         src = kernels.merge_sources(
-            self.centre, self.rank, self.productivity, RANK_PRIORITY, key[order]
-        )
+            self.centre, self.rank, self.productivity, RANK_PRIORITY,
+            centre[order], rank[order], productivity[order],
+        )  # fmt: skip
         self._reserve(self._n + n)
         for name, buf in self._buffers.items():
             kernels.apply_merge(buf, new[name][order], src)
