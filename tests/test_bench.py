@@ -53,3 +53,18 @@ def test_contention_refuses_more_processes_than_cpus(capsys):
     assert main(["--contention", str((os.cpu_count() or 1) + 1)]) == 2
     assert main(["--contention", "0"]) == 2
     assert "this machine's CPUs" in capsys.readouterr().err
+
+
+def test_batch_sizes_times_each_size_and_keeps_other_measures(tmp_path, capsys):
+    out = tmp_path / "benchmark.json"
+    out.write_text(json.dumps({"per_run": {"run_in_chunk_median_ms": 14.0}}))
+    assert main(["--batch-sizes", "1,2", "--runs", "2", "--rounds", "2", "--out", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert written["per_run"] == {"run_in_chunk_median_ms": 14.0}
+    found = written["batch_sizes"]
+    assert found["runs"] == 2 and found["rounds"] == 2
+    assert set(found["ms_per_run"]) == {"1", "2"}
+    assert all(len(v) == 2 and min(v) > 0 for v in found["ms_per_run"].values())
+    one = found["ms_per_run"]["1"]
+    assert found["median_ms_per_run"]["1"] == pytest.approx(sum(one) / 2)
+    assert "   2 worlds:" in capsys.readouterr().out

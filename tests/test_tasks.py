@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pyarrow as pa
 import pytest
@@ -14,9 +13,6 @@ from wpi_abm.experiment.executors import SerialExecutor, make_executor
 from wpi_abm.experiment.plan import Chunk, plan_chunks
 from wpi_abm.experiment.runner import ChunkResult
 from wpi_abm.experiment.tasks import TASKS_PER_WORKER, assemble, cut_points, plan_tasks
-
-PLAIN = SimpleNamespace(posterior=None)
-DRAWN = SimpleNamespace(posterior=object())
 
 
 def covered(tasks: list[Chunk]) -> dict[int, list[int]]:
@@ -29,7 +25,7 @@ def covered(tasks: list[Chunk]) -> dict[int, list[int]]:
 
 def test_tasks_cover_each_chunk_once_cut_only_at_batch_starts():
     chunks = plan_chunks(["a", "b"], 1, 100, 100)  # 2 chunks of 100 for 2 workers: too few
-    tasks = plan_tasks(PLAIN, chunks, workers=2)
+    tasks = plan_tasks(chunks, workers=2)
     assert len(tasks) == TASKS_PER_WORKER * 2
     assert [(t.index, t.first, t.stop) for t in tasks[:4]] == [
         (0, 0, 25), (0, 25, 50), (0, 50, 75), (0, 75, 100),
@@ -40,25 +36,30 @@ def test_tasks_cover_each_chunk_once_cut_only_at_batch_starts():
 
 def test_no_cutting_with_one_worker_or_enough_chunks():
     chunks = plan_chunks(["a", "b"], 1, 100, 100)
-    assert plan_tasks(PLAIN, chunks, workers=1) == chunks
+    assert plan_tasks(chunks, workers=1) == chunks
     many = plan_chunks(["a", "b"], 1, 100, 25)  # 8 chunks: 4 per worker already
-    assert plan_tasks(PLAIN, many, workers=2) == many
+    assert plan_tasks(many, workers=2) == many
 
 
 def test_longest_chunks_first_parts_of_a_chunk_together():
     chunks = plan_chunks(["a", "b"], 1, 110, 100)  # 100, 10, 100, 10
-    tasks = plan_tasks(PLAIN, chunks, workers=4)
+    tasks = plan_tasks(chunks, workers=4)
     assert [t.index for t in tasks] == [0, 0, 0, 0, 2, 2, 2, 2, 1, 3]
     assert covered(tasks) == {c.index: list(c.replicates) for c in chunks}
 
 
-def test_never_below_a_draw_group_with_a_posterior():
-    # Chunks of 30: only those starting on a draw group can be cut, and only at group starts.
+def test_cut_every_25_replicates_from_a_chunks_first():
     chunks = plan_chunks(["a"], 1, 90, 30)
-    assert [cut_points(DRAWN, c) for c in chunks] == [[25], [], []]
-    assert [cut_points(PLAIN, c) for c in chunks] == [[25], [55], [85]]
-    tasks = plan_tasks(DRAWN, chunks, workers=2)
-    assert [(t.first, t.stop) for t in tasks] == [(0, 25), (25, 30), (30, 60), (60, 90)]
+    assert [cut_points(c) for c in chunks] == [[25], [55], [85]]
+    tasks = plan_tasks(chunks, workers=2)
+    assert [(t.first, t.stop) for t in tasks] == [
+        (0, 25),
+        (25, 30),
+        (30, 55),
+        (55, 60),
+        (60, 85),
+        (85, 90),
+    ]
 
 
 def result(chunk: Chunk, error: str | None = None) -> ChunkResult:
@@ -68,7 +69,7 @@ def result(chunk: Chunk, error: str | None = None) -> ChunkResult:
 
 def test_parts_assembled_in_replicate_order_and_a_failed_part_fails_the_chunk():
     chunks = plan_chunks(["a", "b"], 1, 100, 100)
-    tasks = plan_tasks(PLAIN, chunks, workers=2)
+    tasks = plan_tasks(chunks, workers=2)
     arrived = [result(t, "boom" if (t.index, t.first) == (1, 50) else None) for t in tasks]
     arrived = arrived[::-1]  # parts finish in any order
     whole = {r.chunk.index: r for r in assemble(arrived, tasks)}
@@ -79,9 +80,7 @@ def test_parts_assembled_in_replicate_order_and_a_failed_part_fails_the_chunk():
     assert whole[1].error == "boom" and whole[1].outcomes is None
 
 
-SETS = [
-    "replicates=100", "output.chunk_runs=100", "policies=[legacy, reform_2024]", "horizon=16",
-]  # fmt: skip
+SETS = ["replicates=100", "policies=[legacy, reform_2024]", "horizon=16"]
 
 
 def run_into(out: Path, executor, extra: list[str]) -> None:
@@ -97,14 +96,23 @@ def stored(root: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize(
-    ("uncertainty", "executor"),
-    [("posterior", "processes"), ("none", "processes"), ("posterior", "dask")],
-)
-def test_cut_chunks_store_the_same_bytes_as_whole_ones(tmp_path, uncertainty, executor):
-    """Two chunks of 100 on 2 workers run as 8 tasks of 25; the files are the serial ones."""
-    extra = [f"uncertainty.kind={uncertainty}"]
+    ("uncertainty", "executor", "chunk_runs"),
+    [
+        ("posterior", "processes", 100), ("none", "processes", 100), ("posterior", "dask", 100),
+        ("posterior", "processes", 40),
+    ],
+)  # fmt: skip
+def test_cut_chunks_store_the_same_bytes_as_whole_ones(tmp_path, uncertainty, executor, chunk_runs):
+    """Chunks on 2 workers cut into tasks; the files are the serial ones.
+
+    With chunks of 100: two chunks, 8 tasks of 25 (a serial run simulates each chunk as one
+    model, or one per draw group). With chunks of 40: parts such as replicates 40-64 and 65-79
+    cut across draw groups (25 replicates each), so the parts' models hold other runs than the
+    whole chunk's do.
+    """
+    extra = [f"uncertainty.kind={uncertainty}", f"output.chunk_runs={chunk_runs}"]
     run_into(tmp_path / "serial", SerialExecutor(), extra)
     run_into(tmp_path / "tasks", make_executor(executor, 2), extra)
     a, b = stored(tmp_path / "serial"), stored(tmp_path / "tasks")
-    assert len([n for n in a if n.startswith("runs/")]) == 2
+    assert len([n for n in a if n.startswith("runs/")]) == 2 * -(-100 // chunk_runs)
     assert a == b

@@ -134,6 +134,34 @@ def compare(rev: str, rounds: int, runs: int, batches: int) -> dict[str, object]
     return {"rounds": rounds_out, "medians": medians}
 
 
+def batch_sizes(sizes: list[int], runs: int, rounds: int) -> dict[str, object]:
+    """Model CPU time per run with ``sizes`` worlds per model, sizes alternating, one process.
+
+    Each round simulates ``runs`` runs of the default cohort (designs in turn, without parameter
+    uncertainty) in models of each size; per size the median over rounds. What a model's set-up
+    and each year's fixed costs weigh against its worlds: the runner batches up to
+    ``runner.BATCH_WORLDS`` (a draw group of 25 with a posterior).
+    """
+    exp, _ = load_experiment()
+    policies = exp.policy_names
+    per_size: dict[int, list[float]] = {n: [] for n in sizes}
+    for _ in range(rounds):
+        for n in sizes:
+            models = max(1, runs // n)
+            t = time.process_time()
+            for b in range(models):
+                policy = exp.policies[policies[b % len(policies)]]
+                seeds = [np.random.SeedSequence(b, spawn_key=(0, j)) for j in range(n)]
+                WPIModel(exp.cohort, exp.parameters, policy, exp.horizon, seeds).run()
+            per_size[n].append(1e3 * (time.process_time() - t) / (models * n))
+    return {
+        "runs": runs,
+        "rounds": rounds,
+        "ms_per_run": {str(n): v for n, v in per_size.items()},
+        "median_ms_per_run": {str(n): statistics.median(v) for n, v in per_size.items()},
+    }
+
+
 def contention(processes: int, batches: int) -> dict[str, object]:
     """What a core gives when every core works: per-run time alone, then ``processes`` at once.
 
@@ -514,6 +542,14 @@ def big_sweep(runs: int, workers: int) -> dict[str, float]:
     return {"runs": 2 * 50 * replicates, "horizon": 15, "wall_s": wall, "driver_peak_mb": mb}
 
 
+def _merge_into(path: Path, key: str, value: object) -> None:
+    """Write ``value`` under ``key`` into the benchmark file, keeping its other measures."""
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**previous, key: value}, indent=2))
+    print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and write its figures to a JSON file."""
     parser = argparse.ArgumentParser(prog="python -m wpi_abm.bench", description=__doc__)
@@ -543,6 +579,10 @@ def main(argv: list[str] | None = None) -> int:
         "--contention", type=int, metavar="N",
         help="only per-run time alone and with N processes at once (what N cores give)",
     )  # fmt: skip
+    parser.add_argument(
+        "--batch-sizes", type=_counts, metavar="N,N,...",
+        help="only model time per run with N worlds per model (e.g. 1,25,100), alternating",
+    )  # fmt: skip
     parser.add_argument("--internal", choices=("ours", "batch_run"), help=argparse.SUPPRESS)
     parser.add_argument("--internal-sweep", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -568,10 +608,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.contention} processes give {found['speedup']:.2f}× one",
             flush=True,
         )
-        previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({**previous, "contention": found}, indent=2))
-        print(f"wrote {args.out}")
+        _merge_into(args.out, "contention", found)
+        return 0
+    if args.batch_sizes:
+        print(f"model time per run in batches of {args.batch_sizes} worlds...", flush=True)
+        found = batch_sizes(args.batch_sizes, max(args.runs, 1), args.rounds)
+        for n, ms in found["median_ms_per_run"].items():
+            rounds = ", ".join(f"{x:.2f}" for x in found["ms_per_run"][n])
+            print(f"  {n:>4} worlds: {ms:.2f} ms per run (rounds: {rounds})", flush=True)
+        _merge_into(args.out, "batch_sizes", found)
         return 0
     if args.scaling:
         executors = [e.strip() for e in args.scaling_executors.split(",") if e.strip()]
@@ -587,10 +632,7 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(table))
         if not table["identical"]:
             print("error: stored results differ between worker counts", file=sys.stderr)
-        previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({**previous, "scaling_table": table}, indent=2))
-        print(f"wrote {args.out}")
+        _merge_into(args.out, "scaling_table", table)
         return 0 if table["identical"] else 1
     if args.against:
         print(f"per-run times, {args.against} against this tree, {args.rounds} rounds...")

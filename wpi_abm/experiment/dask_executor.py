@@ -118,7 +118,7 @@ class DaskExecutor:
         parts of chunks when there are too few to keep every worker busy), at most two per worker
         thread in flight.
         """
-        tasks = plan_tasks(job, list(chunks), self.workers)
+        tasks = plan_tasks(list(chunks), self.workers)
         yield from assemble(self._run(job, tasks), tasks)
 
     def _run(self, job: Job, tasks: list[Chunk]) -> Iterator[ChunkResult]:

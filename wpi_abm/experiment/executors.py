@@ -109,7 +109,7 @@ class ProcessExecutor:
 
         They run as the tasks of :func:`plan_tasks`, at most two per worker in flight.
         """
-        tasks = plan_tasks(job, list(chunks), self.workers)
+        tasks = plan_tasks(list(chunks), self.workers)
         yield from assemble(self._run(job, tasks), tasks)
 
     def _run(self, job: Job, tasks: list[Chunk]) -> Iterator[ChunkResult]:

@@ -4,10 +4,10 @@ Chunks are the unit of storage, resume and checksums, fixed by the experiment; t
 of work, sized for the workers at hand (:func:`plan_tasks`): when an experiment has too few
 chunks to keep every worker busy to the end, a chunk is cut into sub-ranges of its replicates,
 each simulated as its own task, and :func:`assemble` puts the parts back together in replicate
-order before the driver sees the chunk. Cuts fall only where the runner starts a new batch of
-worlds anyway (:func:`cut_points`), so a part's tables are exactly that slice of the whole
-chunk's tables, and the stored files are byte for byte those of an uncut run, whatever the
-executor and the number of workers.
+order before the driver sees the chunk. A run's results do not depend on which runs share its
+model (``tests/test_model.py``), so a part's tables are exactly that slice of the whole chunk's
+tables wherever it is cut (:func:`cut_points`), and the stored files are byte for byte those of
+an uncut run, whatever the executor and the number of workers.
 """
 
 from __future__ import annotations
@@ -20,45 +20,36 @@ from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 
-from wpi_abm.experiment.plan import RUNS_PER_DRAW, Chunk
-from wpi_abm.experiment.runner import BATCH_WORLDS, ChunkResult, Job
+from wpi_abm.experiment.plan import Chunk
+from wpi_abm.experiment.runner import ChunkResult
 
 TASKS_PER_WORKER = 4
 """Tasks per worker below which chunks are cut (:func:`plan_tasks`): with at least four, the last
 wave of tasks leaves a worker idle for at most about a quarter of its share of the work."""
 
+PART_RUNS = 25
+"""The shortest part a chunk is cut into (:func:`cut_points`): a model of fewer worlds pays its
+set-up and yearly fixed costs over too few runs (docs/performance.md)."""
 
-def cut_points(job: Job, chunk: Chunk) -> list[int]:
-    """Replicates inside ``chunk`` where it may be cut into tasks without changing its files.
 
-    The runner simulates a chunk's replicates in batches of worlds (``runner._batches``): at most
-    :data:`~wpi_abm.experiment.runner.BATCH_WORLDS` from the chunk's first replicate, and a new
-    batch wherever the posterior particle changes. A part that starts where the whole chunk starts
-    a batch is batched exactly like that stretch of the whole chunk (the batching is greedy, so it
-    restarts identically at a batch boundary), so its tables are the same batches' tables.
+def cut_points(chunk: Chunk) -> list[int]:
+    """Replicates inside ``chunk`` where it may be cut into tasks (every :data:`PART_RUNS`).
 
-    - Without parameter uncertainty, batches start every ``BATCH_WORLDS`` replicates from the
-      chunk's first: every one of those is a cut point.
-    - With it, batches also start where the particle changes, which depends on the draws; but when
-      the chunk starts on a draw group (``first % RUNS_PER_DRAW == 0``) and a group is one full
-      batch (``RUNS_PER_DRAW == BATCH_WORLDS``), every group boundary is a batch boundary whatever
-      was drawn. Otherwise the chunk is not cut (never below the draw-group unit).
+    The cuts count from the chunk's first replicate. Any cut gives the same files: a run's
+    results do not depend on the runs simulated with it, and a replicate's posterior particle
+    depends on its draw group alone. The parts are kept at least :data:`PART_RUNS` long so that a
+    task stays worth its fixed cost.
 
     Args:
-        job: The job (whether it carries a posterior).
         chunk: The chunk.
 
     Returns:
         Replicates strictly inside the chunk, ascending (empty: it stays one task).
     """
-    if job.posterior is not None and (
-        RUNS_PER_DRAW != BATCH_WORLDS or chunk.first % RUNS_PER_DRAW != 0
-    ):
-        return []
-    return list(range(chunk.first + BATCH_WORLDS, chunk.stop, BATCH_WORLDS))
+    return list(range(chunk.first + PART_RUNS, chunk.stop, PART_RUNS))
 
 
-def plan_tasks(job: Job, chunks: list[Chunk], workers: int) -> list[Chunk]:
+def plan_tasks(chunks: list[Chunk], workers: int) -> list[Chunk]:
     """The tasks that run ``chunks`` on ``workers``: whole chunks, or parts of them.
 
     When there are fewer chunks than :data:`TASKS_PER_WORKER` per worker, each chunk is cut into
@@ -72,7 +63,6 @@ def plan_tasks(job: Job, chunks: list[Chunk], workers: int) -> list[Chunk]:
     its replicates; the runner simulates it like any chunk.
 
     Args:
-        job: The job.
         chunks: The chunks to run.
         workers: Worker processes (or threads) that will run the tasks.
     """
@@ -83,7 +73,7 @@ def plan_tasks(job: Job, chunks: list[Chunk], workers: int) -> list[Chunk]:
     parts = math.ceil(target / len(chunks))
     tasks: list[Chunk] = []
     for chunk in ordered:
-        cuts = cut_points(job, chunk)
+        cuts = cut_points(chunk)
         pieces = min(parts, len(cuts) + 1)
         # Parts of about equal length: pick ``pieces - 1`` of the allowed cuts, evenly spaced.
         chosen = [cuts[round(k * (len(cuts) + 1) / pieces) - 1] for k in range(1, pieces)]

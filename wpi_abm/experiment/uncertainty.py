@@ -11,9 +11,10 @@ group, nothing else: :func:`~wpi_abm.experiment.plan.run_particles`). So
   seed: common random numbers hold, and paired differences still pair like with like;
 - the particle does not depend on the chunking, the executor, the number of workers or the
   number of replicates (adding replicates adds groups, never redraws the earlier ones);
-- a group of 25 replicates is exactly one batch of worlds in the runner
-  (:data:`~wpi_abm.experiment.runner.BATCH_WORLDS`), so one Parameters object still serves a
-  whole batch and runs are as fast as without uncertainty (docs/architecture.md).
+- a group of 25 replicates is simulated as one batch of worlds in the runner (a model holds one
+  Parameters object), so runs cost about as much as without uncertainty in batches of 25; without
+  uncertainty a batch holds up to :data:`~wpi_abm.experiment.runner.BATCH_WORLDS` runs and is
+  ~20% cheaper per run (docs/architecture.md).
 
 The draw groups are also what the summary's total intervals are computed over
 (:func:`wpi_abm.experiment.analysis.total_interval`). This module loads and checks the posterior

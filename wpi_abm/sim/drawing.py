@@ -1,7 +1,7 @@
 """Compiled draws from many worlds' generators at once, each world from its own stream.
 
-A chunk simulates 25 worlds, and each world draws from its own generator of each mechanism
-(:mod:`wpi_abm.sim.streams`), so a yearly draw for the chunk was 25 generator calls, each a few
+A model simulates 25 worlds or more, and each world draws from its own generator of each mechanism
+(:mod:`wpi_abm.sim.streams`), so a yearly draw for 25 worlds was 25 generator calls, each a few
 microseconds of Python and numpy set-up around well under a microsecond of arithmetic: about
 250 calls a year, a third of a run's time. The loops here make the same draws in one call: for
 every world, its generator's next numbers, through the generator's own state and numpy's own

@@ -1,6 +1,6 @@
 """Seeding many generators at once: numpy's ``SeedSequence`` children, hashed together.
 
-A chunk of 25 worlds needs 250 generators, each seeded from a child of its world's seed sequence
+A model of 25 worlds needs 250 generators, each seeded from a child of its world's seed sequence
 (:mod:`wpi_abm.sim.streams`). Creating each child ``SeedSequence`` and letting ``PCG64`` ask it
 for its state costs ~60 µs a generator in numpy (mostly Python-level overhead around a few dozen
 32-bit multiplications), about 4% of a run. The hashing is simple integer arithmetic: here it is
