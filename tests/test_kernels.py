@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from wpi_abm.config import load_block
 from wpi_abm.parameters import Parameters
@@ -287,3 +289,26 @@ def test_the_order_keeps_every_digit_of_productivity_at_any_centre():
         )
     assert pop.productivity.tolist() == [high, low, high, low]
     assert pop.centre.tolist() == [0, 0, n_centres - 1, n_centres - 1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(0, 400),
+    centres=st.integers(1, 40),
+    productivities=st.sampled_from(["ties", "continuous"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+@example(n=400, centres=1, productivities="ties", seed=1)
+@example(n=400, centres=1, productivities="continuous", seed=2)
+def test_priority_order_is_numpys_lexsort(n, centres, productivities, seed):
+    """Small groups (insertion sort) and large ones (one centre of 400: merge sort), ties too."""
+    rng = np.random.default_rng(seed)
+    centre = rng.integers(0, centres, n).astype(np.int32)
+    rank = rng.integers(0, N_RANKS, n).astype(np.int8)
+    if productivities == "ties":
+        productivity = rng.choice([0.5, 1.0, 1.5], n)
+    else:
+        productivity = rng.lognormal(0.0, 0.5, n)
+    expected = np.lexsort((-productivity, RANK_PRIORITY[rank], centre))
+    got = kernels.priority_order(centre, rank, productivity, RANK_PRIORITY)
+    assert np.array_equal(got, expected)

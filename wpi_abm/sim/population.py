@@ -180,7 +180,7 @@ class Population:
         # The rows are kept sorted by centre, then rank priority, then productivity (highest
         # first). The old rows are sorted already; the new ones are sorted (stably) and merged
         # in, which is what a stable sort of old + new gives.
-        order = np.lexsort((-productivity, RANK_PRIORITY[rank], centre))
+        order = kernels.priority_order(centre, rank, productivity, RANK_PRIORITY)
         src = kernels.merge_sources(
             self.centre, self.rank, self.productivity, RANK_PRIORITY,
             centre[order], rank[order], productivity[order],
