@@ -190,6 +190,45 @@ def test_a_replicate_of_the_default_is_the_same_alone():
     _assert_same_world(_world(alone, 0, n), _world(batch, 87 - 75, n), "replicate 87")
 
 
+def _particle(k: int):
+    from wpi_abm.experiment.runner import with_values
+    from wpi_abm.experiment.uncertainty import load
+
+    exp, _ = load_experiment()
+    post = load(exp)
+    assert post is not None
+    return with_values(exp, post.particle(k))
+
+
+def test_a_lone_world_rounds_its_hiring_cost_as_in_a_batch():
+    """Found in review (fixed): with a posterior particle's researcher salary (6.36… M yen), a
+    lone world's payroll of wanted posts came from numpy's one-row dot product, which rounds
+    unlike OpenBLAS's gemv for two rows or more; where the budget exactly meets that payroll (the
+    size cap), the lone world opened one post fewer. Particle 60, legacy_2007, world 11 of 12
+    (year 4)."""
+    at = _particle(60)
+    n = len(at.cohort.centres)
+    worlds = [np.random.SeedSequence(5, spawn_key=(0, j)) for j in range(12)]
+    batch = simulate(at, "legacy_2007", worlds).recorder
+    alone = simulate(at, "legacy_2007", worlds[11:]).recorder
+    _assert_same_world(_world(alone, 0, n), _world(batch, 11, n), "world 11 alone")
+
+
+def test_a_one_centre_cohort_is_the_same_alone_or_in_a_batch():
+    """A model of one world of one centre has one-row and one-column arrays, which numpy sums
+    pairwise and multiplies as a dot product; the committee's score must not depend on it."""
+    at = _particle(7)
+    at = at.model_copy(
+        update={"cohort": at.cohort.model_copy(update={"centres": [at.cohort.centres[0]]})}
+    )
+    for policy in ("legacy", "reform_2024"):
+        worlds = [np.random.SeedSequence(9, spawn_key=(0, j)) for j in range(8)]
+        batch = simulate(at, policy, worlds).recorder
+        for i in range(8):
+            alone = simulate(at, policy, worlds[i : i + 1]).recorder
+            _assert_same_world(_world(alone, 0, 1), _world(batch, i, 1), f"{policy} world {i}")
+
+
 def test_horizon_does_not_change_the_years_it_shares(default_experiment):
     long = simulate(default_experiment, "legacy", seeds(2), horizon=25).recorder
     short = simulate(default_experiment, "legacy", seeds(2), horizon=15).recorder

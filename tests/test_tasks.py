@@ -116,3 +116,21 @@ def test_cut_chunks_store_the_same_bytes_as_whole_ones(tmp_path, uncertainty, ex
     a, b = stored(tmp_path / "serial"), stored(tmp_path / "tasks")
     assert len([n for n in a if n.startswith("runs/")]) == 2 * -(-100 // chunk_runs)
     assert a == b
+
+
+def test_a_part_of_one_world_stores_the_same_bytes_as_its_chunk(tmp_path):
+    """Found in review (fixed): chunks of 26 on 2 workers are cut into parts 26-50 and 51, so
+    replicate 51 is simulated alone, and in a model of 26 worlds by the serial run. With the
+    posterior's researcher salary its hiring cost rounded differently alone (numpy's one-row
+    product), and the outcome files differed."""
+    sets = [
+        "replicates=52", "seed=15", "output.chunk_runs=26", "policies=[legacy]",
+        "uncertainty.kind=posterior", "output.panel=false",
+    ]  # fmt: skip
+    for name, executor in (("serial", SerialExecutor()), ("tasks", make_executor("processes", 2))):
+        exp, tree = load_experiment(sets=sets)
+        with executor as ex:
+            run_experiment(exp, tree, ex, tmp_path / name, progress=False, figures=False)
+    tasks = plan_tasks(plan_chunks(["legacy"], 1, 52, 26), workers=2)
+    assert (1, 51, 52) in [(t.index, t.first, t.stop) for t in tasks]
+    assert stored(tmp_path / "serial") == stored(tmp_path / "tasks")

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from wpi_abm.numerics import column_means, column_sums
 from wpi_abm.outcomes import (
     COLUMN_NAMES,
     CURVE_THETAS,
@@ -55,7 +56,7 @@ def value_index(
         if w <= 0:
             continue
         x = np.asarray(indicators[name], dtype=float)
-        base = x[lo:hi].mean(axis=0)
+        base = column_means(x[lo:hi])
         usable = base > 0
         scaled = np.divide(x, base, out=np.zeros_like(x), where=usable[None, :])
         part = w * scaled
@@ -121,7 +122,7 @@ def reference_level(v: np.ndarray, spec: DeclineSpec, kind: str | None = None) -
     if (kind or spec.reference) == "year":
         return v[spec.reference_year - 1]
     first, last = spec.pre_years
-    return v[first - 1 : last].mean(axis=0)
+    return column_means(v[first - 1 : last])
 
 
 def _test(rel: np.ndarray, years: np.ndarray, aggregate: str) -> np.ndarray:
@@ -134,7 +135,7 @@ def _test(rel: np.ndarray, years: np.ndarray, aggregate: str) -> np.ndarray:
     vals[inside] = rel[np.clip(yrs, 1, h)[inside] - 1, np.broadcast_to(cols, yrs.shape)[inside]]
     if aggregate == "min":
         return np.min(vals, axis=0)
-    return np.mean(vals, axis=0)
+    return column_means(vals)
 
 
 def last_supported_year(programme_money: np.ndarray) -> np.ndarray:
@@ -315,7 +316,7 @@ def outcomes(
         "end_year": np.where(applicable, end, np.nan),
         "decline_end": np.where(applicable, (ratio_end < 1.0 - theta).astype(float), np.nan),
         "depth_end": depth_end,
-        "cost": money.sum(axis=0),
+        "cost": column_sums(money),
         "value_ref": v[ref - 1],
         "researchers_ref": np.asarray(panel["researchers"], float)[ref - 1],
         "foreign_ref": np.asarray(panel["foreign"], float)[ref - 1],
@@ -326,8 +327,8 @@ def outcomes(
         "papers_last": np.asarray(panel["papers"], float)[last_row, cols],
         "decline_pre": ratio_pre < 1.0 - theta,
         **{curve_column(t): ratio_level < 1.0 - t for t in CURVE_THETAS},
-        "value_lost": shortfall[ref:].sum(axis=0),
-        "value_lost_end": np.where(end_ok, np.where(window, shortfall, 0.0).sum(axis=0), np.nan),
+        "value_lost": column_sums(shortfall[ref:]),
+        "value_lost_end": np.where(end_ok, column_sums(np.where(window, shortfall, 0.0)), np.nan),
         **beyond_years,
         f"researchers_y{HEADCOUNT_YEAR}": headcount,
     }

@@ -35,12 +35,14 @@ if TYPE_CHECKING:
 
     from wpi_abm.sim.recorder import Recorder
 
-BATCH_WORLDS = 100
-"""Runs simulated together in one model, at most (one posterior particle per model: with parameter
-uncertainty a batch is one draw group of 25). A run's results do not depend on which runs share
-its model, so this sets speed and memory only: 100 worlds cost ~20% less per run than 25 (the
-model's set-up and each year's fixed costs shared by more runs; docs/performance.md), a chunk of
-the default 100 runs is then one model, and the model holds ~10 MB of indicators."""
+BATCH_CENTRE_RUNS = 1_200
+"""Centre-runs simulated together in one model, at most: 100 worlds of the default 12-centre
+cohort, 66 of the real programme's 18 (and one posterior particle per model: with parameter
+uncertainty a batch is at most a draw group of 25, or consecutive groups that drew the same
+particle). A run's results do not depend on which runs share its model, so this sets speed and
+memory only: 100 worlds cost ~20% less per run than 25 (the model's set-up and each year's fixed
+costs shared by more runs; docs/performance.md), a chunk of the default 100 runs is one model,
+and a model holds ~10 MB of indicators and ~100,000 people whatever the cohort's size."""
 
 
 @dataclass(frozen=True)
@@ -151,8 +153,10 @@ def simulate_chunk(job: Job, chunk: Chunk) -> ChunkResult:
         return ChunkResult(chunk, None, None, error=f"{type(exc).__name__}: {exc}")
 
 
-def _batches(reps: list[int], drawn: np.ndarray | None) -> list[tuple[list[int], int | None]]:
-    """Consecutive replicates simulated as one model: at most BATCH_WORLDS, one particle each.
+def _batches(
+    reps: list[int], drawn: np.ndarray | None, worlds: int
+) -> list[tuple[list[int], int | None]]:
+    """Consecutive replicates simulated as one model: at most ``worlds``, one particle each.
 
     A run's results do not depend on which runs share its model (``tests/test_model.py``), so
     where batches are cut moves nothing but speed.
@@ -160,7 +164,7 @@ def _batches(reps: list[int], drawn: np.ndarray | None) -> list[tuple[list[int],
     out: list[tuple[list[int], int | None]] = []
     for i, r in enumerate(reps):
         particle = None if drawn is None else int(drawn[i])
-        if out and len(out[-1][0]) < BATCH_WORLDS and out[-1][1] == particle:
+        if out and len(out[-1][0]) < worlds and out[-1][1] == particle:
             out[-1][0].append(r)
         else:
             out.append(([r], particle))
@@ -183,7 +187,8 @@ def _simulate(job: Job, chunk: Chunk) -> ChunkResult:
     reps = list(chunk.replicates)
     post = job.posterior
     drawn = run_particles(post.weights, base.seed, reps) if post is not None else None
-    for batch, particle in _batches(reps, drawn):
+    worlds = max(1, BATCH_CENTRE_RUNS // len(names))
+    for batch, particle in _batches(reps, drawn, worlds):
         exp = base if particle is None else experiment_at(job, chunk.point, particle)
         policy = exp.policies[policy_name]
         seeds = [run_seed(exp.seed, r) for r in batch]

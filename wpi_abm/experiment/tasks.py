@@ -28,8 +28,9 @@ TASKS_PER_WORKER = 4
 wave of tasks leaves a worker idle for at most about a quarter of its share of the work."""
 
 PART_RUNS = 25
-"""The shortest part a chunk is cut into (:func:`cut_points`): a model of fewer worlds pays its
-set-up and yearly fixed costs over too few runs (docs/performance.md)."""
+"""Replicates between cuts (:func:`cut_points`): a part is a multiple of 25 long, but for the
+chunk's last part, which may be shorter (a model of few worlds pays its set-up and yearly fixed
+costs over few runs; docs/performance.md)."""
 
 
 def cut_points(chunk: Chunk) -> list[int]:
@@ -37,8 +38,8 @@ def cut_points(chunk: Chunk) -> list[int]:
 
     The cuts count from the chunk's first replicate. Any cut gives the same files: a run's
     results do not depend on the runs simulated with it, and a replicate's posterior particle
-    depends on its draw group alone. The parts are kept at least :data:`PART_RUNS` long so that a
-    task stays worth its fixed cost.
+    depends on its draw group alone. Cutting only every :data:`PART_RUNS` keeps a task worth its
+    fixed cost (all parts but the chunk's last are at least that long).
 
     Args:
         chunk: The chunk.

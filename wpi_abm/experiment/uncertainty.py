@@ -11,10 +11,11 @@ group, nothing else: :func:`~wpi_abm.experiment.plan.run_particles`). So
   seed: common random numbers hold, and paired differences still pair like with like;
 - the particle does not depend on the chunking, the executor, the number of workers or the
   number of replicates (adding replicates adds groups, never redraws the earlier ones);
-- a group of 25 replicates is simulated as one batch of worlds in the runner (a model holds one
-  Parameters object), so runs cost about as much as without uncertainty in batches of 25; without
-  uncertainty a batch holds up to :data:`~wpi_abm.experiment.runner.BATCH_WORLDS` runs and is
-  ~20% cheaper per run (docs/architecture.md).
+- a model holds one Parameters object, so the runner simulates at most a group of 25 replicates
+  (or consecutive groups that drew the same particle) as one batch of worlds; without
+  uncertainty a batch holds up to 100 runs of the default cohort
+  (:data:`~wpi_abm.experiment.runner.BATCH_CENTRE_RUNS`), ~20% cheaper per run
+  (docs/architecture.md).
 
 The draw groups are also what the summary's total intervals are computed over
 (:func:`wpi_abm.experiment.analysis.total_interval`). This module loads and checks the posterior

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
+from wpi_abm.numerics import column_sums, matvec
 from wpi_abm.parameters import SCORE_KEYS, ProgrammeParams
 from wpi_abm.policy import Evaluation, PolicyDesign
 from wpi_abm.schedule import GateRecord, Schedule, compile_schedule
@@ -249,7 +250,7 @@ class Programme:
         first = 1 if m is None or m.basis_years is None else max(1, year - m.basis_years)
         if last < first:
             return np.zeros(self.n)
-        return self.raised[first : last + 1].sum(axis=0)
+        return column_sums(self.raised[first : last + 1])
 
     def matching(self, year: int) -> np.ndarray:
         """Matching owed in ``year``: the rule on each centre's basis, in its matching years."""
@@ -383,7 +384,7 @@ class Programme:
         Args:
             indicators: (n_centres, 4) in the order of :data:`SCORE_KEYS`.
         """
-        return indicators @ self._score_vector
+        return matvec(indicators, self._score_vector)
 
     def evaluate(self, year: int, true_scores: np.ndarray, noise: np.ndarray) -> np.ndarray:
         """Run the evaluation due at the end of ``year`` for every centre, if any.

@@ -6,6 +6,7 @@ import mesa
 import numpy as np
 
 from wpi_abm.cohort import CentreSpec
+from wpi_abm.numerics import matvec
 from wpi_abm.sim import kernels
 from wpi_abm.sim.agents.host import HostInstitution
 from wpi_abm.sim.flexibility import glide
@@ -172,11 +173,12 @@ class Centre(mesa.Agent):
             w.openings[r] = 0
             return
         # One compiled pass before and one after the payroll of the wanted posts (a matrix
-        # product, kept in numpy: its summation order is OpenBLAS's); the floats of
+        # product, kept in numpy: its summation order is OpenBLAS's, for a lone world too —
+        # numerics.matvec); the floats of
         # ``max(0, floor(planned × scale − counts))`` and ``floor(wanted × min(b / cost, 1))``.
         b, wanted = kernels.wanted_posts(
             budget, counts, payroll, r.start, r.step, self.planned, self.planned_payroll
         )
-        cost = wanted @ self._salary
+        cost = matvec(wanted, self._salary)
         # The share of wanted posts the budget pays for (none wanted: nothing to open).
         kernels.open_within(b, wanted, cost, w.openings, r.start, r.step)
