@@ -54,12 +54,26 @@ from wpi_abm.config import load_experiment
 from wpi_abm.experiment.driver import run_experiment
 from wpi_abm.experiment.executors import ProcessExecutor
 from wpi_abm.experiment.store import machine_info
+from wpi_abm.schema.experiment import Experiment
 from wpi_abm.sim.model import WPIModel
 
 TARGET_RUN_MS = 15.0
 TARGET_DEFAULT_S = 90.0
 TARGET_EFFICIENCY = 0.85
 TARGET_SWEEP_MB = 500.0
+
+
+def _in_models(exp: Experiment, models: int, worlds: int) -> list[float]:
+    """CPU ms per run of each of ``models`` models of ``worlds`` worlds (designs in turn)."""
+    policies = exp.policy_names
+    out = []
+    for i in range(models):
+        policy = exp.policies[policies[i % len(policies)]]
+        seeds = [np.random.SeedSequence(i, spawn_key=(0, j)) for j in range(worlds)]
+        t = time.process_time()
+        WPIModel(exp.cohort, exp.parameters, policy, exp.horizon, seeds).run()
+        out.append(1e3 * (time.process_time() - t) / worlds)
+    return out
 
 
 def per_run_times(runs_alone: int, batches: int, batch: int = 25) -> dict[str, float]:
@@ -72,16 +86,9 @@ def per_run_times(runs_alone: int, batches: int, batch: int = 25) -> dict[str, f
         t = time.process_time()
         WPIModel(exp.cohort, exp.parameters, policy, exp.horizon, np.random.SeedSequence(i)).run()
         alone.append(time.process_time() - t)
-    batched = []
-    for i in range(batches):
-        policy = exp.policies[policies[i % len(policies)]]
-        seeds = [np.random.SeedSequence(i, spawn_key=(0, j)) for j in range(batch)]
-        t = time.process_time()
-        WPIModel(exp.cohort, exp.parameters, policy, exp.horizon, seeds).run()
-        batched.append((time.process_time() - t) / batch)
     return {
         "run_alone_median_ms": 1e3 * statistics.median(alone),
-        "run_in_chunk_median_ms": 1e3 * statistics.median(batched),
+        "run_in_chunk_median_ms": statistics.median(_in_models(exp, batches, batch)),
         "runs_alone": runs_alone,
         "batches": batches,
         "batch_size": batch,
@@ -144,17 +151,10 @@ def batch_sizes(sizes: list[int], runs: int, rounds: int) -> dict[str, object]:
     posterior).
     """
     exp, _ = load_experiment()
-    policies = exp.policy_names
     per_size: dict[int, list[float]] = {n: [] for n in sizes}
     for _ in range(rounds):
         for n in sizes:
-            models = max(1, runs // n)
-            t = time.process_time()
-            for b in range(models):
-                policy = exp.policies[policies[b % len(policies)]]
-                seeds = [np.random.SeedSequence(b, spawn_key=(0, j)) for j in range(n)]
-                WPIModel(exp.cohort, exp.parameters, policy, exp.horizon, seeds).run()
-            per_size[n].append(1e3 * (time.process_time() - t) / (models * n))
+            per_size[n].append(statistics.mean(_in_models(exp, max(1, runs // n), n)))
     return {
         "runs": runs,
         "rounds": rounds,

@@ -48,6 +48,4 @@ def column_sums(x: np.ndarray) -> np.ndarray:
 
 def column_means(x: np.ndarray) -> np.ndarray:
     """``x.mean(axis=0)`` from :func:`column_sums` (numpy divides its sum by the count)."""
-    if x.ndim == 2 and x.shape[1] == 1 and len(x) > 1:
-        return column_sums(x) / len(x)
-    return x.mean(axis=0)
+    return column_sums(x) / len(x) if len(x) else x.mean(axis=0)
