@@ -14,6 +14,9 @@ from wpi_abm.sim.population import N_RANKS, RANK_PRIORITY, Population, grouped_c
 
 N_CENTRES = 7
 SALARY = np.array([13.0, 7.5, 5.0, 4.8])
+# Salary tables per centre row (worlds of one model may take different posterior particles): each
+# centre's its own, so that a kernel reading another centre's table is caught.
+SALARY_AT = SALARY * (1.0 + 0.1 * np.arange(N_CENTRES))[:, None]
 PAPERS = np.array([4.0, 2.5, 2.2, 0.3])
 GRANTS = np.array([6.0, 2.0, 0.7, 0.0])
 
@@ -33,7 +36,7 @@ def rows() -> dict[str, np.ndarray]:
         "mask": rng.random(n) < 0.8,
     }
     # What the population would store if it stored them (it computes them from the rank).
-    rows["salary"] = SALARY[rows["rank"]]
+    rows["salary"] = SALARY_AT[rows["centre"], rows["rank"]]
     rows["effort"] = PAPERS[rows["rank"]] * rows["productivity"]
     rows["grant_rate"] = GRANTS[rows["rank"]] * rows["productivity"]
     return rows
@@ -55,7 +58,7 @@ def test_census_is_the_per_centre_sums(rows):
     r = rows
     soft, host_pay, counts, host_counts, foreign, effort, top10 = kernels.census(
         r["centre"], r["rank"], r["host"], r["foreign"], r["productivity"], r["top10_q"],
-        SALARY, PAPERS, N_CENTRES, N_RANKS,
+        SALARY_AT, PAPERS, N_CENTRES, N_RANKS,
     )  # fmt: skip
     cell = r["centre"] * N_RANKS + r["rank"]
     assert np.array_equal(soft, _bincount(r["centre"], r["salary"] * ~r["host"]))
@@ -109,7 +112,7 @@ def test_grouped_running_totals_are_grouped_cumsums(rows):
     order = np.flatnonzero(rows["mask"])
     c = rows["centre"]
     expected = grouped_cumsum(c[order], rows["salary"][order])
-    assert np.array_equal(kernels.grouped_running(c, order, rows["rank"], SALARY), expected)
+    assert np.array_equal(kernels.grouped_running(c, order, rows["rank"], SALARY_AT), expected)
     expected = grouped_cumsum(c[order], np.ones(len(order)))
     assert np.array_equal(kernels.grouped_position(c, order), expected)
 
@@ -178,12 +181,12 @@ def test_expiring_contracts_and_their_payrolls(rows):
     c, salary, host, stay = rows["centre"], rows["salary"], rows["host"], rows["mask"]
     rank = rows["rank"]
     ends = rng.integers(1, 12, len(c)).astype(np.int32)
-    expired, running, ended = kernels.expiring(c, rank, SALARY, host, stay, ends, 6, N_CENTRES)
+    expired, running, ended = kernels.expiring(c, rank, SALARY_AT, host, stay, ends, 6, N_CENTRES)
     soft = ~host & stay
     assert np.array_equal(expired, soft & (ends < 6))
     assert np.array_equal(running, _bincount(c, salary * (soft & ~expired)))
     assert np.array_equal(ended, _bincount(c, salary * expired))
-    got = kernels.expiring(c[:0], rank[:0], SALARY, host[:0], stay[:0], ends[:0], 6, N_CENTRES)
+    got = kernels.expiring(c[:0], rank[:0], SALARY_AT, host[:0], stay[:0], ends[:0], 6, N_CENTRES)
     assert len(got[0]) == 0 and not got[1].any() and not got[2].any()
 
 
@@ -191,18 +194,18 @@ def test_sums_of_amounts_by_rank_are_the_sums_of_the_columns(rows):
     """Salaries and grant rates read from the rank's amount: the floats of the stored columns."""
     c, rank, m, host = rows["centre"], rows["rank"], rows["mask"], rows["host"]
     assert np.array_equal(
-        kernels.by_rank_where(c, rank, SALARY, m, N_CENTRES), _bincount(c, rows["salary"] * m)
+        kernels.by_rank_where(c, rank, SALARY_AT, m, N_CENTRES), _bincount(c, rows["salary"] * m)
     )
     grants, soft_pay = kernels.grants_and_soft_pay(
-        c, rank, rows["productivity"], GRANTS, SALARY, m, host, N_CENTRES
+        c, rank, rows["productivity"], GRANTS, SALARY_AT, m, host, N_CENTRES
     )
     assert np.array_equal(grants, _bincount(c, rows["grant_rate"] * m))
     assert np.array_equal(soft_pay, _bincount(c, rows["salary"] * (m & ~host)))
     empty = kernels.grants_and_soft_pay(
-        c[:0], rank[:0], rows["productivity"][:0], GRANTS, SALARY, m[:0], host[:0], N_CENTRES
+        c[:0], rank[:0], rows["productivity"][:0], GRANTS, SALARY_AT, m[:0], host[:0], N_CENTRES
     )
     assert not empty[0].any() and not empty[1].any()
-    assert not kernels.by_rank_where(c[:0], rank[:0], SALARY, m[:0], N_CENTRES).any()
+    assert not kernels.by_rank_where(c[:0], rank[:0], SALARY_AT, m[:0], N_CENTRES).any()
 
 
 def _open_posts_numpy(budget, counts, payroll, r, planned, salary):
@@ -234,7 +237,7 @@ def test_open_posts_is_the_numpy_arithmetic():
         for slot in (0, 5, 11):
             r = slice(slot, size, n_centres)
             expected = _open_posts_numpy(budget, counts, payroll, r, planned, SALARY)
-            pp = float(planned @ SALARY)
+            pp = np.full(size // n_centres, float(planned @ SALARY))
             b, wanted = kernels.wanted_posts(budget, counts, payroll, slot, n_centres, planned, pp)
             openings = np.full((size, N_RANKS), -1, dtype=np.int64)
             kernels.open_within(b, wanted, wanted @ SALARY, openings, slot, n_centres)
@@ -265,7 +268,10 @@ def test_adding_a_hosts_terms_is_the_numpy_arithmetic():
     size, n_centres = 12 * 25, 12
     host_terms = rng.uniform(0.0, 50.0, (size, 5))
     expected = host_terms.copy()
-    terms, factor = rng.uniform(0.0, 30.0, 5), np.array([1.0, 0.37, 0.37, 1.0, 1.0])
+    # A capacity share per world (a planned size is a payroll at the world's salaries).
+    share = rng.uniform(0.2, 0.8, size // n_centres)
+    one = np.ones_like(share)
+    terms, factor = rng.uniform(0.0, 30.0, 5), np.column_stack((one, share, share, one, one))
     kernels.add_terms(host_terms, 7, n_centres, terms, factor)
     expected[7::n_centres] += terms * factor
     assert np.array_equal(host_terms, expected)

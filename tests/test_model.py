@@ -229,6 +229,72 @@ def test_a_one_centre_cohort_is_the_same_alone_or_in_a_batch():
             _assert_same_world(_world(alone, 0, 1), _world(batch, i, 1), f"{policy} world {i}")
 
 
+def _extreme_particle(policy: str):
+    """A parameter set that differs from the default in every value a world may hold alone."""
+    from wpi_abm.experiment.runner import with_values
+
+    exp, _ = load_experiment()
+    values = {
+        "parameters.money.salary.pi": 15.5,
+        "parameters.money.salary.researcher": 6.36,
+        "parameters.money.salary.postdoc": 5.7,
+        "parameters.money.salary.staff": 4.1,
+        "parameters.output.top10_base": 0.21,
+        "parameters.output.intl_base": 0.42,
+        "parameters.recruitment.foreign_hire_base": 0.3,
+        "parameters.foundation.topup_share": 2.5,
+    }
+    for i, _ in enumerate(exp.policies[policy].evaluations):
+        values[f"policies.{policy}.evaluations[{i}].pass_score"] = 1.02
+    return with_values(exp, values)
+
+
+@pytest.mark.parametrize("policy", ["legacy", "reform_2024", "multiple_host"])
+def test_worlds_of_different_particles_are_each_the_same_as_alone(policy):
+    """Worlds of one model may take different posterior particles (sim/per_world.py): each is
+    the same as a model of its own, every value of PER_WORLD differing between them (two
+    particles of the packaged posterior and a set that changes every salary, top-10% and
+    international base, foreign hires, foundation top-ups and every pass score)."""
+    sets = [_particle(60), _particle(7), _extreme_particle(policy)]
+    pick = [0, 1, 2, 2, 0, 1, 2]
+    worlds = seeds(len(pick), root=17)
+    n = len(sets[0].cohort.centres)
+    mixed = WPIModel(
+        sets[0].cohort,
+        [sets[k].parameters for k in pick],
+        [sets[k].policies[policy] for k in pick],
+        sets[0].horizon,
+        worlds,
+    )
+    rec = mixed.run()
+    for i, k in enumerate(pick):
+        alone = simulate(sets[k], policy, worlds[i : i + 1]).recorder
+        _assert_same_world(_world(alone, 0, n), _world(rec, i, n), f"world {i} (set {k})")
+    # Not vacuous: the same seed under another set gives another world.
+    other = simulate(sets[0], policy, worlds[2:3]).recorder
+    assert not np.array_equal(other["personnel_cost"], _world(rec, 2, n)["personnel_cost"])
+
+
+def test_worlds_that_differ_in_a_value_of_the_model_cannot_share_it(default_experiment):
+    from wpi_abm.experiment.runner import with_values
+
+    exp = default_experiment
+    other = with_values(exp, {"parameters.researchers.insecurity_sensitivity": 0.1})
+    with pytest.raises(ValueError, match=r"parameters\.researchers\.insecurity_sensitivity"):
+        WPIModel(
+            exp.cohort, [exp.parameters, other.parameters], exp.policies["legacy"], 25, seeds(2)
+        )
+    stricter = with_values(exp, {"policies.legacy.evaluations[0].on_fail": "stop"})
+    with pytest.raises(ValueError, match=r"evaluations\[0\]\.on_fail"):
+        WPIModel(
+            exp.cohort,
+            exp.parameters,
+            [exp.policies["legacy"], stricter.policies["legacy"]],
+            25,
+            seeds(2),
+        )
+
+
 def test_horizon_does_not_change_the_years_it_shares(default_experiment):
     long = simulate(default_experiment, "legacy", seeds(2), horizon=25).recorder
     short = simulate(default_experiment, "legacy", seeds(2), horizon=15).recorder

@@ -286,3 +286,54 @@ def test_the_forest_figure_and_tables_show_both_intervals(runs):
     lo, hi = with_.summary.loc[1, ["ci_low_total", "ci_high_total"]]
     assert f"[{100 * lo:5.1f}, {100 * hi:5.1f}]" in text
     assert "total" not in format_summary(without.summary, exp.policies, "legacy")
+
+
+# -- worlds of several particles in one model ----------------------------------------------------
+
+
+def test_the_packaged_posterior_varies_only_values_a_world_holds_alone():
+    """So the default's draw groups share models (batches of 100, not 25)."""
+    from wpi_abm.experiment.uncertainty import load
+    from wpi_abm.sim.per_world import varies_per_world
+
+    post = load(load_experiment()[0])
+    assert post is not None and all(varies_per_world(k) for k in post.keys)
+    assert not any(varies_per_world(k) for k in KEYS[:1])
+
+
+@pytest.mark.parametrize("policy", ["legacy", "multiple_host"])
+def test_a_chunk_of_several_particles_is_the_same_in_one_model_or_one_per_particle(
+    policy, monkeypatch
+):
+    """A chunk of 100 replicates takes four draw groups' particles: simulated as one model, or
+    as one model per particle (what a posterior with another column gets), the same tables."""
+    from wpi_abm.experiment import runner
+    from wpi_abm.experiment.plan import Chunk, Point
+    from wpi_abm.experiment.uncertainty import load
+
+    exp, _ = load_experiment(sets=["policies=[legacy, multiple_host]", "replicates=100"])
+    post = load(exp)
+    job = runner.Job(exp, (Point(0, {}),), True, "mix-test", post)
+    chunk = Chunk(0, policy, exp.policy_names.index(policy), 0, 0, 100)
+    assert len(set(run_particles(post.weights, exp.seed, range(100)).tolist())) == 4
+    models = []
+    import wpi_abm.sim.model as sim_model  # the runner imports the model when it simulates
+
+    class Counting(sim_model.WPIModel):
+        def __init__(self, *args, **kwargs):
+            models.append(len(args[4]))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(sim_model, "WPIModel", Counting)
+    mixed = runner.simulate_chunk(job, chunk)
+    monkeypatch.setattr(runner, "varies_per_world", lambda key: False)
+    apart = runner.simulate_chunk(job, chunk)
+    assert mixed.error is None and apart.error is None
+    assert models == [100, 25, 25, 25, 25]
+    for table in ("outcomes", "panel"):  # NaN where no evaluation: compared as equal
+        pd.testing.assert_frame_equal(
+            getattr(mixed, table).to_pandas(), getattr(apart, table).to_pandas()
+        )
+    assert mixed.outcomes.column("particle").to_numpy().tolist() == np.repeat(
+        run_particles(post.weights, exp.seed, range(100)), len(exp.cohort.centres)
+    ).tolist()

@@ -25,8 +25,11 @@ from wpi_abm.metrics import (
     outcomes,
     support_years,
 )
+from wpi_abm.parameters import Parameters
+from wpi_abm.policy import PolicyDesign
 from wpi_abm.posterior import Posterior
 from wpi_abm.schema.experiment import Experiment
+from wpi_abm.sim.per_world import varies_per_world
 from wpi_abm.validation import validation_errors
 from wpi_abm.yamlio import SourceMap
 
@@ -37,12 +40,15 @@ if TYPE_CHECKING:
 
 BATCH_CENTRE_RUNS = 1_200
 """Centre-runs simulated together in one model, at most: 100 worlds of the default 12-centre
-cohort, 66 of the real programme's 18 (and one posterior particle per model: with parameter
-uncertainty a batch is at most a draw group of 25, or consecutive groups that drew the same
-particle). A run's results do not depend on which runs share its model, so this sets speed and
-memory only: 100 worlds cost ~20% less per run than 25 (the model's set-up and each year's fixed
-costs shared by more runs; docs/performance.md), a chunk of the default 100 runs is one model,
-and a model holds ~10 MB of indicators and ~100,000 people whatever the cohort's size."""
+cohort, 66 of the real programme's 18. With parameter uncertainty the worlds of a model may take
+different posterior particles when the posterior varies only values a model holds per world
+(:data:`wpi_abm.sim.per_world.PER_WORLD`, which covers the packaged posterior); a posterior with
+another column is simulated one particle per model (a draw group of 25, or consecutive groups
+that drew the same particle). A run's results do not depend on which runs share its model, so
+this sets speed and memory only: 100 worlds cost ~20% less per run than 25 (the model's set-up and
+each year's fixed costs shared by more runs; docs/performance.md), a chunk of the default 100 runs
+is one model, and a model holds ~10 MB of indicators and ~100,000 people whatever the cohort's
+size."""
 
 
 @dataclass(frozen=True)
@@ -154,20 +160,28 @@ def simulate_chunk(job: Job, chunk: Chunk) -> ChunkResult:
 
 
 def _batches(
-    reps: list[int], drawn: np.ndarray | None, worlds: int
-) -> list[tuple[list[int], int | None]]:
-    """Consecutive replicates simulated as one model: at most ``worlds``, one particle each.
+    reps: list[int], drawn: np.ndarray | None, worlds: int, mix: bool
+) -> list[tuple[list[int], list[int] | None]]:
+    """Consecutive replicates simulated as one model (at most ``worlds``), with their particles.
 
-    A run's results do not depend on which runs share its model (``tests/test_model.py``), so
-    where batches are cut moves nothing but speed.
+    Without ``mix`` a model's worlds take one particle. A run's results do not depend on which
+    runs share its model (``tests/test_model.py``), so where batches are cut moves nothing but
+    speed.
     """
-    out: list[tuple[list[int], int | None]] = []
+    out: list[tuple[list[int], list[int] | None]] = []
     for i, r in enumerate(reps):
         particle = None if drawn is None else int(drawn[i])
-        if out and len(out[-1][0]) < worlds and out[-1][1] == particle:
-            out[-1][0].append(r)
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and len(last[0]) < worlds
+            and (particle is None or mix or last[1][-1] == particle)  # type: ignore[index]
+        ):
+            last[0].append(r)
+            if particle is not None:
+                last[1].append(particle)  # type: ignore[union-attr]
         else:
-            out.append(([r], particle))
+            out.append(([r], None if particle is None else [particle]))
     return out
 
 
@@ -188,18 +202,26 @@ def _simulate(job: Job, chunk: Chunk) -> ChunkResult:
     post = job.posterior
     drawn = run_particles(post.weights, base.seed, reps) if post is not None else None
     worlds = max(1, BATCH_CENTRE_RUNS // len(names))
-    for batch, particle in _batches(reps, drawn, worlds):
-        exp = base if particle is None else experiment_at(job, chunk.point, particle)
-        policy = exp.policies[policy_name]
+    mix = post is not None and all(varies_per_world(k) for k in post.keys)
+    for batch, particles in _batches(reps, drawn, worlds, mix):
+        exp = base
+        params: Parameters | list[Parameters] = base.parameters
+        policy: PolicyDesign | list[PolicyDesign] = base.policies[policy_name]
+        if particles is not None:
+            # One experiment per world (cached per particle: worlds of a particle share it).
+            each = [experiment_at(job, chunk.point, p) for p in particles]
+            exp = each[0]
+            params = [e.parameters for e in each]
+            policy = [e.policies[policy_name] for e in each]
         seeds = [run_seed(exp.seed, r) for r in batch]
-        model = WPIModel(exp.cohort, exp.parameters, policy, exp.horizon, seeds)
+        model = WPIModel(exp.cohort, params, policy, exp.horizon, seeds)
         rec = model.run()
         ids = np.array(
             [run_id(chunk.point, chunk.policy_index, r, n_pol, exp.replicates) for r in batch]
         )
         keys = _keys(chunk, ids, np.array(batch), len(names))
-        if particle is not None:
-            keys["particle"] = np.full(len(keys["run_id"]), particle, dtype=np.int32)
+        if particles is not None:
+            keys["particle"] = np.repeat(particles, len(names)).astype(np.int32)
         keys["policy"] = _dictionary(np.zeros(len(keys["run_id"])), [chunk.policy])
         # Outcomes are measured in each centre's support years (the reference year 10 is its
         # own tenth year, whenever it started).

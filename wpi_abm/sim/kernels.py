@@ -228,9 +228,10 @@ def sum_where(centre: np.ndarray, weight: np.ndarray, mask: np.ndarray, n_centre
 def by_rank_where(
     centre: np.ndarray, rank: np.ndarray, by_rank: np.ndarray, mask: np.ndarray, n_centres: int
 ):
-    """:func:`sum_where` of the weights ``by_rank[rank]`` (salaries: a person's is its rank's).
+    """:func:`sum_where` of the weights ``by_rank[centre, rank]`` (salaries, by centre row).
 
-    The same floats as ``sum_where(centre, by_rank[rank], mask, n_centres)``, without the column.
+    A person's salary is its rank's at its centre. The same floats as ``sum_where(centre,
+    by_rank[centre, rank], mask, n_centres)``, without the column.
     """
     flag = mask.view(np.uint8)
     out = np.zeros(n_centres)
@@ -241,7 +242,7 @@ def by_rank_where(
         if centre[i] != cur:
             out[cur] += total
             cur, total = centre[i], 0.0
-        total += by_rank[rank[i]] * flag[i]
+        total += by_rank[cur, rank[i]] * flag[i]
     out[cur] += total
     return out
 
@@ -252,7 +253,7 @@ def grants_and_soft_pay(
     rank: np.ndarray,
     productivity: np.ndarray,
     grants_by_rank: np.ndarray,
-    salary_by_rank: np.ndarray,
+    salary: np.ndarray,
     stay: np.ndarray,
     host: np.ndarray,
     n_centres: int,
@@ -260,7 +261,7 @@ def grants_and_soft_pay(
     """Per centre, the grant rates of those who stay and the salaries of their soft posts.
 
     The floats of :func:`sum_where` with the weights ``grants_by_rank[rank] × productivity`` and
-    ``salary_by_rank[rank]`` and the masks ``stay`` and ``stay & ~host``, in one pass (two chains
+    ``salary[centre, rank]`` and the masks ``stay`` and ``stay & ~host``, in one pass (two chains
     of additions take about the time of one): a grant rate is one multiplication, rounded as
     numpy rounds it, so it need not be stored.
     """
@@ -276,7 +277,7 @@ def grants_and_soft_pay(
             cur, total_g, total_s = centre[i], 0.0, 0.0
         r = rank[i]
         total_g += grants_by_rank[r] * productivity[i] * stays[i]
-        total_s += salary_by_rank[r] * (stays[i] * (1 - is_host[i]))
+        total_s += salary[cur, r] * (stays[i] * (1 - is_host[i]))
     grants[cur] += total_g
     soft_pay[cur] += total_s
     return grants, soft_pay
@@ -286,7 +287,7 @@ def grants_and_soft_pay(
 def expiring(
     centre: np.ndarray,
     rank: np.ndarray,
-    salary_by_rank: np.ndarray,
+    salary: np.ndarray,
     host: np.ndarray,
     stay: np.ndarray,
     contract_end: np.ndarray,
@@ -299,7 +300,8 @@ def expiring(
         ``expired`` (not host, staying, contract ended before ``year``), and per centre the
         salaries of the soft posts that run on (``~host & stay & ~expired``) and of the expired
         ones: the floats of :func:`sum_where` with those masks and the weights
-        ``salary_by_rank[rank]`` (a salary is its rank's: read from the table, not stored).
+        ``salary[centre, rank]`` (a salary is its rank's at its centre: read from the table, not
+        stored).
     """
     is_host, stays = host.view(np.uint8), stay.view(np.uint8)
     n = len(centre)
@@ -316,7 +318,7 @@ def expiring(
         soft = (1 - is_host[i]) * stays[i]
         e = soft * (contract_end[i] < year)
         expired[i] = e
-        s = salary_by_rank[rank[i]]
+        s = salary[cur, rank[i]]
         total_run += s * (soft - e)
         total_end += s * e
     running[cur] += total_run
@@ -332,14 +334,14 @@ def census(
     foreign: np.ndarray,
     productivity: np.ndarray,
     top10_q: np.ndarray,
-    salary_by_rank: np.ndarray,
+    salary: np.ndarray,
     papers_by_rank: np.ndarray,
     n_centres: int,
     n_ranks: int,
 ):
     """Every per-centre total of the population that the rest of a year reads, in one pass.
 
-    A person's salary is ``salary_by_rank[rank]`` and effort ``papers_by_rank[rank] ×
+    A person's salary is ``salary[centre, rank]`` and effort ``papers_by_rank[rank] ×
     productivity``: the floats :class:`~wpi_abm.sim.population.Population` would store, computed
     here instead (one multiplication, rounded as numpy rounds it) so that no merge or compaction
     has to move them.
@@ -366,7 +368,7 @@ def census(
         while i < n and centre[i] == c:
             r = rank[i]
             run, n_host = i, 0
-            s, papers = salary_by_rank[r], papers_by_rank[r]
+            s, papers = salary[c, r], papers_by_rank[r]
             while i < n and centre[i] == c and rank[i] == r:
                 # Arithmetic rather than branches on the host and foreign flags (which the
                 # processor would mispredict): salary × 1.0 or × 0.0 is exact.
@@ -460,7 +462,7 @@ def below_logistic(
 def grouped_running(
     centre: np.ndarray, order: np.ndarray, rank: np.ndarray, by_rank: np.ndarray
 ) -> np.ndarray:
-    """Running total of ``by_rank[rank[order]]`` (salaries) within each centre, rows in ``order``.
+    """Running total of ``by_rank[centre, rank]`` (salaries) within each centre, in ``order``.
 
     Each centre's total starts from zero where its rows begin (the floats of
     :func:`wpi_abm.sim.population.grouped_cumsum`): a centre's selections depend on its own
@@ -471,7 +473,7 @@ def grouped_running(
     for k in range(len(order)):
         if k == 0 or centre[order[k]] != centre[order[k - 1]]:
             cs = 0.0
-        cs += by_rank[rank[order[k]]]
+        cs += by_rank[centre[order[k]], rank[order[k]]]
         out[k] = cs
     return out
 
@@ -510,12 +512,13 @@ def wanted_posts(
     start: int,
     step: int,
     planned: np.ndarray,
-    planned_payroll: float,
+    planned_payroll: np.ndarray,
 ):
     """Posts a centre wants to open, in the rows ``start::step`` (its row in every world).
 
     The floats of :meth:`~wpi_abm.sim.agents.centre.Centre.open_posts`'s numpy: with ``b =
-    max(budget, 0)``, ``max(0, floor(planned × (payroll + b) / planned_payroll − counts))``.
+    max(budget, 0)``, ``max(0, floor(planned × (payroll + b) / planned_payroll − counts))``
+    (``planned_payroll``: one per world).
 
     Returns:
         ``b`` per world, and the posts wanted per world and rank.
@@ -526,7 +529,7 @@ def wanted_posts(
     for k in range(n):
         c = start + k * step
         b[k] = _max0(budget[c])
-        scale = (payroll[c] + b[k]) / planned_payroll
+        scale = (payroll[c] + b[k]) / planned_payroll[k]
         for j in range(len(planned)):
             wanted[k, j] = _max0(np.floor(planned[j] * scale - counts[c, j]))
     return b, wanted
@@ -581,8 +584,9 @@ def add_terms(
 ) -> None:
     """``host_terms[start::step] += terms × factor``: one host's terms for one centre, every world.
 
-    The same floats: each product rounded, then added to what the centre's other hosts gave.
+    ``factor`` has one row per world. The same floats: each product rounded, then added to what
+    the centre's other hosts gave.
     """
-    for c in range(start, host_terms.shape[0], step):
+    for k, c in enumerate(range(start, host_terms.shape[0], step)):
         for j in range(len(terms)):
-            host_terms[c, j] += terms[j] * factor[j]
+            host_terms[c, j] += terms[j] * factor[k, j]

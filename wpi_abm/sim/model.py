@@ -15,6 +15,8 @@ the cohort with its own hosts, companies, foundations, market and random streams
 between worlds. A centre or host agent acts in every world at once (its state is one element per
 world); a company or foundation agent belongs to one world. Running worlds together only shares the
 cost of each numpy call; a world's results are identical whether it runs alone or with others.
+Worlds may take different posterior particles where these differ only in the values of
+:data:`~wpi_abm.sim.per_world.PER_WORLD`.
 
 The year (one step = one fiscal year; ``year`` 1 is the run's first year, every centre's first
 supported year unless the cohort staggers their starts) is :meth:`WPIModel.step`, read top to
@@ -38,6 +40,7 @@ from wpi_abm.sim.agents.foundation import Foundation
 from wpi_abm.sim.agents.host import HostInstitution
 from wpi_abm.sim.finance import CentreFinances
 from wpi_abm.sim.output import Output
+from wpi_abm.sim.per_world import PerWorld
 from wpi_abm.sim.population import PI, POSTDOC, STAFF, Population
 from wpi_abm.sim.recorder import Recorder
 from wpi_abm.sim.review import Review
@@ -49,10 +52,14 @@ class WPIModel(mesa.Model):
 
     Args:
         cohort: Centres, hosts, companies and foundations of one world.
-        params: Behavioural parameters.
-        policy: The funding-policy design.
+        params: Behavioural parameters: one for every world, or one per world.
+        policy: The funding-policy design: one for every world, or one per world.
         horizon: Years to simulate.
         seeds: One seed sequence per world (a single seed: one world).
+
+    Raises:
+        ValueError: Worlds' parameters or designs differ in a value outside
+            :data:`~wpi_abm.sim.per_world.PER_WORLD`.
 
     Attributes:
         world: The state of every world (per-centre arrays, population, programme, streams).
@@ -65,13 +72,20 @@ class WPIModel(mesa.Model):
     def __init__(
         self,
         cohort: Cohort,
-        params: Parameters,
-        policy: PolicyDesign,
+        params: Parameters | Sequence[Parameters],
+        policy: PolicyDesign | Sequence[PolicyDesign],
         horizon: int,
         seeds: np.random.SeedSequence | Sequence[np.random.SeedSequence],
     ) -> None:
         seeds = [seeds] if isinstance(seeds, np.random.SeedSequence) else list(seeds)
-        world = World(cohort, params, policy, horizon, seeds)
+        n = len(seeds)
+        each = [params] * n if isinstance(params, Parameters) else list(params)
+        designs = [policy] * n if isinstance(policy, PolicyDesign) else list(policy)
+        if len(each) != n or len(designs) != n:
+            raise ValueError(f"{n} worlds: give one parameter set and one design, or one per world")
+        params, policy = each[0], designs[0]
+        per_world = PerWorld.of(each, designs, len(cohort.centres))
+        world = World(cohort, params, policy, horizon, seeds, per_world)
         super().__init__(rng=world.draws.streams[0].mesa)
         self.world = world
         host_specs = {h.name: h for h in cohort.hosts}
@@ -89,7 +103,8 @@ class WPIModel(mesa.Model):
             for k, s in enumerate(cohort.companies):
                 Company(self, world, s, params.company, run, k)
             for k, s in enumerate(cohort.foundations):
-                Foundation(self, world, s, params.foundation, run, k)
+                # Its own world's: a top-up share may differ between worlds (sim/per_world.py).
+                Foundation(self, world, s, each[run].foundation, run, k)
         self._company_fit = np.array([c.fit for c in self._of(Company)[: len(cohort.companies)]])
         self._foundation_fit = np.array(
             [f.fit for f in self._of(Foundation)[: len(cohort.foundations)]]

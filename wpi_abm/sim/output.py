@@ -60,7 +60,9 @@ class Output:
         self.effort_last = effective
         q = clip(ratio(census.effort_top10, capacity), 0.0, 1.0)
         p_intl = clip(
-            o.intl_base + o.intl_per_foreign_share * ratio(foreign, researchers), 0.0, 1.0
+            w.per_world.intl_base + o.intl_per_foreign_share * ratio(foreign, researchers),
+            0.0,
+            1.0,
         )
 
         # Per world: its centres' papers, then of those the top-10% papers of every centre, then

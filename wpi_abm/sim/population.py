@@ -12,13 +12,13 @@ Ranks: PI, researcher, postdoc, specialist staff ("researchers" in indicators: t
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from wpi_abm.parameters import Parameters
 from wpi_abm.sim import kernels
+from wpi_abm.sim.per_world import PerWorld
 
 PI, RESEARCHER, POSTDOC, STAFF = 0, 1, 2, 3
 RANKS = ("pi", "researcher", "postdoc", "staff")
@@ -100,7 +100,8 @@ class Population:
         productivity: Individual productivity (mean ~1).
         host: Whether the post is on the host's permanent budget.
         contract_end: Last year of the current contract (PERMANENT for host posts).
-        salary: Yearly cost (M yen; computed from the rank, not stored).
+        salary: Yearly cost (M yen; computed from the centre row's salary table and the rank, not
+            stored).
         effort: Papers a year the person writes at full resources (papers_per_year × productivity;
             computed, not stored).
         top10_q: Probability that one of the person's papers is in the world top 10%.
@@ -109,16 +110,20 @@ class Population:
             centre's reputation (rank base rate, foreign and talent outside options).
     """
 
-    def __init__(self, n_centres: int, params: Parameters) -> None:
+    def __init__(
+        self, n_centres: int, params: Parameters, per_world: PerWorld | None = None
+    ) -> None:
         self.n_centres = n_centres
         self.params = params
-        self.salary_by_rank = np.asarray(params.money.salary.as_tuple(), dtype=float)
+        own = per_world or PerWorld.of([params], None, n_centres)
+        # Salary by centre row and rank, and the top-10% logit by centre row: the worlds of one
+        # model may take them from different posterior particles (sim/per_world.py).
+        self.salary = own.salary
+        self._top10_a = own.top10_logit
         self.papers_by_rank = np.asarray(params.output.papers_per_year.as_tuple(), dtype=float)
         self.grants_by_rank = np.asarray(params.grants.per_head.as_tuple(), dtype=float)
         base = np.clip(np.asarray(params.researchers.base_leave.as_tuple()), 1e-9, 1 - 1e-9)
         self._leave_base = np.log(base / (1 - base))
-        o = params.output
-        self._top10_a = math.log(o.top10_base / (1 - o.top10_base))
         # Each column lives in a buffer with room to grow; the attributes are views of the first
         # ``len(self)`` rows. People join and leave in place, so a year reallocates nothing
         # (the buffers grow, by half, only when the population outgrows them).
@@ -172,7 +177,7 @@ class Population:
             "foreign": foreign,
             "host": host,
             "productivity": productivity,
-            "top10_q": 1.0 / (1.0 + np.exp(-(self._top10_a + slope * log_prod))),
+            "top10_q": 1.0 / (1.0 + np.exp(-(self._top10_a[centre] + slope * log_prod))),
             "leave_logit": self._leave_base[rank]
             + r.foreign_outside_option * foreign
             + r.talent_outside_option * log_prod,
@@ -213,7 +218,7 @@ class Population:
     def census(self) -> Census:
         """Every per-centre total of the population the rest of the year reads (one pass)."""
         columns = (self.centre, self.rank, self.host, self.foreign, self.productivity, self.top10_q)
-        tables = (self.salary_by_rank, self.papers_by_rank)
+        tables = (self.salary, self.papers_by_rank)
         return Census(*kernels.census(*columns, *tables, self.n_centres, N_RANKS))
 
     def salaries(self, where: np.ndarray) -> np.ndarray:
@@ -221,9 +226,7 @@ class Population:
 
         The floats of :meth:`per_centre` of the salaries, without making the column.
         """
-        return kernels.by_rank_where(
-            self.centre, self.rank, self.salary_by_rank, where, self.n_centres
-        )
+        return kernels.by_rank_where(self.centre, self.rank, self.salary, where, self.n_centres)
 
     def grants_and_soft_pay(self, stay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per centre, the grant rates of the people who ``stay`` and their soft-money payroll.
@@ -231,7 +234,7 @@ class Population:
         One pass; the floats of :meth:`per_centre` of those amounts and masks.
         """
         return kernels.grants_and_soft_pay(
-            self.centre, self.rank, self.productivity, self.grants_by_rank, self.salary_by_rank,
+            self.centre, self.rank, self.productivity, self.grants_by_rank, self.salary,
             stay, self.host, self.n_centres,
         )  # fmt: skip
 
@@ -259,7 +262,7 @@ class Population:
         out = np.zeros(len(self), dtype=bool)
         if len(order) == 0:
             return out
-        running = kernels.grouped_running(self.centre, order, self.rank, self.salary_by_rank)
+        running = kernels.grouped_running(self.centre, order, self.rank, self.salary)
         out[order[running <= budget[self.centre[order]] + 1e-9]] = True
         return out
 
@@ -275,8 +278,8 @@ class Population:
         if len(order) == 0:
             return out
         c = self.centre[order]
-        sal = self.salary_by_rank[self.rank[order]]
-        running = kernels.grouped_running(self.centre, order, self.rank, self.salary_by_rank)
+        sal = self.salary[c, self.rank[order]]
+        running = kernels.grouped_running(self.centre, order, self.rank, self.salary)
         take = (running - sal) < need[c] - 1e-9
         if cap is not None:
             take &= running <= cap[c] + 1e-9

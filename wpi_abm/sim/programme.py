@@ -29,6 +29,11 @@ class Programme:
         lookahead: Extra years compiled for foresight beyond the horizon.
         params: The programme's behavioural parameters.
         n_centres: Number of centres.
+        clocks: Per centre, its first year, its support history given as input and its subsidy
+            scale (default: every centre starts in year 1 with no history, at scale 1).
+        pass_score: Evaluation name → the score to pass it, per centre, where the worlds of a
+            model take their pass scores from different posterior particles
+            (:mod:`wpi_abm.sim.per_world`); an evaluation not named here has the design's.
 
     Attributes:
         records: Each centre's evaluation record.
@@ -47,10 +52,12 @@ class Programme:
         params: ProgrammeParams,
         n_centres: int,
         clocks: Sequence[tuple[int, dict[int, float], float]] | None = None,
+        pass_score: dict[str, np.ndarray] | None = None,
     ) -> None:
         self.policy = policy
         self.params = params
         self.n = n_centres
+        self._pass_score = pass_score or {}
         # One schedule per distinct clock (start year and history); a cohort whose centres all
         # start together has one, and every method then works on all centres at once.
         clocks = list(clocks) if clocks is not None else [(1, {}, 1.0)] * n_centres
@@ -336,7 +343,7 @@ class Programme:
                 continue
             belief = np.full(self.n, self.params.prior_gate_belief)
             if follow_up.any():
-                bar = self.schedule.evaluations[gate].pass_score
+                bar = self._bar(self.schedule.evaluations[gate])
                 # Before any score exists (year 1) the follow-up says nothing: 50/50.
                 z = np.where(np.isnan(score_now), 0.0, score_now - bar) / sd
                 belief = np.where(follow_up, ndtr(z), belief)
@@ -378,6 +385,10 @@ class Programme:
         return total * factor, years * (factor > 0)
 
     # -- evaluation ---------------------------------------------------------------------------
+    def _bar(self, ev: Evaluation) -> float | np.ndarray:
+        """The score to pass ``ev``: the design's, or one per centre (sim/per_world.py)."""
+        return self._pass_score.get(ev.name, ev.pass_score)
+
     def score(self, indicators: np.ndarray) -> np.ndarray:
         """The committee's score of each centre (1.0 = on every target).
 
@@ -411,8 +422,9 @@ class Programme:
         """Evaluation ``ev`` of the centres ``rows``; their outcomes go into ``outcome``."""
         self.last_score[rows] = assessed[rows]
         centres = np.arange(self.n)[rows].tolist()
+        bar = self._bar(ev)
         for c in centres:
-            passed = bool(assessed[c] >= ev.pass_score)
+            passed = bool(assessed[c] >= (bar if isinstance(bar, float) else bar[c]))
             rec = self.records[c]
             factor = rec.factor
             if not passed:

@@ -54,7 +54,8 @@ def recruit(world: World, insecurity: np.ndarray, filled: np.ndarray) -> np.ndar
     counts = np.bincount(centre // world.n_centres, minlength=world.n_worlds)
     u = world.draws.uniforms("recruitment", counts, 2)
     p_foreign = clip(
-        rc.foreign_hire_base + rc.foreign_hire_reputation_slope * (world.reputation - 1.0),
+        world.per_world.foreign_hire_base
+        + rc.foreign_hire_reputation_slope * (world.reputation - 1.0),
         rc.foreign_hire_min,
         rc.foreign_hire_max,
     )

@@ -44,7 +44,7 @@ def staff(
     expired, cont_pay, cand_pay = kernels.expiring(
         pop.centre,
         pop.rank,
-        pop.salary_by_rank,
+        pop.salary,
         pop.host,
         stay,
         pop.contract_end,

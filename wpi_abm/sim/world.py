@@ -22,6 +22,7 @@ from wpi_abm.cohort import Cohort
 from wpi_abm.numerics import clip
 from wpi_abm.parameters import Parameters
 from wpi_abm.policy import PolicyDesign
+from wpi_abm.sim.per_world import PerWorld
 from wpi_abm.sim.population import N_RANKS, Population
 from wpi_abm.sim.programme import Programme
 from wpi_abm.sim.recorder import Recorder
@@ -72,9 +73,14 @@ class World:
         policy: The funding-policy design.
         horizon: Years to simulate.
         seeds: One seed sequence per run (world).
+        per_world: The values that may differ between worlds (:mod:`wpi_abm.sim.per_world`);
+            default: ``params``' and ``policy``'s in every world.
 
     Attributes:
         year: The support year being simulated (0 before the first).
+        params, policy: The parameters and design of every world, except the values in
+            ``per_world``, which mechanisms read there.
+        per_world: Those values, per centre row.
         size: Centres in all worlds (``n_worlds × n_centres``).
         last_year: Last year any schedule or host outlook is needed for.
         draws: Random draws, one stream per mechanism and world.
@@ -116,6 +122,7 @@ class World:
         policy: PolicyDesign,
         horizon: int,
         seeds: Sequence[np.random.SeedSequence],
+        per_world: PerWorld | None = None,
     ) -> None:
         self.cohort = cohort
         self.params = params
@@ -126,8 +133,9 @@ class World:
         self.draws = Draws(seeds, n)
         self.n_worlds = nw = self.draws.n_worlds
         self.size = size = nw * n
+        self.per_world = per_world or PerWorld.of([params] * nw, [policy] * nw, n)
         self.last_year = horizon + params.researchers.foresight_window + EXTRA_LOOKAHEAD
-        self.population = Population(size, params)
+        self.population = Population(size, params, self.per_world)
         # Each centre's clock: the model year of its first supported year, and the first year
         # the design (not history given as input) pays it. Equal in every world.
         self.start = np.tile([c.first_year for c in cohort.centres], nw)
@@ -141,6 +149,7 @@ class World:
             params.programme,
             size,
             [(c.first_year, c.history, c.subsidy_scale) for c in cohort.centres] * nw,
+            self.per_world.pass_score,
         )
         self.reputation = np.tile([c.reputation for c in cohort.centres], nw).astype(float)
         self.seeking = np.zeros(size, dtype=bool)

@@ -41,7 +41,8 @@ class Centre(mesa.Agent):
         field: Research field.
         hosts: Its host institutions (several under a Multiple-Host design).
         planned: Planned headcount by rank (PI, researcher, postdoc, staff).
-        planned_payroll: Yearly cost of the planned headcount (M yen).
+        planned_payroll: Yearly cost of the planned headcount (M yen), per run (the salaries
+            of a run's posterior particle: sim/per_world.py).
     """
 
     def __init__(
@@ -64,8 +65,12 @@ class Centre(mesa.Agent):
         self.start = spec.first_year
         self.policy_from = spec.policy_from
         self.planned = np.array(spec.planned.as_tuple(), dtype=float)
-        self._salary = world.population.salary_by_rank
-        self.planned_payroll = float(self.planned @ self._salary)
+        # The salary tables of the runs, each with the runs that have it (one table, every run,
+        # unless the runs take different posterior particles).
+        self._salaries = world.per_world.salary_groups
+        self.planned_payroll = np.empty(world.n_worlds)
+        for salary, runs in self._salaries:
+            self.planned_payroll[runs] = float(self.planned @ salary)
         world.planned[self.rows] = self.planned
         world.planned_payroll[self.rows] = self.planned_payroll
         world.planned_researchers[self.rows] = self.planned[:STAFF].sum()
@@ -179,6 +184,12 @@ class Centre(mesa.Agent):
         b, wanted = kernels.wanted_posts(
             budget, counts, payroll, r.start, r.step, self.planned, self.planned_payroll
         )
-        cost = matvec(wanted, self._salary)
+        if len(self._salaries) == 1:
+            cost = matvec(wanted, self._salaries[0][0])
+        else:
+            # A row's product is the same float in any set of rows (numerics.matvec).
+            cost = np.empty(len(wanted))
+            for salary, runs in self._salaries:
+                cost[runs] = matvec(wanted[runs], salary)
         # The share of wanted posts the budget pays for (none wanted: nothing to open).
         kernels.open_within(b, wanted, cost, w.openings, r.start, r.step)

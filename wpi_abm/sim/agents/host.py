@@ -19,7 +19,7 @@ class Hosted(Protocol):
     """What a host knows of a centre it hosts: where the centre's state lives in the world."""
 
     rows: slice
-    planned_payroll: float
+    planned_payroll: np.ndarray
     start: int
     policy_from: int
 
@@ -118,11 +118,12 @@ class HostInstitution(mesa.Agent):
         return self.params.absorption_share * self.strength * self.commitment_for(age)
 
     # -- decisions ------------------------------------------------------------------------------
-    def capacity_shares(self, centres: list[Hosted]) -> list[float]:
+    def capacity_shares(self, centres: list[Hosted]) -> list[np.ndarray]:
         """How the host divides its permanent-post capacity among ``centres`` (those running).
 
         In proportion to their planned size (a host with two centres gives each part of one
-        budget, so they compete for its posts: four real hosts host two centres).
+        budget, so they compete for its posts: four real hosts host two centres). One share per
+        world: a planned size is a payroll, at the salaries of the world's posterior particle.
         """
         sizes = [c.planned_payroll for c in centres]
         total = sum(sizes)
@@ -140,9 +141,10 @@ class HostInstitution(mesa.Agent):
         running = [c for c in self.centres if c.started(w.year)]
         key = tuple(id(c) for c in running)
         if key not in self._factors:
-            # Per centre, the factor on each term (HOST_TERMS order): capacity is shared.
+            # Per centre and world, the factor on each term (HOST_TERMS order): capacity is shared.
             shares = self.capacity_shares(running)
-            self._factors[key] = [np.array([1.0, s, s, 1.0, 1.0]) for s in shares]
+            one = np.ones(w.n_worlds)
+            self._factors[key] = [np.column_stack((one, s, s, one, one)) for s in shares]
         for centre, factor in zip(running, self._factors[key], strict=True):
             terms = self._outlook(centre.start, centre.policy_from)[w.year]
             # host_terms[rows] += terms × factor, in one compiled pass.
