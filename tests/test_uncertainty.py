@@ -334,6 +334,6 @@ def test_a_chunk_of_several_particles_is_the_same_in_one_model_or_one_per_partic
         pd.testing.assert_frame_equal(
             getattr(mixed, table).to_pandas(), getattr(apart, table).to_pandas()
         )
-    assert mixed.outcomes.column("particle").to_numpy().tolist() == np.repeat(
-        run_particles(post.weights, exp.seed, range(100)), len(exp.cohort.centres)
-    ).tolist()
+    drawn = run_particles(post.weights, exp.seed, range(100))
+    expected = np.repeat(drawn, len(exp.cohort.centres))
+    assert np.array_equal(mixed.outcomes.column("particle").to_numpy(), expected)

@@ -113,10 +113,9 @@ class CentreFinances:
         carries = prog.carries_over(year)
         if carries.any():
             seen = seen + np.where(carries, prog.deferred, 0.0)
-        for deals in world.deals.values():
-            for d in deals:
-                covered = max(0, min(w, d.end - year + 1))
-                seen[d.centre] += d.amount * (covered + self.renewal_belief * (w - covered))
+        for d in world.deals:
+            covered = max(0, min(w, d.end - year + 1))
+            seen[d.centre] += d.amount * (covered + self.renewal_belief * (w - covered))
         secured = world.secured
         belief = world.each_clock(
             year, lambda age: world.policy.host_commitment_seen(age, self.commitment_belief)

@@ -58,10 +58,10 @@ def encounter(
     return Encounters(u, hits, hits.any(axis=2).tolist())
 
 
-def deals_by_centre(companies: list) -> dict[int, list]:
-    """Running partnerships of every company, by centre (what centres see in their foresight)."""
-    deals: dict[int, list] = {}
-    for co in companies:
-        for d in co.partnerships:
-            deals.setdefault(d.centre, []).append(d)
-    return deals
+def running_deals(companies: list) -> list:
+    """Running partnerships of every company, in company order (centres see them in foresight).
+
+    One flat list: a centre's deals are added to what it foresees in this order, the order of
+    its companies, whatever other centres' deals come between them.
+    """
+    return [d for co in companies for d in co.partnerships]

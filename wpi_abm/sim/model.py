@@ -105,7 +105,8 @@ class WPIModel(mesa.Model):
             for k, s in enumerate(cohort.foundations):
                 # Its own world's: a top-up share may differ between worlds (sim/per_world.py).
                 Foundation(self, world, s, each[run].foundation, run, k)
-        self._company_fit = np.array([c.fit for c in self._of(Company)[: len(cohort.companies)]])
+        self._companies = self._of(Company)
+        self._company_fit = np.array([c.fit for c in self._companies[: len(cohort.companies)]])
         self._foundation_fit = np.array(
             [f.fit for f in self._of(Foundation)[: len(cohort.foundations)]]
         )
@@ -180,7 +181,7 @@ class WPIModel(mesa.Model):
         )  # fmt: skip
         self._each(Foundation, "act")
         self._each(Company, "act")
-        w.deals = funders.deals_by_centre(self._of(Company))
+        w.deals = funders.running_deals(self._companies)
 
         # 2. Hosts set their terms for each centre and move posts onto their permanent budget
         #    while support runs.

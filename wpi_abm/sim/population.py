@@ -32,11 +32,11 @@ PERMANENT = 1_000_000
 RANK_PRIORITY = np.array([0.0, 1.0, 3.0, 2.0])
 
 _DTYPES = {
-    "centre": np.int32, "rank": np.int8, "contract_end": np.int32, "foreign": np.bool_,
-    "host": np.bool_, "productivity": np.float64, "top10_q": np.float64,
-    "leave_logit": np.float64,
+    "centre": np.int32, "rank": np.int8, "productivity": np.float64, "contract_end": np.int32,
+    "foreign": np.bool_, "host": np.bool_, "top10_q": np.float64, "leave_logit": np.float64,
 }  # fmt: skip
-"""The population's stored columns and their types.
+"""The population's stored columns and their types, in the order
+:func:`~wpi_abm.sim.kernels.merge_people` takes them (the order's keys first).
 
 Salary, effort and grant rate are not stored: each is its rank's amount (× productivity), one
 multiplication that the compiled loops redo where they read it (the same float), so that merging
@@ -186,13 +186,12 @@ class Population:
         # first). The old rows are sorted already; the new ones are sorted (stably) and merged
         # in, which is what a stable sort of old + new gives.
         order = kernels.priority_order(centre, rank, productivity, RANK_PRIORITY)
-        src = kernels.merge_sources(
-            self.centre, self.rank, self.productivity, RANK_PRIORITY,
-            centre[order], rank[order], productivity[order],
-        )  # fmt: skip
         self._reserve(self._n + n)
-        for name, buf in self._buffers.items():
-            kernels.apply_merge(buf, new[name][order], src)
+        kernels.merge_people(
+            self._n, RANK_PRIORITY,
+            *self._buffers.values(),
+            *(new[name][order] for name in _DTYPES),
+        )  # fmt: skip
         self._n += n
         self._views()
 

@@ -101,7 +101,7 @@ class World:
         programme_last: Programme money each centre received last year.
         company_income, endowment_income, gifts: Private money flows of the year.
         market_return: Per world: the year's return on endowment funds.
-        deals: Running company partnerships by centre.
+        deals: Running company partnerships, in company order.
         company_encounters, foundation_encounters: The year's draws for funders.
         national_support_last: National money each centre received last year.
         host_terms: (size, 5) what the hosts give each centre this year, by
@@ -172,7 +172,7 @@ class World:
         self.endowment_income = np.zeros(size)
         self.gifts = np.zeros(size)
         self.market_return = np.zeros(nw)
-        self.deals: dict[int, list] = {}
+        self.deals: list = []
         self.company_encounters: Encounters | None = None
         self.foundation_encounters: Encounters | None = None
         # National money (programme + host) each centre received last year: the Kavli condition.
