@@ -72,9 +72,18 @@ def test_census_is_the_per_centre_sums(rows):
 
 
 def test_compact_keeps_the_masked_rows_in_order(rows):
-    column = rows["effort"].copy()
-    n = kernels.compact(column, rows["mask"])
-    assert np.array_equal(column[:n], rows["effort"][rows["mask"]])
+    rng = np.random.default_rng(8)
+    m = len(rows["centre"])
+    columns = {
+        "centre": rows["centre"], "rank": rows["rank"], "productivity": rows["productivity"],
+        "contract_end": rng.integers(1, 12, m).astype(np.int32), "foreign": rows["foreign"],
+        "host": rows["host"], "top10_q": rows["top10_q"], "leave_logit": rng.normal(-2, 1, m),
+    }  # fmt: skip
+    moved = {k: v.copy() for k, v in columns.items()}
+    n = kernels.compact(rows["mask"], *moved.values())
+    assert n == rows["mask"].sum()
+    for k, v in columns.items():
+        assert np.array_equal(moved[k][:n], v[rows["mask"]]), k
 
 
 def _order(centre, rank, productivity):

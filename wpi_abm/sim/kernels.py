@@ -142,29 +142,32 @@ def merge_people(
 
 
 @_jit
-def compact(column: np.ndarray, mask: np.ndarray) -> int:
-    """Move the rows where ``mask`` is true to the front of ``column``, in order; their number.
+def compact(
+    mask: np.ndarray,
+    centre: np.ndarray,
+    rank: np.ndarray,
+    productivity: np.ndarray,
+    contract_end: np.ndarray,
+    foreign: np.ndarray,
+    host: np.ndarray,
+    top10_q: np.ndarray,
+    leave_logit: np.ndarray,
+) -> int:
+    """Move the rows where ``mask`` is true to the front of every column, in order; their number.
 
     Every row is copied to the next free place, which only moves on past a kept row: no branch
     on the mask (a processor mispredicts one at every leaver), and a row is read before its
-    place can be written (``j <= i``).
+    place can be written (``j <= i``). One pass moves every column (the population's, in the
+    order of :func:`merge_people`).
     """
     keep = mask.view(np.uint8)
     j = 0
     for i in range(len(mask)):
-        column[j] = column[i]
+        centre[j], rank[j], productivity[j] = centre[i], rank[i], productivity[i]
+        contract_end[j], foreign[j], host[j] = contract_end[i], foreign[i], host[i]
+        top10_q[j], leave_logit[j] = top10_q[i], leave_logit[i]
         j += keep[i]
     return j
-
-
-# Sums per centre run over the rows of one centre at a time (the population is sorted by centre),
-# adding into a local total that is stored when the centre changes: adding into ``out[centre]``
-# row by row chains every addition through memory and is several times slower. For rows sorted by
-# centre the floats are those of ``np.bincount`` (``0.0 + total`` is ``total``); for unsorted rows
-# the sums are still right, only rounded in another order. A masked-out row adds 0.0 rather than
-# being skipped (weight × 0.0, exact for finite weights): the same sum, without a branch the
-# processor would mispredict. Flags are read as bytes (``mask.view(np.uint8)``): numba's boolean
-# loads compile to a branch.
 
 
 @_jit

@@ -197,9 +197,7 @@ class Population:
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the rows where ``mask`` is true (everyone else has left)."""
-        for buf in self._buffers.values():
-            n = kernels.compact(buf, mask)
-        self._n = n
+        self._n = kernels.compact(mask, *self._buffers.values())
         self._views()
 
     def per_centre(self, weights: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
