@@ -147,8 +147,8 @@ def batch_sizes(sizes: list[int], runs: int, rounds: int) -> dict[str, object]:
     Each round simulates ``runs`` runs of the default cohort (designs in turn, without parameter
     uncertainty) in models of each size; per size the median over rounds. What a model's set-up
     and each year's fixed costs weigh against its worlds: the runner batches up to
-    ``runner.BATCH_CENTRE_RUNS`` (100 worlds of the default cohort; a draw group of 25 with a
-    posterior).
+    ``runner.BATCH_CENTRE_RUNS`` (100 worlds of the default cohort, of several posterior
+    particles where the posterior varies only per-world values; otherwise a draw group of 25).
     """
     exp, _ = load_experiment()
     per_size: dict[int, list[float]] = {n: [] for n in sizes}

@@ -11,11 +11,12 @@ group, nothing else: :func:`~wpi_abm.experiment.plan.run_particles`). So
   seed: common random numbers hold, and paired differences still pair like with like;
 - the particle does not depend on the chunking, the executor, the number of workers or the
   number of replicates (adding replicates adds groups, never redraws the earlier ones);
-- a model holds one Parameters object, so the runner simulates at most a group of 25 replicates
-  (or consecutive groups that drew the same particle) as one batch of worlds; without
-  uncertainty a batch holds up to 100 runs of the default cohort
-  (:data:`~wpi_abm.experiment.runner.BATCH_CENTRE_RUNS`), ~20% cheaper per run
-  (docs/architecture.md).
+- the worlds of one model may take different particles when every column of the posterior is a
+  value a model holds per world (:data:`wpi_abm.sim.per_world.PER_WORLD`; the packaged
+  posterior's are), so a batch holds up to 100 runs of the default cohort
+  (:data:`~wpi_abm.experiment.runner.BATCH_CENTRE_RUNS`) with or without uncertainty; with any
+  other column a model holds one particle, a draw group of 25 (or consecutive groups that drew
+  the same particle), ~20% dearer per run (docs/architecture.md).
 
 The draw groups are also what the summary's total intervals are computed over
 (:func:`wpi_abm.experiment.analysis.total_interval`). This module loads and checks the posterior
