@@ -68,3 +68,17 @@ def test_batch_sizes_times_each_size_and_keeps_other_measures(tmp_path, capsys):
     one = found["ms_per_run"]["1"]
     assert found["median_ms_per_run"]["1"] == pytest.approx(sum(one) / 2)
     assert "   2 worlds:" in capsys.readouterr().out
+
+
+def test_posterior_batches_times_one_model_per_group_and_none(tmp_path, capsys):
+    out = tmp_path / "benchmark.json"
+    out.write_text(json.dumps({"per_run": {"run_in_chunk_median_ms": 14.0}}))
+    assert main(["--posterior-batches", "--rounds", "1", "--out", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert written["per_run"] == {"run_in_chunk_median_ms": 14.0}
+    found = written["posterior_batches"]
+    # The default's first 100 replicates: four draw groups, four particles.
+    assert found["worlds"] == 100 and found["rounds"] == 1 and found["particles"] == 4
+    assert set(found["ms_per_run"]) == {"one_model", "per_draw_group", "none"}
+    assert all(len(v) == 1 and v[0] > 0 for v in found["ms_per_run"].values())
+    assert "one_model:" in capsys.readouterr().out

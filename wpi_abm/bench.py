@@ -21,7 +21,12 @@ Measures, on this machine:
 - with ``--scaling 1,2,4,8,16``: only strong and weak scaling of ``wpi-abm run`` over those
   worker counts, each point a fresh ``wpi-abm run`` process timed from start to exit (imports,
   cluster start and shutdown included, as a user pays them); written into the benchmark file
-  under ``scaling_table`` (its other measures are kept).
+  under ``scaling_table`` (its other measures are kept);
+- with ``--batch-sizes 1,25,100``: only the model time per run with that many worlds per model;
+- with ``--posterior-batches``: only the model time per run of a chunk of the default experiment
+  with its posterior — its draw groups in one model (as the runner simulates them), one model per
+  draw group (as before, and as a posterior with a column outside ``per_world.PER_WORLD`` still
+  is) — and of the same worlds without uncertainty, alternating.
 
 One module on purpose (~600 lines): every measure is a short function sharing the timing and
 memory helpers, and the benchmark is a tool around the model, not part of it.
@@ -160,6 +165,59 @@ def batch_sizes(sizes: list[int], runs: int, rounds: int) -> dict[str, object]:
         "rounds": rounds,
         "ms_per_run": {str(n): v for n, v in per_size.items()},
         "median_ms_per_run": {str(n): statistics.median(v) for n, v in per_size.items()},
+    }
+
+
+def posterior_batches(worlds: int, rounds: int) -> dict[str, object]:
+    """Model CPU time per run of a chunk's draw groups: in one model, one per group, none.
+
+    The chunk is replicates ``0..worlds-1`` of the default experiment (designs in turn, one per
+    round and way), with the particles its posterior gives them; "none" simulates the same seeds
+    at the parameter file's values. Per way the median over rounds.
+    """
+    from wpi_abm.experiment.plan import RUNS_PER_DRAW, run_particles, run_seed
+    from wpi_abm.experiment.runner import with_values
+    from wpi_abm.experiment.uncertainty import load
+
+    exp, _ = load_experiment()
+    post = load(exp)
+    if post is None:
+        raise ValueError("the default experiment has no posterior (uncertainty.kind is none)")
+    drawn = [int(p) for p in run_particles(post.weights, exp.seed, range(worlds))]
+    at = {p: with_values(exp, post.particle(p)) for p in set(drawn)}
+    seeds = [run_seed(exp.seed, r) for r in range(worlds)]
+    groups = [range(a, min(a + RUNS_PER_DRAW, worlds)) for a in range(0, worlds, RUNS_PER_DRAW)]
+
+    def one_model(policy: str) -> None:
+        params = [at[p].parameters for p in drawn]
+        designs = [at[p].policies[policy] for p in drawn]
+        WPIModel(exp.cohort, params, designs, exp.horizon, seeds).run()
+
+    def per_draw_group(policy: str) -> None:
+        for g in groups:
+            e = at[drawn[g[0]]]
+            seeds_g = [seeds[r] for r in g]
+            WPIModel(e.cohort, e.parameters, e.policies[policy], e.horizon, seeds_g).run()
+
+    def none(policy: str) -> None:
+        WPIModel(exp.cohort, exp.parameters, exp.policies[policy], exp.horizon, seeds).run()
+
+    ways = {"one_model": one_model, "per_draw_group": per_draw_group, "none": none}
+    times: dict[str, list[float]] = {k: [] for k in ways}
+    policies = exp.policy_names
+    # The process's first model loads the compiled kernels; not timed.
+    WPIModel(exp.cohort, exp.parameters, exp.policies[policies[0]], exp.horizon, seeds[:1]).run()
+    for i in range(rounds):
+        for name, way in ways.items():
+            t = time.process_time()
+            way(policies[i % len(policies)])
+            times[name].append(1e3 * (time.process_time() - t) / worlds)
+    return {
+        "worlds": worlds,
+        "particles": len(set(drawn)),
+        "rounds": rounds,
+        "ms_per_run": times,
+        "median_ms_per_run": {k: statistics.median(v) for k, v in times.items()},
     }
 
 
@@ -584,6 +642,10 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-sizes", type=_counts, metavar="N,N,...",
         help="only model time per run with N worlds per model (e.g. 1,25,100), alternating",
     )  # fmt: skip
+    parser.add_argument(
+        "--posterior-batches", action="store_true",
+        help="only model time per run of a chunk's draw groups: one model, one per group, none",
+    )  # fmt: skip
     parser.add_argument("--internal", choices=("ours", "batch_run"), help=argparse.SUPPRESS)
     parser.add_argument("--internal-sweep", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -618,6 +680,15 @@ def main(argv: list[str] | None = None) -> int:
             rounds = ", ".join(f"{x:.2f}" for x in found["ms_per_run"][n])
             print(f"  {n:>4} worlds: {ms:.2f} ms per run (rounds: {rounds})", flush=True)
         _merge_into(args.out, "batch_sizes", found)
+        return 0
+    if args.posterior_batches:
+        worlds = 100
+        print(f"model time per run of {worlds} replicates' draw groups...", flush=True)
+        found = posterior_batches(worlds, args.rounds)
+        for name, ms in found["median_ms_per_run"].items():
+            rounds = ", ".join(f"{x:.2f}" for x in found["ms_per_run"][name])
+            print(f"  {name:>12}: {ms:.2f} ms per run (rounds: {rounds})", flush=True)
+        _merge_into(args.out, "posterior_batches", found)
         return 0
     if args.scaling:
         executors = [e.strip() for e in args.scaling_executors.split(",") if e.strip()]
