@@ -52,3 +52,34 @@ def test_a_run_with_worker_processes_keeps_the_model_out_of_the_driver(tmp_path)
         "--quiet", "--uncertainty", "none", "--out", str(out),
     ) == []  # fmt: skip
     assert (out / "summary.csv").is_file()
+
+
+class _Stop(BaseException):
+    """Ends a command where the test has seen what it needs (main catches Exceptions only)."""
+
+
+@pytest.mark.parametrize(
+    ("executor", "preload"), [("processes", []), ("dask", ["distributed"]), ("serial", None)]
+)
+def test_a_run_starts_its_workers_server_before_checking_its_folder(
+    executor, preload, monkeypatch, tmp_path
+):
+    """The server imports the model and warms (~3 s) while the command checks the folder and
+    imports the driver, so the workers are ready ~1 s sooner; a serial run starts none."""
+    from wpi_abm import cli
+    from wpi_abm.experiment import executors
+
+    events: list[tuple[str, object]] = []
+    record = lambda p, **_: events.append(("server", p))  # noqa: E731
+    monkeypatch.setattr(executors, "forkserver_context", record)
+
+    def folder(args, name):
+        events.append(("folder", name))
+        raise _Stop
+
+    monkeypatch.setattr(cli, "_out_folder", folder)
+    with pytest.raises(_Stop):
+        cli.main(["run", "--executor", executor, "--replicates", "1", "--quiet",
+                  "--out", str(tmp_path / "out")])  # fmt: skip
+    started = [] if preload is None else [("server", preload)]
+    assert events == [*started, ("folder", "policy_comparison")]

@@ -423,6 +423,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         _expect_kind(Path(args.experiment), "experiment", "run")
     with _blaming_options():
         exp, tree = load_experiment(args.experiment, sets)
+    # The workers' server warms (~3 s) while the folder is checked and the driver imported.
+    _start_workers_early(args, exp)
     out = _out_folder(args, exp.name)
     invocation = _invocation(args, args.experiment, sets)
     return _run(args, exp, tree, out, _figures(args, {}), invocation)
@@ -557,6 +559,12 @@ def _executor(args: argparse.Namespace, exp, cluster=None):
     """
     from wpi_abm.experiment.executors import make_executor
 
+    kind, scheduler, cluster = _executor_kind(args, exp, cluster)
+    return make_executor(kind, args.workers or exp.execution.workers, scheduler, cluster)
+
+
+def _executor_kind(args: argparse.Namespace, exp, cluster=None):
+    """(kind, scheduler address or None, cluster spec or None) of :func:`_executor`."""
     cluster = cluster or exp.cluster
     if args.scheduler:
         _check_scheduler(args.scheduler, "--scheduler")
@@ -568,7 +576,14 @@ def _executor(args: argparse.Namespace, exp, cluster=None):
         raise ConfigError(
             f"--scheduler needs the dask executor (got --executor {kind})", field="--executor"
         )
-    return make_executor(kind, args.workers or exp.execution.workers, scheduler, cluster)
+    return kind, scheduler, cluster
+
+
+def _start_workers_early(args: argparse.Namespace, exp) -> None:
+    """Start the run's local workers warming now (executors.start_workers_early)."""
+    from wpi_abm.experiment.executors import start_workers_early
+
+    start_workers_early(*_executor_kind(args, exp))
 
 
 def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:

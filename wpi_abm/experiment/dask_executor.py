@@ -30,7 +30,7 @@ from wpi_abm.experiment.delivery import run_task
 from wpi_abm.experiment.plan import Chunk
 from wpi_abm.experiment.runner import ChunkResult, Job
 from wpi_abm.experiment.tasks import assemble, plan_tasks, whole_chunks
-from wpi_abm.experiment.workers import WARMUP_MODULE, forkserver_context
+from wpi_abm.experiment.workers import DASK_PRELOAD, WARMUP_MODULE, forkserver_context
 
 if TYPE_CHECKING:
     from wpi_abm.schema.experiment import ClusterSpec
@@ -77,7 +77,7 @@ class DaskExecutor:
         if not self.scheduler and self.cluster_spec is None:
             # Start the local workers' forkserver first: it imports distributed and the model
             # while this process imports distributed (~1 s saved on the start of a local run).
-            forkserver_context(["distributed"])
+            forkserver_context(DASK_PRELOAD)
         from distributed import Client
 
         try:
@@ -195,7 +195,7 @@ def local_cluster(workers: int) -> Any:
     import dask
     from distributed import LocalCluster
 
-    method = forkserver_context(["distributed"]).get_start_method()
+    method = forkserver_context(DASK_PRELOAD).get_start_method()
     with dask.config.set({"distributed.worker.multiprocessing-method": method}):
         return LocalCluster(
             n_workers=workers,

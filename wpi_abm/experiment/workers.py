@@ -11,6 +11,9 @@ import multiprocessing as mp
 WARMUP_MODULE = "wpi_abm.experiment.warmup"
 """Imported by a worker (or the forkserver it is forked from) before its first task."""
 
+DASK_PRELOAD = ["distributed"]
+"""What a local Dask cluster's workers' forkserver imports besides the model."""
+
 
 def worker_init() -> None:
     """A process-pool initializer: warm this worker (see :data:`WARMUP_MODULE`)."""
