@@ -83,3 +83,18 @@ def test_a_run_starts_its_workers_server_before_checking_its_folder(
                   "--out", str(tmp_path / "out")])  # fmt: skip
     started = [] if preload is None else [("server", preload)]
     assert events == [*started, ("folder", "policy_comparison")]
+
+
+def test_a_warm_worker_has_the_model_loaded_and_frozen_out_of_the_collector():
+    """What the workers' forkserver preloads: the model imported, its kernels loaded, and all of
+    it moved out of the garbage collector's generations (gc.freeze) before any worker forks."""
+    code = (
+        "import gc, sys, json\n"
+        "import wpi_abm.experiment.warmup\n"
+        "print(json.dumps([gc.get_freeze_count(), 'wpi_abm.sim.model' in sys.modules]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    frozen, model = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert model and frozen > 100_000

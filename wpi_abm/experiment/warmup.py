@@ -20,6 +20,7 @@ Python and numba cache anyway (imported modules, loaded machine code).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -49,6 +50,11 @@ def warm() -> None:
         # support included), which loads each one's machine code from numba's cache.
         seeds = [np.random.SeedSequence(0)]
         WPIModel(exp.cohort, exp.parameters, policy, exp.horizon, seeds).run()
+        # Everything imported so far lives as long as the process: out of the collector's way,
+        # so that its full collections during tasks walk only what tasks made (18 chunks of 100
+        # runs: 0.36-0.42 s of collection -> 0.16-0.17 s), and, in a forkserver, so that
+        # collections in the workers forked from it do not touch (and copy) the shared pages.
+        gc.freeze()
     except Exception as exc:  # pragma: no cover - only speed is at stake
         print(f"wpi-abm: warming a worker failed ({type(exc).__name__}: {exc})", file=sys.stderr)
 
