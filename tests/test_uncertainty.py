@@ -337,3 +337,17 @@ def test_a_chunk_of_several_particles_is_the_same_in_one_model_or_one_per_partic
     drawn = run_particles(post.weights, exp.seed, range(100))
     expected = np.repeat(drawn, len(exp.cohort.centres))
     assert np.array_equal(mixed.outcomes.column("particle").to_numpy(), expected)
+
+
+def test_batches_cut_at_the_model_size_and_at_particles_only_when_they_cannot_mix():
+    from wpi_abm.experiment.runner import _batches
+
+    reps = list(range(60))
+    drawn = np.array([3] * 25 + [5] * 25 + [3] * 10)
+    mixed = _batches(reps, drawn, 50, mix=True)
+    assert [b for b, _ in mixed] == [reps[:50], reps[50:]]
+    assert [p for _, p in mixed] == [drawn[:50].tolist(), drawn[50:].tolist()]
+    apart = _batches(reps, drawn, 50, mix=False)
+    assert [b for b, _ in apart] == [reps[:25], reps[25:50], reps[50:]]
+    assert [p for _, p in apart] == [[3] * 25, [5] * 25, [3] * 10]
+    assert _batches(reps, None, 50, mix=False) == [(reps[:50], None), (reps[50:], None)]

@@ -171,17 +171,14 @@ def _batches(
     out: list[tuple[list[int], list[int] | None]] = []
     for i, r in enumerate(reps):
         particle = None if drawn is None else int(drawn[i])
-        last = out[-1] if out else None
-        if (
-            last is not None
-            and len(last[0]) < worlds
-            and (particle is None or mix or last[1][-1] == particle)  # type: ignore[index]
-        ):
-            last[0].append(r)
-            if particle is not None:
-                last[1].append(particle)  # type: ignore[union-attr]
-        else:
-            out.append(([r], None if particle is None else [particle]))
+        if out:
+            batch, particles = out[-1]
+            if len(batch) < worlds and (particles is None or mix or particles[-1] == particle):
+                batch.append(r)
+                if particles is not None and particle is not None:
+                    particles.append(particle)
+                continue
+        out.append(([r], None if particle is None else [particle]))
     return out
 
 
