@@ -112,6 +112,18 @@ def test_adding_people_is_a_stable_sort_of_old_and_new():
         expected = {k: v[order] for k, v in both.items()}
         for k in columns:
             assert np.array_equal(getattr(pop, k), expected[k]), k
+        # The columns computed on arrival moved with their people (row-wise functions of them).
+        log_prod = np.log(pop.productivity)
+        slope = pop.params.output.top10_talent_slope
+        top10 = 1.0 / (1.0 + np.exp(-(pop._top10_a[pop.centre] + slope * log_prod)))
+        assert np.array_equal(pop.top10_q, top10)
+        r = pop.params.researchers
+        leave = (
+            pop._leave_base[pop.rank]
+            + r.foreign_outside_option * pop.foreign
+            + r.talent_outside_option * log_prod
+        )
+        assert np.array_equal(pop.leave_logit, leave)
         keep = rng.random(len(pop)) < 0.9
         pop.keep(keep)
         expected = {k: v[keep] for k, v in expected.items()}

@@ -229,11 +229,12 @@ def test_a_one_centre_cohort_is_the_same_alone_or_in_a_batch():
             _assert_same_world(_world(alone, 0, 1), _world(batch, i, 1), f"{policy} world {i}")
 
 
-def _extreme_particle(policy: str):
-    """A parameter set that differs from the default in every value a world may hold alone."""
+def _extreme_particle(policy: str, exp=None):
+    """A parameter set that differs from ``exp``'s (the default) in every value a world may
+    hold alone: every salary, the three base rates, the top-up share, each pass score."""
     from wpi_abm.experiment.runner import with_values
 
-    exp, _ = load_experiment()
+    exp = exp or load_experiment()[0]
     values = {
         "parameters.money.salary.pi": 15.5,
         "parameters.money.salary.researcher": 6.36,
@@ -245,18 +246,12 @@ def _extreme_particle(policy: str):
         "parameters.foundation.topup_share": 2.5,
     }
     for i, _ in enumerate(exp.policies[policy].evaluations):
-        values[f"policies.{policy}.evaluations[{i}].pass_score"] = 1.02
+        values[f"policies.{policy}.evaluations[{i}].pass_score"] = (1.02, 0.80, 1.15)[i % 3]
     return with_values(exp, values)
 
 
-@pytest.mark.parametrize("policy", ["legacy", "reform_2024", "multiple_host"])
-def test_worlds_of_different_particles_are_each_the_same_as_alone(policy):
-    """Worlds of one model may take different posterior particles (sim/per_world.py): each is
-    the same as a model of its own, every value of PER_WORLD differing between them (two
-    particles of the packaged posterior and a set that changes every salary, top-10% and
-    international base, foreign hires, foundation top-ups and every pass score)."""
-    sets = [_particle(60), _particle(7), _extreme_particle(policy)]
-    pick = [0, 1, 2, 2, 0, 1, 2]
+def _mixed_against_alone(sets, policy: str, pick: list[int]) -> None:
+    """A model whose world ``i`` takes ``sets[pick[i]]``: each world as a model of its own."""
     worlds = seeds(len(pick), root=17)
     n = len(sets[0].cohort.centres)
     mixed = WPIModel(
@@ -271,8 +266,35 @@ def test_worlds_of_different_particles_are_each_the_same_as_alone(policy):
         alone = simulate(sets[k], policy, worlds[i : i + 1]).recorder
         _assert_same_world(_world(alone, 0, n), _world(rec, i, n), f"world {i} (set {k})")
     # Not vacuous: the same seed under another set gives another world.
-    other = simulate(sets[0], policy, worlds[2:3]).recorder
-    assert not np.array_equal(other["personnel_cost"], _world(rec, 2, n)["personnel_cost"])
+    i = pick.index(2)
+    other = simulate(sets[pick[i - 1]], policy, worlds[i : i + 1]).recorder
+    assert not np.array_equal(other["personnel_cost"], _world(rec, i, n)["personnel_cost"])
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_worlds_of_different_particles_are_each_the_same_as_alone(policy):
+    """Worlds of one model may take different posterior particles (sim/per_world.py): each is
+    the same as a model of its own, every value of PER_WORLD differing between them (two
+    particles of the packaged posterior and a set that changes every salary, top-10% and
+    international base, foreign hires, foundation top-ups and every pass score), under every
+    built-in design."""
+    _mixed_against_alone(
+        [_particle(60), _particle(7), _extreme_particle(policy)], policy, [0, 1, 2, 2, 0, 1, 2]
+    )
+
+
+@pytest.mark.parametrize("policy", ["legacy", "reform_2024"])
+def test_worlds_of_different_particles_of_the_real_programme(policy):
+    """The same for the real programme's 18 centres: staggered starts, support history given as
+    input, and hosts with two centres (whose capacity shares are per world)."""
+    from wpi_abm.experiment.runner import with_values
+    from wpi_abm.experiment.uncertainty import load
+
+    exp, _ = load_experiment("experiments/wpi_history.yaml")
+    post = load(exp)
+    assert post is not None
+    sets = [with_values(exp, post.particle(k)) for k in (60, 7)]
+    _mixed_against_alone([*sets, _extreme_particle(policy, exp)], policy, [1, 2, 0, 2, 1])
 
 
 def test_worlds_that_differ_in_a_value_of_the_model_cannot_share_it(default_experiment):
