@@ -130,6 +130,13 @@ def run_experiment(
         if old.get("config_hash") != fingerprint:
             raise mismatch(store.root, old.get("config") or {}, tree)
     store.open(resume=resume)
+    draw = exp.output.figures if figures is None else figures
+    if draw:
+        # The figure workers' own server imports matplotlib and warms now, beside the executor's
+        # server warming the model (a core is idle then), instead of after the last chunk.
+        from wpi_abm.plots.pool import start_figure_server
+
+        start_figure_server()
     try:
         manifest = _start_manifest(
             store, exp, tree, fingerprint, executor, total, kind, resume, invocation, posterior
@@ -149,8 +156,16 @@ def run_experiment(
         bar = Progress(
             total, initial=total - sum(len(c) for c in todo), desc=exp.name, enabled=progress
         )
+        left = len(todo)  # chunks still to come
         with bar:
             for res in executor.results(job, todo):
+                left -= 1
+                if draw and left <= 2 * executor.workers:
+                    # Every chunk is with the workers: this process imports the drawing code
+                    # now, beside them, rather than alone after the last one (~1 s).
+                    from wpi_abm.plots.pool import import_drawing_code
+
+                    import_drawing_code()
                 if res.error is not None:
                     failures.append(_failure(res.chunk, exp, res.error))
                 elif res.stored:
@@ -170,7 +185,6 @@ def run_experiment(
             if exp.output.panel:
                 store.write_table(BY_FISCAL_YEAR, by_fiscal_year(folder, exp))
         store.write_failures(failures)
-        draw = exp.output.figures if figures is None else figures
         figures_made: list[str] = []
         if draw and not summary.empty:
             from wpi_abm.plots.summary import draw_run_figures

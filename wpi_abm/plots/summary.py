@@ -125,9 +125,10 @@ def draw_files(
     workers = workers or figure_workers()
     if workers <= 1:
         return produce(res, _saver(res, folder), strict=strict, progress=progress)
-    # The same forkserver as the executors' (the first to start it sets its preload): from it a
-    # process starts in milliseconds instead of a fresh interpreter's seconds. `wpi-abm plot` has
-    # started it already (pool.start_figure_server), so that it has been warming meanwhile.
+    # The figures' own forkserver (plots.pool), warm: from it a process starts in milliseconds,
+    # the drawing code imported, instead of a fresh interpreter's seconds. `wpi-abm plot` and a
+    # run's driver have started it already (pool.start_figure_server), so that it has been
+    # warming meanwhile.
     ctx = figure_context()
     position = {spec.name: i for i, spec in enumerate(CATALOGUE)}
     order = sorted(CATALOGUE, key=lambda s: (s.name not in HEAVY_FIRST, position[s.name]))

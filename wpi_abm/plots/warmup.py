@@ -1,6 +1,6 @@
 """Warm figure workers: the drawing code imported, fonts loaded, base font subsets made.
 
-The figure workers fork from a forkserver that imports this module
+The figure workers fork from a forkserver of their own that imports this module
 (:func:`wpi_abm.plots.pool.figure_context`). Importing it runs :func:`warm` once, in the server:
 it imports the drawing code and saves a small figure as PDF and PNG into memory, so that what
 every worker would otherwise do before its first figure — load the fonts, import the PDF and PNG

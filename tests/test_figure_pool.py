@@ -1,0 +1,142 @@
+"""The figure workers' own server: warm, separate from the executors', started as a run starts."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from wpi_abm.config import load_experiment
+from wpi_abm.experiment.driver import run_experiment
+from wpi_abm.experiment.executors import SerialExecutor
+from wpi_abm.experiment.workers import forkserver_context
+from wpi_abm.plots import pool
+
+needs_forkserver = pytest.mark.skipif(
+    "forkserver" not in mp.get_all_start_methods(), reason="no forkserver on this platform"
+)
+
+
+def worker_state(_: object = None) -> tuple[int, bool, bool]:
+    """In a figure worker: its parent, and whether the drawing code and the model are imported."""
+    return os.getppid(), "wpi_abm.plots.summary" in sys.modules, "wpi_abm.sim.model" in sys.modules
+
+
+@needs_forkserver
+def test_figure_workers_fork_warm_from_a_server_of_their_own() -> None:
+    """Whoever started the process's one forkserver first (in a run, the executor, with the model
+    preloaded), figure workers fork from the figures' server, the drawing code imported."""
+    forkserver_context([], warm=False)  # the one server, started as an executor starts it
+    assert pool._figure_server_context() is not None, "this Python's launch code is bindable"
+    with ProcessPoolExecutor(max_workers=2, mp_context=pool.figure_context()) as workers:
+        states = set(workers.map(worker_state, range(4)))
+    server = pool.figure_server_pid()
+    assert server is not None and states == {(server, True, False)}
+    from multiprocessing import forkserver
+
+    assert server != forkserver._forkserver._forkserver_pid
+
+
+def test_without_a_bindable_launch_figures_use_the_one_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another Python's launch code of another shape: no second server, nothing breaks."""
+
+    def launch(self: object, process_obj: object) -> None:  # names no ``forkserver`` global
+        return None
+
+    assert pool._bound_launch(launch, os) is None
+    monkeypatch.setattr(pool, "_figure_server_context", lambda: None)
+    ctx = pool.figure_context()
+    assert ctx is mp.get_context(ctx.get_start_method()) and pool.figure_server_pid() is None
+
+
+@pytest.fixture
+def small() -> tuple:
+    return load_experiment(sets=["replicates=2", "policies=[legacy, reform_2024]"])
+
+
+class RecordingExecutor(SerialExecutor):
+    """A serial executor that notes when its chunks start (in ``calls``)."""
+
+    def __init__(self, calls: list[str]) -> None:
+        super().__init__()
+        self.calls = calls
+
+    def results(self, job, chunks):
+        self.calls.append("chunks")
+        yield from super().results(job, chunks)
+
+
+@pytest.mark.parametrize("figures", [True, False])
+def test_a_run_starts_the_figure_server_before_its_chunks(
+    figures: bool, small: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server warms while the runs are simulated, not after them; not at all without figures."""
+    from wpi_abm.plots import summary
+
+    calls: list[str] = []
+    monkeypatch.setattr(pool, "start_figure_server", lambda: calls.append("server"))
+    monkeypatch.setattr(
+        pool, "import_drawing_code", lambda: None if "import" in calls else calls.append("import")
+    )
+    monkeypatch.setattr(summary, "draw_run_figures", lambda *a, **k: calls.append("figures") or [])
+    exp, tree = small
+    run_experiment(
+        exp, tree, RecordingExecutor(calls), tmp_path / "out", progress=False, figures=figures
+    )
+    # Two chunks, one worker: the drawing code is imported once the last is with the worker.
+    assert calls == (["server", "chunks", "import", "figures"] if figures else ["chunks"])
+
+
+def test_the_drawing_code_is_imported_in_the_background() -> None:
+    """pool itself imports no matplotlib; import_drawing_code imports the drawing code, once."""
+    code = (
+        "import sys\n"
+        "from wpi_abm.plots import pool\n"
+        "assert 'matplotlib' not in sys.modules\n"
+        "pool.import_drawing_code(); pool.import_drawing_code()\n"
+        "assert len(pool._importing) == 1\n"
+        "pool._importing[0].join()\n"
+        "assert pool.DRAWING_CODE in sys.modules and 'matplotlib' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@needs_forkserver
+def test_a_run_draws_its_figures_in_the_figure_servers_workers(
+    small: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end with two figure workers: the server is up once the run is, and the files are
+    those one process draws from the same folder."""
+    from wpi_abm.plots.summary import plot_results
+
+    monkeypatch.setenv("WPI_ABM_FIGURE_WORKERS", "2")
+    exp, tree = small
+    out = tmp_path / "out"
+    seen: list[int | None] = []
+
+    class Noting(SerialExecutor):
+        def results(self, job, chunks):
+            seen.append(pool.figure_server_pid())
+            yield from super().results(job, chunks)
+
+    result = run_experiment(exp, tree, Noting(), out, progress=False, figures=True)
+    assert seen[0] is not None and seen[0] == pool.figure_server_pid()
+    drawn = {p.name: p.read_bytes() for p in (out / "figures").iterdir()}
+    assert len(drawn) >= 16
+    monkeypatch.setenv("WPI_ABM_FIGURE_WORKERS", "1")
+    made, _ = plot_results(out)
+    assert sorted(made) == sorted(drawn) and result.summary is not None
+    for name in made:
+        # A PDF differs only in its creation time (to the second).
+        again, then = ((out / "figures" / name).read_bytes(), drawn[name])
+        if name.endswith(".pdf"):
+            again, then = (re.sub(rb"/CreationDate \(D:[^)]*\)", b"", b) for b in (again, then))
+        assert again == then, name
