@@ -32,8 +32,9 @@ def forkserver_context(preload: list[str], *, warm: bool = True) -> mp.context.B
     posterior, writing the manifest, planning).
     Elsewhere (spawn), each worker warms in its initializer.
 
-    One forkserver serves the whole driver process: the first executor to start it sets what it
-    preloads. A later one with other wishes still works, its workers import what they lack.
+    Python's one forkserver serves every executor of the driver process: the first executor to
+    start it sets what it preloads. A later one with other wishes still works, its workers import
+    what they lack. (The figures start a second server of their own: :mod:`wpi_abm.plots.pool`.)
     """
     methods = mp.get_all_start_methods()
     if "forkserver" not in methods:
