@@ -601,6 +601,13 @@ def big_sweep(runs: int, workers: int) -> dict[str, float]:
     return {"runs": 2 * 50 * replicates, "horizon": 15, "wall_s": wall, "driver_peak_mb": mb}
 
 
+def _print_per_run(found: dict, label: str) -> None:
+    """Print each way's median ms per run and its rounds (``label`` formats the way's name)."""
+    for name, ms in found["median_ms_per_run"].items():
+        rounds = ", ".join(f"{x:.2f}" for x in found["ms_per_run"][name])
+        print(f"  {label.format(name)}: {ms:.2f} ms per run (rounds: {rounds})", flush=True)
+
+
 def _merge_into(path: Path, key: str, value: object) -> None:
     """Write ``value`` under ``key`` into the benchmark file, keeping its other measures."""
     previous = json.loads(path.read_text()) if path.is_file() else {}
@@ -676,18 +683,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.batch_sizes:
         print(f"model time per run in batches of {args.batch_sizes} worlds...", flush=True)
         found = batch_sizes(args.batch_sizes, max(args.runs, 1), args.rounds)
-        for n, ms in found["median_ms_per_run"].items():
-            rounds = ", ".join(f"{x:.2f}" for x in found["ms_per_run"][n])
-            print(f"  {n:>4} worlds: {ms:.2f} ms per run (rounds: {rounds})", flush=True)
+        _print_per_run(found, "{:>4} worlds")
         _merge_into(args.out, "batch_sizes", found)
         return 0
     if args.posterior_batches:
         worlds = 100
         print(f"model time per run of {worlds} replicates' draw groups...", flush=True)
         found = posterior_batches(worlds, args.rounds)
-        for name, ms in found["median_ms_per_run"].items():
-            rounds = ", ".join(f"{x:.2f}" for x in found["ms_per_run"][name])
-            print(f"  {name:>12}: {ms:.2f} ms per run (rounds: {rounds})", flush=True)
+        _print_per_run(found, "{:>14}")
         _merge_into(args.out, "posterior_batches", found)
         return 0
     if args.scaling:

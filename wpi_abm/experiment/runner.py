@@ -205,8 +205,9 @@ def _simulate(job: Job, chunk: Chunk) -> ChunkResult:
         params: Parameters | list[Parameters] = base.parameters
         policy: PolicyDesign | list[PolicyDesign] = base.policies[policy_name]
         if particles is not None:
-            # One experiment per world (cached per particle: worlds of a particle share it).
-            each = [experiment_at(job, chunk.point, p) for p in particles]
+            # One experiment per world: worlds of a particle share its object.
+            at = {p: experiment_at(job, chunk.point, p) for p in dict.fromkeys(particles)}
+            each = [at[p] for p in particles]
             exp = each[0]
             params = [e.parameters for e in each]
             policy = [e.policies[policy_name] for e in each]

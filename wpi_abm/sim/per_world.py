@@ -117,9 +117,7 @@ class PerWorld:
             intl_base=rows([p.output.intl_base for p in params]),
             foreign_hire_base=rows([p.recruitment.foreign_hire_base for p in params]),
             salary=np.repeat(
-                np.stack([np.asarray(p.money.salary.as_tuple(), dtype=float) for p in params]),
-                n_centres,
-                axis=0,
+                np.stack([tables[p.money.salary.as_tuple()][0] for p in params]), n_centres, axis=0
             ),
             salary_groups=tuple((t, np.asarray(ws)) for t, ws in tables.values()),
             pass_score={
