@@ -118,3 +118,19 @@ def test_sensitivity_needs_ranges(tmp_path, capsys):
     p.write_text("name: s\nparameters:\n  parameters.host.absorption_share: {values: [0.2, 0.4]}\n")
     assert main(["sensitivity", str(p)]) == 2
     assert "line 3" in capsys.readouterr().err
+
+
+def test_the_program_exits_with_mains_status_after_freezing_the_collector(monkeypatch):
+    """``wpi-abm`` (cli.command) is main, then an exit that skips collecting what is left."""
+    from importlib.metadata import entry_points
+
+    from wpi_abm import cli
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "wpi-abm"]
+    assert script.value == "wpi_abm.cli:command"
+    calls: list[str] = []
+    monkeypatch.setattr(cli, "main", lambda: calls.append("main") or 3)
+    monkeypatch.setattr(cli.gc, "freeze", lambda: calls.append("freeze"))
+    with pytest.raises(SystemExit) as stop:
+        cli.command()
+    assert stop.value.code == 3 and calls == ["main", "freeze"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import re
-import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -83,30 +82,12 @@ def test_a_run_starts_the_figure_server_before_its_chunks(
 
     calls: list[str] = []
     monkeypatch.setattr(pool, "start_figure_server", lambda: calls.append("server"))
-    monkeypatch.setattr(
-        pool, "import_drawing_code", lambda: None if "import" in calls else calls.append("import")
-    )
     monkeypatch.setattr(summary, "draw_run_figures", lambda *a, **k: calls.append("figures") or [])
     exp, tree = small
     run_experiment(
         exp, tree, RecordingExecutor(calls), tmp_path / "out", progress=False, figures=figures
     )
-    # Two chunks, one worker: the drawing code is imported once the last is with the worker.
-    assert calls == (["server", "chunks", "import", "figures"] if figures else ["chunks"])
-
-
-def test_the_drawing_code_is_imported_in_the_background() -> None:
-    """pool itself imports no matplotlib; import_drawing_code imports the drawing code, once."""
-    code = (
-        "import sys\n"
-        "from wpi_abm.plots import pool\n"
-        "assert 'matplotlib' not in sys.modules\n"
-        "pool.import_drawing_code(); pool.import_drawing_code()\n"
-        "assert len(pool._importing) == 1\n"
-        "pool._importing[0].join()\n"
-        "assert pool.DRAWING_CODE in sys.modules and 'matplotlib' in sys.modules\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    assert calls == (["server", "chunks", "figures"] if figures else ["chunks"])
 
 
 @needs_forkserver

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,8 @@ HEAVY = ("mesa", "matplotlib", "dask", "distributed", "numba", "scipy.stats", "w
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def imported_by(*args: str) -> list[str]:
-    """The heavy modules a fresh interpreter holds after ``wpi-abm ARGS``."""
+def imported_by(*args: str, env: dict[str, str] | None = None) -> list[str]:
+    """The heavy modules a fresh interpreter holds after ``wpi-abm ARGS`` (``env``: added)."""
     code = (
         "import json, sys\n"
         "from wpi_abm.cli import main\n"
@@ -25,7 +26,12 @@ def imported_by(*args: str) -> list[str]:
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
     )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -52,6 +58,23 @@ def test_a_run_with_worker_processes_keeps_the_model_out_of_the_driver(tmp_path)
         "--quiet", "--uncertainty", "none", "--out", str(out),
     ) == []  # fmt: skip
     assert (out / "summary.csv").is_file()
+
+
+def test_figures_are_drawn_by_their_workers_without_matplotlib_in_the_command(tmp_path):
+    """With figure workers, neither a run's driver nor ``wpi-abm plot`` imports matplotlib: the
+    workers draw, and ``plot`` reads the panel while their server imports (~3 s on another core).
+    """
+    out = tmp_path / "out"
+    workers = {"WPI_ABM_FIGURE_WORKERS": "2"}
+    assert imported_by(
+        "run", "--executor", "processes", "--workers", "2", "--replicates", "1", "--quiet",
+        "--uncertainty", "none", "--out", str(out), env=workers,
+    ) == []  # fmt: skip
+    made = {p.name: p.stat().st_mtime_ns for p in (out / "figures").iterdir()}
+    assert len(made) >= 16 and "value_index.png" in made
+    assert imported_by("plot", str(out), env=workers) == []
+    again = {p.name: p.stat().st_mtime_ns for p in (out / "figures").iterdir()}
+    assert again.keys() == made.keys() and all(again[n] > made[n] for n in made)
 
 
 class _Stop(BaseException):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import re
 import shlex
 import sys
@@ -23,7 +24,7 @@ import traceback
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from wpi_abm import __version__
 from wpi_abm.errors import (
@@ -283,6 +284,21 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return EXIT_INTERNAL
+
+
+def command() -> NoReturn:
+    """The ``wpi-abm`` program: :func:`main`, then exit with its status.
+
+    Before exiting, what the command made is frozen out of the garbage collector
+    (``gc.freeze``): the interpreter's last collection at exit would otherwise walk every object
+    still alive (the model, matplotlib, pandas), 0.3–0.4 s of a ~10-s ``wpi-abm plot``, to free
+    memory that the operating system takes back anyway. Every file is closed and every exit
+    handler runs as before. Only the program does this, not :func:`main` (tests call it many
+    times in one process).
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 def _interrupted(exc: KeyboardInterrupt) -> str:
@@ -953,4 +969,4 @@ def _header(file: Path) -> list[str]:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    command()

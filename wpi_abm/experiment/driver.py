@@ -156,16 +156,8 @@ def run_experiment(
         bar = Progress(
             total, initial=total - sum(len(c) for c in todo), desc=exp.name, enabled=progress
         )
-        left = len(todo)  # chunks still to come
         with bar:
             for res in executor.results(job, todo):
-                left -= 1
-                if draw and left <= 2 * executor.workers:
-                    # Every chunk is with the workers: this process imports the drawing code
-                    # now, beside them, rather than alone after the last one (~1 s).
-                    from wpi_abm.plots.pool import import_drawing_code
-
-                    import_drawing_code()
                 if res.error is not None:
                     failures.append(_failure(res.chunk, exp, res.error))
                 elif res.stored:

@@ -7,29 +7,18 @@ reasons so that ``wpi-abm plot`` and the report can say what is missing and why.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from matplotlib.figure import Figure
-
-from wpi_abm.plots import (
-    after_support,
-    cost,
-    decline_curve,
-    fans,
-    forest,
-    income,
-    programme,
-    sensitivity,
-    survival,
-    sweep,
-    waterfall,
-)
 from wpi_abm.plots.results import Results, Skip
-from wpi_abm.plots.style import plt, style
 from wpi_abm.text import pick
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -38,21 +27,40 @@ class FigureSpec:
 
     Attributes:
         name: File stem in ``figures/``.
-        draw: Draws it from a results folder (raises Skip when it cannot).
+        function: What draws it from a results folder (raises Skip when it cannot): a function,
+            or where to find one, ``"module:function"`` in :mod:`wpi_abm.plots` (imported when
+            first drawn, so that reading the catalogue imports no matplotlib).
         title: Short title per language (PDF metadata, report heading).
         caption: One-line caption per language; ``{fields}`` are filled by :func:`caption`.
     """
 
     name: str
-    draw: Callable[[Results], Figure]
+    function: Callable[[Results], Figure] | str
     title: dict[str, str]
     caption: dict[str, str]
+
+    def drawing(self) -> Callable[[Results], Figure]:
+        """The drawing function (see ``function``), its module imported if need be."""
+        if not isinstance(self.function, str):
+            return self.function
+        module, name = self.function.split(":")
+        return getattr(importlib.import_module(f"wpi_abm.plots.{module}"), name)
+
+    def draw(self, res: Results) -> Figure:
+        """Draw the figure from ``res``."""
+        return self.drawing()(res)
+
+
+def import_drawing_code() -> None:
+    """Import every figure's drawing function (the figure workers' server does, once for all)."""
+    for spec in CATALOGUE:
+        spec.drawing()
 
 
 CATALOGUE: tuple[FigureSpec, ...] = (
     FigureSpec(
         "p_decline",
-        forest.forest,
+        "forest:forest",
         {"en": "P(decline) per policy", "ja": "政策別の価値低下確率"},
         {
             "en": "Share of centre-runs whose value index in years {test} is more than {theta}% "
@@ -67,7 +75,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "p_decline_curve",
-        decline_curve.decline_curve,
+        "decline_curve:decline_curve",
         {"en": "P(decline) over the threshold", "ja": "閾値別の価値低下確率"},
         {
             "en": "Share of centre-runs whose value index in years {test} is more than θ below "
@@ -79,7 +87,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "cost_effectiveness",
-        cost.cost_effectiveness,
+        "cost:cost_effectiveness",
         {"en": "Cost-effectiveness", "ja": "費用対効果"},
         {
             "en": "Government cost per centre (programme money received, M yen) against "
@@ -97,7 +105,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "programme_by_fiscal_year",
-        programme.programme_by_fiscal_year,
+        "programme:programme_by_fiscal_year",
         {"en": "The programme by fiscal year", "ja": "年度別のプログラム"},
         {
             "en": "Top: government cost per fiscal year (mean over runs; subsidy and matching "
@@ -112,7 +120,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "centre_forest",
-        programme.centre_forest,
+        "programme:centre_forest",
         {"en": "P(decline) per centre", "ja": "拠点別の価値低下確率"},
         {
             "en": "Share of runs in which each centre's value index in its years {test} is more "
@@ -124,7 +132,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "after_support",
-        after_support.after_support,
+        "after_support:after_support",
         {"en": "After support ends (the seed's measure)", "ja": "支援終了後（原資料の指標）"},
         {
             "en": "Personnel cost and papers in the 1st (filled) and 2nd (hollow) year after each "
@@ -137,7 +145,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "survival",
-        survival.survival,
+        "survival:survival",
         {"en": "Time to decline", "ja": "低下までの時間"},
         {
             "en": "Share of centre-runs whose value index has stayed within {theta}% of year {ref} "
@@ -151,7 +159,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "value_index",
-        fans.fan_value_index,
+        "fans:fan_value_index",
         {"en": "Value index over the years", "ja": "価値指数の推移"},
         {
             "en": "Value index by support year (1 = mean of years {a}–{b}): median, central 50% "
@@ -162,7 +170,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "researchers",
-        fans.fan_researchers,
+        "fans:fan_researchers",
         {"en": "Researchers over the years", "ja": "研究者数の推移"},
         {
             "en": "Researchers by support year, domestic (solid) and foreign (dashed): median, "
@@ -172,7 +180,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "personnel_cost",
-        fans.fan_personnel_cost,
+        "fans:fan_personnel_cost",
         {"en": "Personnel cost over the years", "ja": "人件費の推移"},
         {
             "en": "Personnel cost (M yen per year) by support year: median, central 50% and 90% "
@@ -182,7 +190,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "papers",
-        fans.fan_papers,
+        "fans:fan_papers",
         {"en": "Papers over the years", "ja": "論文数の推移"},
         {
             "en": "Papers per year by support year: median, central 50% and 90% of centre-runs.",
@@ -191,7 +199,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "income",
-        income.income,
+        "income:income",
         {"en": "Income by source", "ja": "財源別の収入"},
         {
             "en": "Mean income per centre by source (M yen per year), stacked; programme money on "
@@ -202,7 +210,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "decomposition",
-        waterfall.waterfall,
+        "waterfall:waterfall",
         {"en": "Which element does the work", "ja": "どの要素が効いているか"},
         {
             "en": "From the first design's level (light grey) to the second's (dark grey): each "
@@ -217,7 +225,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "sweep_response",
-        sweep.sweep_response,
+        "sweep:sweep_response",
         {"en": "Response to the swept levers", "ja": "スイープしたパラメータへの応答"},
         {
             "en": "P(decline) against each swept lever: one lever with its 95% band, several "
@@ -229,7 +237,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "sweep_heatmap",
-        sweep.sweep_heatmap,
+        "sweep:sweep_heatmap",
         {"en": "Two-lever grid", "ja": "2パラメータの格子"},
         {
             "en": "P(decline) (%) over the two-lever grid, one panel per policy, one colour scale; "
@@ -240,7 +248,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "sensitivity_sobol",
-        sensitivity.sensitivity_sobol,
+        "sensitivity:sensitivity_sobol",
         {"en": "Sobol sensitivity indices", "ja": "Sobol感度指数"},
         {
             "en": "Sobol indices with 95% intervals: first order S1 (filled) and total ST "
@@ -250,7 +258,7 @@ CATALOGUE: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "sensitivity_morris",
-        sensitivity.sensitivity_morris,
+        "sensitivity:sensitivity_morris",
         {"en": "Morris screening", "ja": "Morrisスクリーニング"},
         {
             "en": "Morris screening: μ* (importance; bars with 95% interval) and σ (hollow; "
@@ -284,7 +292,7 @@ def title(spec: FigureSpec, lang: str) -> str:
     return pick(spec.title, lang)
 
 
-Sink = Callable[[FigureSpec, Figure], list[str]]
+Sink = Callable[[FigureSpec, "Figure"], list[str]]
 """Receives each drawn figure (inside the style), returns what it wrote, and closes it."""
 
 
@@ -314,6 +322,8 @@ def draw_figure(res: Results, spec: FigureSpec, sink: Sink) -> Drawn:
     skip "failed: …" that also carries the exception, so that a caller in ``strict`` mode can
     raise it.
     """
+    from wpi_abm.plots.style import plt, style
+
     started = time.perf_counter()
     with style(res.lang):
         try:

@@ -6,7 +6,8 @@ that server costs about as much as importing matplotlib (~3 s of CPU); whoever w
 early (:func:`start_figure_server`) so that it warms while something else goes on: ``wpi-abm
 plot`` first thing, while the command imports and checks the folder; an experiment run
 (:func:`~wpi_abm.experiment.driver.run_experiment`) as it starts, while the executor's own server
-imports the model, so that the figures at the end fork their workers warm.
+imports the model, so that the figures at the end fork their workers warm. The process that
+hands figures to the workers needs no matplotlib (the catalogue names the drawing functions).
 
 *Why a server of its own.* Python keeps one forkserver per process, and its preload is fixed by
 whoever starts it first. In a run that is the executor's (the model, for the simulation workers);
@@ -18,13 +19,9 @@ forkserver launch code, bound to that server (:func:`_bound_launch`).
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import importlib
 import multiprocessing as mp
 import os
-import sys
-import threading
 import types
 from collections.abc import Callable
 from typing import Any
@@ -33,11 +30,6 @@ from wpi_abm.experiment.workers import forkserver_context
 
 FIGURE_WARMUP = "wpi_abm.plots.warmup"
 """What the figure workers' server imports before it forks any worker."""
-
-DRAWING_CODE = "wpi_abm.plots.summary"
-"""What the process that hands figures to the workers imports (matplotlib with it, ~1.2 s)."""
-
-_importing: list[threading.Thread] = []
 
 
 def configured_workers() -> int:
@@ -68,26 +60,6 @@ def start_figure_server() -> None:
     """Start the figure workers' server now, in the background, when figures will use a pool."""
     if configured_workers() > 1:
         figure_context()
-
-
-def import_drawing_code() -> None:
-    """Import the drawing code into this process in a background thread, once.
-
-    For a run's driver while its last chunks are simulated: after the last one it would import
-    it with nothing else going on (a core idle on two). The thread only imports; whoever
-    imports the same module meanwhile waits for it (Python's import lock), and an import that
-    fails is left to fail again, with its traceback, where the module is used.
-    """
-    if not _importing and DRAWING_CODE not in sys.modules:
-        thread = threading.Thread(target=_import_quietly, name="import-figures", daemon=True)
-        _importing.append(thread)
-        thread.start()
-
-
-def _import_quietly() -> None:
-    # A failure is raised again, with its traceback, where the module is used.
-    with contextlib.suppress(Exception):
-        importlib.import_module(DRAWING_CODE)
 
 
 def figure_server_pid() -> int | None:

@@ -19,7 +19,6 @@ from wpi_abm.errors import ResultsError
 from wpi_abm.experiment.store import MANIFEST, OUTCOMES, RUNS, ResultFolder
 from wpi_abm.outcomes import PRIMARY
 from wpi_abm.plots.panel import PolicyPanel, files_by_policy, read_policy_panel
-from wpi_abm.plots.style import policy_style
 from wpi_abm.schema.experiment import Experiment
 from wpi_abm.text import check_lang, policy_label
 
@@ -169,7 +168,10 @@ class Results:
         return policy_label(design, self.lang) if design is not None else policy
 
     def style(self, policy: str) -> dict[str, object]:
-        """A policy's colour, marker and line style (see :func:`policy_style`)."""
+        """A policy's colour, marker and line style (:func:`~wpi_abm.plots.style.policy_style`)."""
+        # Imported here: reading a folder (and its panel) needs no matplotlib; drawing does.
+        from wpi_abm.plots.style import policy_style
+
         return policy_style(policy, self.policies)
 
     def end_of_support(self, policy: str) -> int | None:
@@ -196,6 +198,10 @@ class Results:
             folder = self.folder
             self._files = {d: files_by_policy(folder.chunk_files(d)) for d in (RUNS, OUTCOMES)}
         return self._files
+
+    def has_panel_of(self, policy: str) -> bool:
+        """Whether ``policy``'s panel aggregates have been read (here or kept from elsewhere)."""
+        return policy in self._panels
 
     def keep_panel(self, policy: str, panel: PolicyPanel | None) -> None:
         """Cache ``policy``'s panel aggregates read elsewhere (another process's pass)."""

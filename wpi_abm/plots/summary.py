@@ -10,16 +10,20 @@ independent, so on a machine with several cores they are drawn in a pool of proc
 (:func:`figure_workers`): first the panel pass, one policy per task, then one figure per task,
 heaviest first, each process drawing from the aggregates (a few hundred kB) it is sent. The files
 are those a single process writes; progress lines still come in catalogue order.
+
+**Who reads the panel.** At the end of a run the workers' server has been warm for a while and
+the pool reads the panel, a policy per task. ``wpi-abm plot`` starts that server as it starts,
+and it imports matplotlib for ~3 s on another core; :func:`plot_results` reads the panel in the
+meantime, in this process, which imports no matplotlib (the catalogue names its drawing
+functions, imported by whoever draws).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
-
-import pandas as pd
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from wpi_abm.plots.catalogue import (
     CATALOGUE,
@@ -34,8 +38,12 @@ from wpi_abm.plots.catalogue import (
 from wpi_abm.plots.panel import PolicyPanel
 from wpi_abm.plots.pool import configured_workers, figure_context
 from wpi_abm.plots.results import Results
-from wpi_abm.plots.style import save
-from wpi_abm.schema.experiment import Experiment
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from wpi_abm.schema.experiment import Experiment
 
 HEAVY_FIRST = ("income", "researchers", "value_index", "personnel_cost", "papers", "survival")
 """Figures of many panels, which take longest (measured on a 9,000-run folder): started first so
@@ -43,6 +51,8 @@ that the pool does not wait on one of them at the end."""
 
 
 def _saver(res: Results, folder: Path) -> Sink:
+    from wpi_abm.plots.style import save
+
     meta = res.provenance()
 
     def sink(spec: FigureSpec, fig: Figure) -> list[str]:
@@ -91,6 +101,11 @@ def plot_results(
         ResultsError: The folder holds no finished results.
     """
     res = Results.load(Path(results), lang)
+    if figure_workers() > 1:
+        # The panel pass here, before the pool: a command that plots a stored folder has just
+        # started the workers' server (pool.start_figure_server), which imports for ~3 s on
+        # another core; the pool could not start sooner, and this process needs no matplotlib.
+        _read_panels(res, map)
     return draw_files(res, Path(results) / "figures", strict=strict, progress=progress)
 
 
@@ -137,7 +152,7 @@ def draw_files(
     skipped: list[tuple[str, str]] = []
     reported = 0
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        _read_panels(res, pool)
+        _read_panels(res, pool.map)
         pending: dict[Future[Drawn], int] = {
             pool.submit(_draw_into, res, spec.name, folder): position[spec.name] for spec in order
         }
@@ -156,14 +171,19 @@ def draw_files(
     return made, skipped
 
 
-def _read_panels(res: Results, pool: ProcessPoolExecutor) -> None:
-    """The panel pass, one policy per task, into ``res``'s cache (shared by every figure)."""
+def _read_panels(res: Results, mapper: Callable[..., Iterator[PolicyPanel | None]]) -> None:
+    """The panel pass into ``res``'s cache (shared by every figure), one policy per call.
+
+    Args:
+        res: The results folder; policies whose aggregates it holds already are not read again.
+        mapper: ``map``, to read them here, or a pool's ``map``, one policy per task.
+    """
     if not res.has_panel or res.n_points > 1:
         return  # the panel figures skip such folders without reading the panel
-    policies = res.policies
+    policies = [p for p in res.policies if not res.has_panel_of(p)]
     res.panel_files()  # indexed here once, not in every task
     for policy, panel in zip(
-        policies, pool.map(_panel_of, [res] * len(policies), policies), strict=True
+        policies, mapper(_panel_of, [res] * len(policies), policies), strict=True
     ):
         res.keep_panel(policy, panel)
 

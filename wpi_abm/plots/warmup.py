@@ -26,9 +26,11 @@ def warm() -> None:
         from matplotlib.backends.backend_pdf import FigureCanvasPdf
 
         import wpi_abm.plots.summary  # noqa: F401 (the drawing code, imported once in the server)
+        from wpi_abm.plots.catalogue import import_drawing_code
         from wpi_abm.plots.fonts import cache_font_subsets
         from wpi_abm.plots.style import fix_layout, plt, save_png, style, tight_box
 
+        import_drawing_code()  # the catalogue names the figures' modules; import them all
         cache_font_subsets()
         with style():
             fig, ax = plt.subplots(figsize=(2, 1.5), layout="constrained")
