@@ -121,3 +121,26 @@ def test_a_run_draws_its_figures_in_the_figure_servers_workers(
         if name.endswith(".pdf"):
             again, then = (re.sub(rb"/CreationDate \(D:[^)]*\)", b"", b) for b in (again, then))
         assert again == then, name
+
+
+def test_plot_results_reads_the_panel_here_while_the_figure_server_warms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With figure workers, the server is started first and the panel pass runs in this process
+    (``map``) before the pool, which cannot start until the server has imported."""
+    from wpi_abm.plots import summary
+
+    calls: list[object] = []
+    monkeypatch.setenv("WPI_ABM_FIGURE_WORKERS", "2")
+    monkeypatch.setattr(summary, "start_figure_server", lambda: calls.append("server"))
+    monkeypatch.setattr(
+        summary.Results, "load", classmethod(lambda cls, root, lang: calls.append("load") or "res")
+    )
+    monkeypatch.setattr(summary, "_read_panels", lambda res, how: calls.append((res, how)))
+    monkeypatch.setattr(summary, "draw_files", lambda *a, **k: calls.append("draw") or ([], []))
+    summary.plot_results(tmp_path)
+    assert calls == ["server", "load", ("res", map), "draw"]
+    calls.clear()
+    monkeypatch.setenv("WPI_ABM_FIGURE_WORKERS", "1")
+    summary.plot_results(tmp_path)
+    assert calls == ["load", "draw"]  # one process: the figures read the panel as they need it

@@ -836,22 +836,33 @@ def test_japanese_without_the_font_package_says_what_to_install(
 def test_figures_drawn_in_parallel_equal_those_drawn_in_one_process(
     run_folder: Path, tmp_path: Path
 ) -> None:
-    """Same files (PNG bytes identical), same skips, progress in catalogue order."""
-    reports: dict[int, list[tuple[int, str]]] = {1: [], 2: []}
+    """Same files (PNG bytes identical), same skips, progress in catalogue order — whether the
+    pool reads the panel or this process has (as ``plot_results`` does, ``here``)."""
+    from wpi_abm.plots.summary import _read_panels
+
+    reports: dict[str, list[tuple[int, str]]] = {"1": [], "2": [], "here": []}
     out = {}
-    for workers in (1, 2):
+    for way in reports:
         res = Results.load(run_folder)
-        out[workers] = draw_files(
+        if way == "here":
+            _read_panels(res, map)
+            assert all(res.has_panel_of(p) for p in res.policies)
+        out[way] = draw_files(
             res,
-            tmp_path / str(workers),
-            workers=workers,
-            progress=lambda i, n, name, s, w=workers: reports[w].append((i, name)),
+            tmp_path / way,
+            workers=1 if way == "1" else 2,
+            progress=lambda i, n, name, s, w=way: reports[w].append((i, name)),
         )
-    assert out[2] == out[1] and len(out[1][0]) >= 16
-    assert reports[2] == reports[1] == sorted(reports[1])
-    for name in out[1][0]:
+    assert out["2"] == out["here"] == out["1"] and len(out["1"][0]) >= 16
+    assert reports["2"] == reports["here"] == reports["1"] == sorted(reports["1"])
+    for name in out["1"][0]:
         if name.endswith(".png"):
-            assert (tmp_path / "2" / name).read_bytes() == (tmp_path / "1" / name).read_bytes()
+            one = (tmp_path / "1" / name).read_bytes()
+            assert (
+                (tmp_path / "2" / name).read_bytes()
+                == (tmp_path / "here" / name).read_bytes()
+                == one
+            )
 
 
 # -- saving: one layout for both files ----------------------------------------------------------

@@ -36,7 +36,7 @@ from wpi_abm.plots.catalogue import (
     title,
 )
 from wpi_abm.plots.panel import PolicyPanel
-from wpi_abm.plots.pool import configured_workers, figure_context
+from wpi_abm.plots.pool import configured_workers, figure_context, start_figure_server
 from wpi_abm.plots.results import Results
 
 if TYPE_CHECKING:
@@ -100,12 +100,15 @@ def plot_results(
     Raises:
         ResultsError: The folder holds no finished results.
     """
-    res = Results.load(Path(results), lang)
     if figure_workers() > 1:
-        # The panel pass here, before the pool: a command that plots a stored folder has just
-        # started the workers' server (pool.start_figure_server), which imports for ~3 s on
-        # another core; the pool could not start sooner, and this process needs no matplotlib.
+        # The workers' server imports for ~3 s on another core (started here unless the caller,
+        # `wpi-abm plot`, has started it already); the pool cannot start sooner, so the panel
+        # pass is done here meanwhile (this process needs no matplotlib).
+        start_figure_server()
+        res = Results.load(Path(results), lang)
         _read_panels(res, map)
+    else:
+        res = Results.load(Path(results), lang)
     return draw_files(res, Path(results) / "figures", strict=strict, progress=progress)
 
 
