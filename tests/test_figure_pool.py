@@ -6,7 +6,7 @@ import multiprocessing as mp
 import os
 import re
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -23,8 +23,13 @@ needs_forkserver = pytest.mark.skipif(
 
 
 def worker_state(_: object = None) -> tuple[int, bool, bool]:
-    """In a figure worker: its parent, and whether the drawing code and the model are imported."""
-    return os.getppid(), "wpi_abm.plots.summary" in sys.modules, "wpi_abm.sim.model" in sys.modules
+    """In a figure worker: its parent, whether the drawing code (every module the catalogue
+    names, and pyplot) and whether the model are imported."""
+    from wpi_abm.plots.catalogue import CATALOGUE
+
+    named = {f"wpi_abm.plots.{s.function.split(':')[0]}" for s in CATALOGUE}
+    drawing = all(m in sys.modules for m in (*named, "matplotlib.pyplot"))
+    return os.getppid(), drawing, "wpi_abm.sim.model" in sys.modules
 
 
 @needs_forkserver
@@ -123,24 +128,44 @@ def test_a_run_draws_its_figures_in_the_figure_servers_workers(
         assert again == then, name
 
 
-def test_plot_results_reads_the_panel_here_while_the_figure_server_warms(
+def test_plot_results_starts_the_figure_server_before_reading_the_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With figure workers, the server is started first and the panel pass runs in this process
-    (``map``) before the pool, which cannot start until the server has imported."""
+    """So that the server imports while this process reads; not for a folder with no manifest
+    (the error comes at once, and no server outlives it)."""
     from wpi_abm.plots import summary
 
     calls: list[object] = []
-    monkeypatch.setenv("WPI_ABM_FIGURE_WORKERS", "2")
     monkeypatch.setattr(summary, "start_figure_server", lambda: calls.append("server"))
     monkeypatch.setattr(
         summary.Results, "load", classmethod(lambda cls, root, lang: calls.append("load") or "res")
     )
-    monkeypatch.setattr(summary, "_read_panels", lambda res, how: calls.append((res, how)))
     monkeypatch.setattr(summary, "draw_files", lambda *a, **k: calls.append("draw") or ([], []))
     summary.plot_results(tmp_path)
-    assert calls == ["server", "load", ("res", map), "draw"]
+    assert calls == ["load", "draw"]
     calls.clear()
-    monkeypatch.setenv("WPI_ABM_FIGURE_WORKERS", "1")
+    (tmp_path / "manifest.json").write_text("{}")
     summary.plot_results(tmp_path)
-    assert calls == ["load", "draw"]  # one process: the figures read the panel as they need it
+    assert calls == ["server", "load", "draw"]
+
+
+class _StubPool:
+    """A pool whose first task never finishes, finishes at once, or cannot be submitted."""
+
+    def __init__(self, way: str) -> None:
+        self.way = way
+
+    def submit(self, fn: object, *args: object) -> Future:
+        if self.way == "broken":
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        future: Future = Future()
+        if self.way == "up":
+            future.set_result(fn(*args))  # type: ignore[operator]
+        return future
+
+
+@pytest.mark.parametrize(("way", "is_set"), [("up", True), ("broken", True), ("never", False)])
+def test_a_pool_is_up_once_it_has_run_a_task(way: str, is_set: bool) -> None:
+    from wpi_abm.plots.summary import _worker_up
+
+    assert _worker_up(_StubPool(way)).wait(timeout=0.5 if not is_set else 10) is is_set

@@ -837,16 +837,14 @@ def test_figures_drawn_in_parallel_equal_those_drawn_in_one_process(
     run_folder: Path, tmp_path: Path
 ) -> None:
     """Same files (PNG bytes identical), same skips, progress in catalogue order — whether the
-    pool reads the panel or this process has (as ``plot_results`` does, ``here``)."""
-    from wpi_abm.plots.summary import _read_panels
-
+    pool reads the panel or this process has (as while the figure server warms, ``here``)."""
     reports: dict[str, list[tuple[int, str]]] = {"1": [], "2": [], "here": []}
     out = {}
     for way in reports:
         res = Results.load(run_folder)
         if way == "here":
-            _read_panels(res, map)
-            assert all(res.has_panel_of(p) for p in res.policies)
+            for p in res.policies:
+                res.panel(p)
         out[way] = draw_files(
             res,
             tmp_path / way,
@@ -863,6 +861,43 @@ def test_figures_drawn_in_parallel_equal_those_drawn_in_one_process(
                 == (tmp_path / "here" / name).read_bytes()
                 == one
             )
+
+
+class _MapOnly:
+    """A pool that only records what it is asked to map, and answers with markers."""
+
+    def __init__(self) -> None:
+        self.mapped: list[list[str]] = []
+
+    def map(self, fn: object, ress: object, policies: object) -> object:
+        self.mapped.append(list(policies))  # type: ignore[call-overload]
+        return iter(f"pool:{p}" for p in self.mapped[-1])
+
+
+@pytest.mark.parametrize("up", [False, True])
+def test_the_panel_is_read_here_until_the_pool_has_a_worker_then_by_the_pool(
+    up: bool, run_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each policy read once: here while no worker is up, the rest by the pool; kept ones not."""
+    import threading
+
+    from wpi_abm.plots import summary
+    from wpi_abm.plots.panel import PolicyPanel
+
+    event = threading.Event()
+    if up:
+        event.set()
+    monkeypatch.setattr(summary, "_worker_up", lambda pool: event)
+    res = Results.load(run_folder)
+    first, *rest = res.policies
+    res.keep_panel(first, "kept")  # type: ignore[arg-type]
+    pool = _MapOnly()
+    summary._read_panels(res, pool)  # type: ignore[arg-type]
+    assert pool.mapped == [rest if up else []]
+    assert res.panel(first) == "kept"
+    for p in rest:
+        got = res.panel(p)
+        assert got == f"pool:{p}" if up else isinstance(got, PolicyPanel)
 
 
 # -- saving: one layout for both files ----------------------------------------------------------

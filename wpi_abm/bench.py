@@ -301,7 +301,7 @@ def default_experiment(replicates: int, workers: int) -> dict[str, float]:
     """Wall time and driver peak memory of the default experiment.
 
     ``wall_s`` is the simulation and its storage (what the target is about); the figures, drawn
-    afterwards from the stored panel exactly as ``wpi-abm run`` does, are timed separately.
+    afterwards from the stored panel as ``wpi-abm plot`` draws them, are timed separately.
     """
     from wpi_abm.plots.summary import plot_results
 

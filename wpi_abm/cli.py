@@ -292,9 +292,11 @@ def command() -> NoReturn:
     Before exiting, what the command made is frozen out of the garbage collector
     (``gc.freeze``): the interpreter's last collection at exit would otherwise walk every object
     still alive (the model, matplotlib, pandas), 0.3–0.4 s of a ~10-s ``wpi-abm plot``, to free
-    memory that the operating system takes back anyway. Every file is closed and every exit
-    handler runs as before. Only the program does this, not :func:`main` (tests call it many
-    times in one process).
+    memory that the operating system takes back anyway. ``atexit`` handlers (multiprocessing's
+    among them) still run and output is flushed; what no longer runs is the finaliser of an
+    object caught in a reference cycle and still alive at exit, and wpi-abm leaves none to run
+    (its files, folders and pools are closed by ``with`` blocks). Only the program does this,
+    not :func:`main` (tests call it many times in one process).
     """
     code = main()
     gc.freeze()
@@ -870,8 +872,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
     """``wpi-abm plot RESULTS``."""
     from wpi_abm.plots.pool import start_figure_server
 
-    # The figure workers' server imports and warms up while this process imports and checks.
-    start_figure_server()
+    # The figure workers' server imports and warms up while this process imports and checks
+    # (not for a path that is no folder: the error comes at once, and no server outlives it).
+    if args.results.is_dir():
+        start_figure_server()
     from wpi_abm.experiment.progress import figure_progress
     from wpi_abm.plots.summary import plot_results
 

@@ -11,20 +11,24 @@ independent, so on a machine with several cores they are drawn in a pool of proc
 heaviest first, each process drawing from the aggregates (a few hundred kB) it is sent. The files
 are those a single process writes; progress lines still come in catalogue order.
 
-**Who reads the panel.** At the end of a run the workers' server has been warm for a while and
-the pool reads the panel, a policy per task. ``wpi-abm plot`` starts that server as it starts,
-and it imports matplotlib for ~3 s on another core; :func:`plot_results` reads the panel in the
-meantime, in this process, which imports no matplotlib (the catalogue names its drawing
-functions, imported by whoever draws).
+**Who reads the panel.** This process reads policies until the pool has a worker up, and the
+pool the rest (:func:`_read_panels`). At the end of a run the workers' server has been warm for a
+while and the pool reads (nearly) all of them; ``wpi-abm plot`` starts that server as it starts,
+and while it imports matplotlib for ~3 s on another core this process reads the panel. This
+process imports no matplotlib (the catalogue names the drawing functions, imported by whoever
+draws).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+import contextlib
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wpi_abm.experiment.store import MANIFEST
 from wpi_abm.plots.catalogue import (
     CATALOGUE,
     Drawn,
@@ -100,15 +104,12 @@ def plot_results(
     Raises:
         ResultsError: The folder holds no finished results.
     """
-    if figure_workers() > 1:
-        # The workers' server imports for ~3 s on another core (started here unless the caller,
-        # `wpi-abm plot`, has started it already); the pool cannot start sooner, so the panel
-        # pass is done here meanwhile (this process needs no matplotlib).
+    if (Path(results) / MANIFEST).is_file():
+        # The workers' server imports for ~3 s on another core while this process reads the
+        # folder (started here unless the caller, `wpi-abm plot`, has started it already). Not
+        # for a folder that is no results folder: the error comes at once, no server lingers.
         start_figure_server()
-        res = Results.load(Path(results), lang)
-        _read_panels(res, map)
-    else:
-        res = Results.load(Path(results), lang)
+    res = Results.load(Path(results), lang)
     return draw_files(res, Path(results) / "figures", strict=strict, progress=progress)
 
 
@@ -155,7 +156,7 @@ def draw_files(
     skipped: list[tuple[str, str]] = []
     reported = 0
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        _read_panels(res, pool.map)
+        _read_panels(res, pool)
         pending: dict[Future[Drawn], int] = {
             pool.submit(_draw_into, res, spec.name, folder): position[spec.name] for spec in order
         }
@@ -174,21 +175,42 @@ def draw_files(
     return made, skipped
 
 
-def _read_panels(res: Results, mapper: Callable[..., Iterator[PolicyPanel | None]]) -> None:
-    """The panel pass into ``res``'s cache (shared by every figure), one policy per call.
+def _read_panels(res: Results, pool: Executor) -> None:
+    """The panel pass into ``res``'s cache (shared by every figure), one policy at a time.
 
-    Args:
-        res: The results folder; policies whose aggregates it holds already are not read again.
-        mapper: ``map``, to read them here, or a pool's ``map``, one policy per task.
+    Policies are read in this process until the pool has a worker up, the rest by the pool, a
+    policy per task. Right after ``wpi-abm plot`` has started the figure server, its workers are
+    ~3 s away (the server imports matplotlib on another core) and this process would otherwise
+    wait idle; at the end of a run the server is warm and the pool reads (nearly) all of them,
+    in parallel. The aggregates are the same whoever reads them. Policies whose aggregates
+    ``res`` holds already are not read again.
     """
     if not res.has_panel or res.n_points > 1:
         return  # the panel figures skip such folders without reading the panel
-    policies = [p for p in res.policies if not res.has_panel_of(p)]
     res.panel_files()  # indexed here once, not in every task
-    for policy, panel in zip(
-        policies, mapper(_panel_of, [res] * len(policies), policies), strict=True
-    ):
+    todo = [p for p in res.policies if not res.has_panel_of(p)]
+    up = _worker_up(pool)
+    while todo and not up.is_set():
+        res.panel(todo.pop(0))  # read here, and kept in res
+    for policy, panel in zip(todo, pool.map(_panel_of, [res] * len(todo), todo), strict=True):
         res.keep_panel(policy, panel)
+
+
+def _worker_up(pool: Executor) -> threading.Event:
+    """An event set once ``pool`` has run a task: a worker is up.
+
+    Also set when the pool is broken (its next use raises that where it is handled). Asked from
+    a thread: starting a forkserver's first worker waits for the server to finish importing.
+    """
+    up = threading.Event()
+
+    def ask() -> None:
+        with contextlib.suppress(Exception):  # a broken pool: see above
+            pool.submit(int).result()
+        up.set()
+
+    threading.Thread(target=ask, name="figure-pool-up", daemon=True).start()
+    return up
 
 
 def _panel_of(res: Results, policy: str) -> PolicyPanel | None:

@@ -25,12 +25,11 @@ def warm() -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.backends.backend_pdf import FigureCanvasPdf
 
-        import wpi_abm.plots.summary  # noqa: F401 (the drawing code, imported once in the server)
+        import wpi_abm.plots.summary  # noqa: F401 (what a figure task runs: the pool's side)
         from wpi_abm.plots.catalogue import import_drawing_code
         from wpi_abm.plots.fonts import cache_font_subsets
         from wpi_abm.plots.style import fix_layout, plt, save_png, style, tight_box
 
-        import_drawing_code()  # the catalogue names the figures' modules; import them all
         cache_font_subsets()
         with style():
             fig, ax = plt.subplots(figsize=(2, 1.5), layout="constrained")
@@ -40,6 +39,9 @@ def warm() -> None:
             fig.savefig(BytesIO(), format="pdf", bbox_inches=tight_box(fig, FigureCanvasPdf))
             save_png(fig, BytesIO(), tight_box(fig, FigureCanvasAgg), {})
             plt.close(fig)
+        # The catalogue names each figure's module ("module:function"); import them all, last,
+        # so that a module that fails to import (reported below) costs only its own import.
+        import_drawing_code()
     except Exception as exc:  # pragma: no cover - only speed is at stake
         print(f"wpi-abm: warming figure workers failed ({exc!r})", file=sys.stderr)
 
