@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from io import BytesIO
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -38,6 +39,7 @@ from wpi_abm.plots.fonts import cache_font_subsets
 from wpi_abm.plots.results import Results, Skip, parameter_label
 from wpi_abm.plots.style import (
     PNG_DPI,
+    fix_layout,
     fix_ticks,
     freeze_ticks,
     luminance,
@@ -929,9 +931,10 @@ def _media_box(pdf: Path) -> list[float]:
 def test_save_renders_both_files_from_one_layout_as_savefig_would(
     layout: str | None, tmp_path: Path
 ) -> None:
-    """The PNG is what ``savefig(bbox_inches="tight")`` draws, pixel for pixel; the PDF has the
-    page it had (the same, for a figure laid out when drawn; for one with a layout engine, laid
-    out with the PNG's text metrics, within a fraction of a point)."""
+    """The PNG is what ``savefig(bbox_inches="tight")`` draws, pixel for pixel (here the PDF's
+    box, which crops both files, is Agg's: see the test after this one for a figure where they
+    differ); the PDF has the page it had (the same, for a figure laid out when drawn; for one
+    with a layout engine, laid out with the PNG's text metrics, within a fraction of a point)."""
     fig = _grid_figure(layout)
     assert save(fig, tmp_path / "new", "fig", {"title": "t"}) == ["fig.pdf", "fig.png"]
     assert not plt.fignum_exists(fig.number)  # closed
@@ -949,6 +952,42 @@ def test_save_renders_both_files_from_one_layout_as_savefig_would(
         assert got == want
     else:
         assert got == pytest.approx(want, abs=1.0)
+
+
+def _labelled_bars(layout: str | None) -> Figure:
+    """Bars with long category labels at the left and a long title: text at both side edges."""
+    fig, ax = plt.subplots(figsize=(3.5, 2), layout=layout)
+    names = ["Legacy (700 M × 10, cliff)", "Reform 2024 (10 + 5 matching)", "WPI CORE (500 → 700)"]
+    ax.barh(names, [0.3, 0.25, 0.4])
+    ax.set_xlabel("P(decline)")
+    ax.set_title("Probability of decline, measured at both edges", loc="left")
+    if layout is None:
+        fig.tight_layout()
+    return fig
+
+
+@pytest.mark.parametrize("layout", [None, "constrained"])
+def test_png_is_cropped_to_the_pdf_box_with_all_its_ink(layout: str | None, tmp_path: Path) -> None:
+    """Both files have the PDF backend's crop: the PNG is matplotlib's rendering in that box,
+    the same extent as the PDF's page, with a blank margin all round (no ink clipped, although
+    Agg measures this figure's labels narrower than the PDF backend does)."""
+    from matplotlib.backends.backend_pdf import FigureCanvasPdf
+
+    measured = _labelled_bars(layout)
+    fix_layout(measured)
+    pdf_box, agg_box = tight_box(measured, FigureCanvasPdf), tight_box(measured, FigureCanvasAgg)
+    assert pdf_box.x0 < agg_box.x0 - 1 / 72 and pdf_box.x1 > agg_box.x1 + 1 / 72  # discriminates
+    assert save(_labelled_bars(layout), tmp_path, "fig", {"title": "t"}) == ["fig.pdf", "fig.png"]
+    png = mpimg.imread(tmp_path / "fig.png")
+    page = np.array(_media_box(tmp_path / "fig.pdf")[2:]) * PNG_DPI / 72
+    np.testing.assert_allclose(png.shape[1::-1], page, atol=1.0)
+    margin = round(0.5 * plt.rcParams["savefig.pad_inches"] * PNG_DPI)
+    for edge in (png[:margin], png[-margin:], png[:, :margin], png[:, -margin:]):
+        assert (edge == 1.0).all(), "the margin is blank: no ink cut off"
+    plain = _labelled_bars(layout)
+    fix_layout(plain)
+    plain.savefig(tmp_path / "plain.png", dpi=PNG_DPI, bbox_inches=pdf_box)
+    np.testing.assert_array_equal(png, mpimg.imread(tmp_path / "plain.png")[..., :3])
 
 
 @pytest.mark.parametrize("opaque", [True, False])
@@ -1017,6 +1056,20 @@ def test_fixed_ticks_are_the_ticks_the_figure_had(tmp_path: Path) -> None:
     assert "_update_ticks" not in vars(ax.yaxis)  # its ticks are still asked for
 
 
+def _glyphs_by_name(data: bytes, index: dict[int, int]) -> dict[int, tuple[str, object, int]]:
+    """Each original glyph id's (name, outline points, advance) in the subset font ``data``."""
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(BytesIO(data))
+    order, glyf, hmtx = font.getGlyphOrder(), font["glyf"], font["hmtx"]
+    out = {}
+    for original, new in index.items():
+        name = order[new]
+        coords, ends, flags = glyf[name].getCoordinates(glyf)
+        out[original] = (name, (list(coords), list(ends), list(flags)), hmtx[name][0])
+    return out
+
+
 @pytest.mark.parametrize(
     ("text", "in_base"),
     [
@@ -1025,11 +1078,19 @@ def test_fixed_ticks_are_the_ticks_the_figure_had(tmp_path: Path) -> None:
         ("Time to decline ☃ ∮", False),  # outside the base: from the whole font, as before
     ],
 )
-def test_font_subsets_are_the_bytes_matplotlib_makes(text: str, in_base: bool) -> None:
-    """Kept, or made from the base subset: the same font file and glyph ids as made directly."""
+def test_font_subsets_draw_the_glyphs_matplotlib_makes(text: str, in_base: bool) -> None:
+    """Kept, or made from the base subset: every glyph as matplotlib's own subset draws it.
+
+    A subset made from the base has no text-layout tables (``fonts.LAYOUT_TABLES``), so its file
+    and glyph ids differ from matplotlib's; each glyph asked for has the same name, outline and
+    advance width. A subset outside the base is matplotlib's, byte for byte.
+    """
+    from fontTools.ttLib import TTFont
     from matplotlib import font_manager
     from matplotlib.backends import _backend_pdf_ps as pdf_ps
     from matplotlib.ft2font import FT2Font
+
+    from wpi_abm.plots.fonts import LAYOUT_TABLES
 
     cache_font_subsets()
     cached = pdf_ps.get_glyphs_subset
@@ -1042,8 +1103,18 @@ def test_font_subsets_are_the_bytes_matplotlib_makes(text: str, in_base: bool) -
     for make in (cached.make, cached, cached):
         with make(path, glyphs) as result:
             made.append((pdf_ps.font_as_file(result.font).getvalue(), result.glyph_index_map))
-    assert made[0] == made[1] == made[2]
+    assert made[1] == made[2], "kept: the same subset the second time"
+    assert glyphs <= made[1][1].keys()
     assert (glyphs <= cached.bases[(str(path), 0)][1].keys()) == in_base
+    ours, theirs = _glyphs_by_name(*made[1]), _glyphs_by_name(*made[0])
+    assert glyphs <= ours.keys() & theirs.keys()
+    assert all(ours[g] == theirs[g] for g in ours.keys() & theirs.keys())
+    tables = set(TTFont(BytesIO(made[1][0])).keys())
+    if in_base:
+        assert not tables & set(LAYOUT_TABLES)
+        assert {"glyf", "hmtx", "cmap", "loca", "head"} <= tables
+    else:
+        assert made[1] == made[0], "outside the base: matplotlib's subset, byte for byte"
     cache_font_subsets()  # installed once
     assert pdf_ps.get_glyphs_subset is cached
 

@@ -22,7 +22,6 @@ def warm() -> None:
     reported on standard error, never raised.
     """
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.backends.backend_pdf import FigureCanvasPdf
 
         import wpi_abm.plots.summary  # noqa: F401 (what a figure task runs: the pool's side)
@@ -36,8 +35,9 @@ def warm() -> None:
             ax.plot([1, 2, 3], [0, 1, 0])
             ax.set_title("Staff effect (700 M ¥ × 10)", loc="left")
             fix_layout(fig)
-            fig.savefig(BytesIO(), format="pdf", bbox_inches=tight_box(fig, FigureCanvasPdf))
-            save_png(fig, BytesIO(), tight_box(fig, FigureCanvasAgg), {})
+            box = tight_box(fig, FigureCanvasPdf)  # as style.save crops both files
+            fig.savefig(BytesIO(), format="pdf", bbox_inches=box)
+            save_png(fig, BytesIO(), box, {})
             plt.close(fig)
         # The catalogue names each figure's module ("module:function"); import them all, last,
         # so that a module that fails to import (reported below) costs only its own import.
