@@ -261,7 +261,7 @@ def save_png(fig: Figure, path: str | Path | BinaryIO, box: Bbox, metadata: dict
     Args:
         fig: A laid-out figure (:func:`fix_layout`).
         path: Where to write.
-        box: The crop (:func:`tight_box` with the Agg canvas).
+        box: The crop (:func:`tight_box`; :func:`save` gives the PDF canvas's box).
         metadata: PNG text chunks.
     """
     own = fig.canvas
