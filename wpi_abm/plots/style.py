@@ -196,19 +196,39 @@ def save(fig: Figure, folder: Path, name: str, metadata: dict[str, str]) -> list
     if "keywords" in metadata:
         pdf_meta["Keywords"] = metadata["keywords"]
     png_meta = {"Title": title, "Software": creator, "Description": metadata.get("subject", "")}
-    cache_font_subsets()
     try:
-        fix_layout(fig)
-        # Both files are cropped to the box the PDF backend measures. It measures text a little
-        # wider than Agg does at 300 dpi (0-2.3 pt per side on the ten run figures, never
-        # narrower), so the box holds all of the PNG's ink too; the two files have the same
-        # extent, and the figure is measured once (a measure costs ~70 ms for nine panels).
-        box = tight_box(fig, FigureCanvasPdf)
-        fig.savefig(folder / f"{name}.pdf", metadata=pdf_meta, bbox_inches=box)
-        save_png(fig, folder / f"{name}.png", box, png_meta)
+        render(fig, folder / f"{name}.pdf", folder / f"{name}.png", pdf_meta, png_meta)
     finally:
         plt.close(fig)
     return [f"{name}.pdf", f"{name}.png"]
+
+
+def render(
+    fig: Figure,
+    pdf: str | Path | BinaryIO,
+    png: str | Path | BinaryIO,
+    pdf_meta: dict[str, str],
+    png_meta: dict[str, str],
+) -> None:
+    """Lay ``fig`` out once and write it as PDF and :data:`PNG_DPI` PNG, both with one crop.
+
+    Both files are cropped to the box the PDF backend measures. It measures text a little wider
+    than Agg does at 300 dpi (0-2.3 pt per side on the ten run figures, never narrower), so the
+    box holds all of the PNG's ink too; the two files have the same extent, and the figure is
+    measured once (~60 ms a run figure). The figure is left open.
+
+    Args:
+        fig: A drawn figure.
+        pdf: Where the PDF goes.
+        png: Where the PNG goes.
+        pdf_meta: The PDF's metadata.
+        png_meta: The PNG's text chunks.
+    """
+    cache_font_subsets()
+    fix_layout(fig)
+    box = tight_box(fig, FigureCanvasPdf)
+    fig.savefig(pdf, format="pdf", metadata=pdf_meta, bbox_inches=box)
+    save_png(fig, png, box, png_meta)
 
 
 class PngCanvas(FigureCanvasAgg):

@@ -22,22 +22,15 @@ def warm() -> None:
     reported on standard error, never raised.
     """
     try:
-        from matplotlib.backends.backend_pdf import FigureCanvasPdf
-
         import wpi_abm.plots.summary  # noqa: F401 (what a figure task runs: the pool's side)
         from wpi_abm.plots.catalogue import import_drawing_code
-        from wpi_abm.plots.fonts import cache_font_subsets
-        from wpi_abm.plots.style import fix_layout, plt, save_png, style, tight_box
+        from wpi_abm.plots.style import plt, render, style
 
-        cache_font_subsets()
         with style():
             fig, ax = plt.subplots(figsize=(2, 1.5), layout="constrained")
             ax.plot([1, 2, 3], [0, 1, 0])
             ax.set_title("Staff effect (700 M ¥ × 10)", loc="left")
-            fix_layout(fig)
-            box = tight_box(fig, FigureCanvasPdf)  # as style.save crops both files
-            fig.savefig(BytesIO(), format="pdf", bbox_inches=box)
-            save_png(fig, BytesIO(), box, {})
+            render(fig, BytesIO(), BytesIO(), {}, {})  # as every figure is saved (style.save)
             plt.close(fig)
         # The catalogue names each figure's module ("module:function"); import them all, last,
         # so that a module that fails to import (reported below) costs only its own import.
