@@ -17,19 +17,17 @@ import functools
 import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
+from io import BytesIO
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import matplotlib as mpl
 import numpy as np
-import PIL.Image
-from PIL.PngImagePlugin import PngInfo
 
 mpl.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib import font_manager
 from matplotlib.backend_bases import FigureCanvasBase
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import FigureCanvasPdf
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
@@ -39,16 +37,11 @@ from matplotlib.transforms import Bbox
 
 from wpi_abm.formats import money
 from wpi_abm.plots.fonts import cache_font_subsets
+from wpi_abm.plots.raster import PNG_DPI, png_from_pdf
 from wpi_abm.presets import Look, policy_looks
 
 DOUBLE = 7.0
 """Double-column width (inches)."""
-PNG_DPI = 300
-"""Resolution of the PNG files written next to each PDF."""
-PNG_COMPRESS_LEVEL = 3
-"""zlib level of the PNG files (:class:`PngCanvas`): levels 1–3 use zlib's fast matcher, about
-half the time of Pillow's default 6, and with the alpha channel left out of an opaque figure
-the files are still ~1% smaller than before (RGBA at level 6)."""
 
 # Each built-in design's look is data (configs/policies/_index.yaml, see wpi_abm.presets). Designs
 # it does not list take dark colours from Paul Tol's colour-blind-safe "muted" scheme (Okabe–Ito
@@ -174,9 +167,8 @@ def style(lang: str = "en") -> Iterator[None]:
 def save(fig: Figure, folder: Path, name: str, metadata: dict[str, str]) -> list[str]:
     """Save ``fig`` as PDF (fonts embedded, provenance in metadata) and 300-dpi PNG, then close it.
 
-    The figure is laid out once (:func:`fix_layout`) and both files are rendered from that one
-    layout: ``savefig`` with ``bbox_inches="tight"`` would lay it out and measure it again for
-    each file, which cost as much as rendering it.
+    The figure is laid out once (:func:`fix_layout`), measured once and drawn once, as the PDF;
+    the PNG is that PDF's page rasterised (:func:`render`).
 
     Args:
         fig: The figure.
@@ -210,12 +202,12 @@ def render(
     pdf_meta: dict[str, str],
     png_meta: dict[str, str],
 ) -> None:
-    """Lay ``fig`` out once and write it as PDF and :data:`PNG_DPI` PNG, both with one crop.
+    """Lay ``fig`` out once, write it as PDF, and rasterise that PDF as the :data:`PNG_DPI` PNG.
 
-    Both files are cropped to the box the PDF backend measures. It measures text a little wider
-    than Agg does at 300 dpi (0-2.3 pt per side on the ten run figures, never narrower), so the
-    box holds all of the PNG's ink too; the two files have the same extent, and the figure is
-    measured once (~60 ms a run figure). The figure is left open.
+    The PDF is cropped to the box the PDF backend measures (``bbox_inches="tight"`` as that
+    backend has it, measured once: ~60 ms a run figure). The PNG is the PDF's page rasterised by
+    PDFium (:func:`~wpi_abm.plots.raster.png_from_pdf`): the same extent and ink as the PDF, and
+    matplotlib draws the figure once instead of once per file. The figure is left open.
 
     Args:
         fig: A drawn figure.
@@ -227,77 +219,24 @@ def render(
     cache_font_subsets()
     fix_layout(fig)
     box = tight_box(fig, FigureCanvasPdf)
-    fig.savefig(pdf, format="pdf", metadata=pdf_meta, bbox_inches=box)
-    save_png(fig, png, box, png_meta)
-
-
-class PngCanvas(FigureCanvasAgg):
-    """The Agg canvas, writing an opaque figure's PNG as RGB at :data:`PNG_COMPRESS_LEVEL`.
-
-    matplotlib writes every PNG as RGBA at Pillow's default zlib level (6), which took ~0.13 s
-    of each figure's ~1 s. A figure on an opaque background has alpha 255 everywhere: written
-    as RGB, its pixels decode to the same colours, with a quarter fewer bytes to compress. A
-    figure with any transparency keeps its alpha channel. The text chunks and resolution are
-    matplotlib's (``matplotlib.image.imsave``).
-    """
-
-    def print_png(
-        self,
-        filename_or_obj: str | Path | BinaryIO,
-        *,
-        metadata: dict[str, str] | None = None,
-        pil_kwargs: dict[str, Any] | None = None,
-        **_ignored: Any,
-    ) -> None:
-        """Render the figure and write it as PNG (as ``FigureCanvasAgg.print_png`` does).
-
-        Args:
-            filename_or_obj: Where to write.
-            metadata: PNG text chunks, over matplotlib's ``Software``.
-            pil_kwargs: Passed to ``PIL.Image.save``, over the defaults here.
-            **_ignored: What ``savefig`` passes every print method outside matplotlib (``dpi``,
-                ``facecolor``, …): it has applied them to the figure already, and matplotlib's
-                own ``print_png`` is not given them.
-        """
-        FigureCanvasAgg.draw(self)
-        buffer = self.buffer_rgba()
-        height, width = buffer.shape[:2]
-        image = PIL.Image.frombuffer("RGBA", (width, height), buffer, "raw", "RGBA", 0, 1)
-        if image.getextrema()[3] == (255, 255):
-            image = image.convert("RGB")  # drops the alpha channel, the colours as they are
-        info = PngInfo()
-        software = f"Matplotlib version{mpl.__version__}, https://matplotlib.org/"
-        for key, value in {"Software": software, **(metadata or {})}.items():
-            if value is not None:
-                info.add_text(key, value)
-        dpi = self.figure.dpi
-        kwargs = {"pnginfo": info, "dpi": (dpi, dpi), "compress_level": PNG_COMPRESS_LEVEL}
-        image.save(filename_or_obj, format="png", **{**kwargs, **(pil_kwargs or {})})
-
-
-def save_png(fig: Figure, path: str | Path | BinaryIO, box: Bbox, metadata: dict[str, str]) -> None:
-    """Write ``fig`` as a :data:`PNG_DPI` PNG cropped to ``box``, through :class:`PngCanvas`.
-
-    Args:
-        fig: A laid-out figure (:func:`fix_layout`).
-        path: Where to write.
-        box: The crop (:func:`tight_box`; :func:`save` gives the PDF canvas's box).
-        metadata: PNG text chunks.
-    """
-    own = fig.canvas
-    PngCanvas(fig)
-    try:
-        fig.savefig(path, format="png", metadata=metadata, dpi=PNG_DPI, bbox_inches=box)
-    finally:
-        fig.set_canvas(own)
+    buffer = BytesIO()
+    fig.savefig(buffer, format="pdf", metadata=pdf_meta, bbox_inches=box)
+    data = buffer.getvalue()
+    if isinstance(pdf, (str, Path)):
+        Path(pdf).write_bytes(data)
+    else:
+        pdf.write(data)
+    png_from_pdf(data, png, png_meta)
 
 
 def fix_layout(fig: Figure) -> None:
-    """Lay ``fig`` out once, as its PNG would be, and keep that layout for every file.
+    """Lay ``fig`` out once and keep that layout.
 
     ``savefig`` lays a figure out (runs its layout engine) before each file it writes; here the
-    engine runs once, with the text metrics of the 300-dpi PNG, and is then removed, so that the
-    PDF and the PNG are drawn from one layout. The ticks are then fixed where they are
+    engine runs once and is then removed. It measures text with Agg's metrics at :data:`PNG_DPI`
+    (the figures' layout since their PNGs were drawn by Agg; the PDF backend measures within a
+    fraction of a point of it, and the crop is the PDF backend's, :func:`render`). The ticks
+    are then fixed where they are
     (:func:`fix_ticks`, :func:`freeze_ticks`). A figure laid out when drawn (``tight_layout``)
     has no engine to run. Empty axis labels are not placed (:func:`unplace_empty_labels`).
     After this the figure must not change: it is only measured and saved.
