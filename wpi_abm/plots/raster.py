@@ -19,8 +19,8 @@ from PIL.PngImagePlugin import PngInfo
 PNG_DPI = 300
 """Resolution of the PNG files written next to each PDF."""
 PNG_COMPRESS_LEVEL = 3
-"""zlib level of the PNG files: levels 1–3 use zlib's fast matcher, about half the time of
-Pillow's default 6, for files ~1% larger."""
+"""zlib level of the PNG files: levels 1–3 use zlib's fast matcher. On the ten run figures' PNGs
+(PDFium's), level 3 against Pillow's default 6: files 4.5% larger, ~0.5 CPU-s less for the ten."""
 PDF_UNITS_PER_INCH = 72
 """A PDF page is measured in points."""
 

@@ -235,11 +235,11 @@ def fix_layout(fig: Figure) -> None:
     ``savefig`` lays a figure out (runs its layout engine) before each file it writes; here the
     engine runs once and is then removed. It measures text with Agg's metrics at :data:`PNG_DPI`
     (the figures' layout since their PNGs were drawn by Agg; the PDF backend measures within a
-    fraction of a point of it, and the crop is the PDF backend's, :func:`render`). The ticks
-    are then fixed where they are
-    (:func:`fix_ticks`, :func:`freeze_ticks`). A figure laid out when drawn (``tight_layout``)
-    has no engine to run. Empty axis labels are not placed (:func:`unplace_empty_labels`).
-    After this the figure must not change: it is only measured and saved.
+    fraction of a point of it, and the crop is the PDF backend's, :func:`render`). The ticks are
+    then fixed where they are (:func:`fix_ticks`, :func:`freeze_ticks`). A figure laid out when
+    drawn (``tight_layout``) has no engine to run. Empty axis labels are not placed
+    (:func:`unplace_empty_labels`). After this the figure must not change: it is only measured
+    and saved.
 
     Args:
         fig: A drawn figure, about to be saved.
