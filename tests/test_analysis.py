@@ -6,16 +6,24 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from wpi_abm.experiment.analysis import (
+    CENTRES,
+    DEFINED_SUFFIX,
+    KEYS,
+    PARTICLE,
     cluster_mean,
     cluster_proportion,
     paired_difference,
     paired_ratio,
+    run_sums,
+    run_totals,
     summarise,
     wilson,
 )
+from wpi_abm.outcomes import ALL, DEFINED, OUTCOMES
 
 
 def test_wilson_matches_the_textbook_values():
@@ -121,3 +129,99 @@ def test_summary_prices_the_value_years_a_design_keeps_against_the_baseline():
         pytest.approx([1500.0, 1500.0])
     )
     assert out[["cost_per_value_year"]].loc[["base", "worse"]].isna().all().all()
+
+
+def _pandas_run_sums(outcomes: pa.Table) -> pd.DataFrame:
+    """What ``run_sums`` computed with pandas' groupby until it was replaced (the reference)."""
+    stored = set(outcomes.column_names)
+    restricting = [o.over for o in OUTCOMES if o.over not in (ALL, DEFINED)]
+    summed = [
+        c for c in dict.fromkeys([*(o.column for o in OUTCOMES), *restricting]) if c in stored
+    ]
+    defined = [
+        c for c in dict.fromkeys(o.column for o in OUTCOMES if o.over == DEFINED) if c in stored
+    ]
+    keys = [*KEYS, PARTICLE] if PARTICLE in stored else list(KEYS)
+    df = outcomes.select([*keys, *summed]).to_pandas()
+    df["policy"] = df["policy"].astype(str)
+    for col in defined:
+        df[f"{col}{DEFINED_SUFFIX}"] = df[col].notna()
+    for col in summed:
+        if df[col].dtype == bool:
+            df[col] = df[col].astype(float)
+        elif df[col].hasnans:
+            df[col] = df[col].fillna(0.0)
+    g = df.groupby(keys, sort=False, observed=True)
+    sums = g[[*summed, *(f"{c}{DEFINED_SUFFIX}" for c in defined)]].sum()
+    sums[CENTRES] = g.size()
+    return sums.reset_index()
+
+
+@pytest.fixture(scope="module")
+def chunk_outcomes() -> pa.Table:
+    """Outcomes of a simulated chunk: 12 runs drawing from the posterior (a particle column)."""
+    from wpi_abm.config import load_experiment
+    from wpi_abm.experiment.plan import Chunk, Point
+    from wpi_abm.experiment.runner import Job, simulate_chunk
+    from wpi_abm.experiment.uncertainty import load
+
+    exp, _ = load_experiment(sets=["replicates=12", "horizon=16"])
+    job = Job(exp, (Point(0),), False, "sums", load(exp))
+    res = simulate_chunk(job, Chunk(0, exp.policy_names[0], 0, 0, 0, 12))
+    assert res.outcomes is not None
+    return res.outcomes
+
+
+def test_run_sums_are_pandas_groupby_sums_value_for_value(chunk_outcomes):
+    """Same floats, counts, key types and order as pandas' ``groupby(sort=False).sum()``."""
+    t = chunk_outcomes
+    assert PARTICLE in t.column_names and t.num_rows == 12 * 12
+    nans = [c for c in t.column_names if t.schema.field(c).type == pa.float64()]
+    assert any(np.isnan(t.column(c).to_numpy()).any() for c in nans)  # NaN counts as 0
+    sums = run_sums(t)
+    pd.testing.assert_frame_equal(sums, _pandas_run_sums(t), check_exact=True)
+    assert len(sums) == 12 and (sums[CENTRES] == 12).all()
+
+
+def test_run_sums_of_rows_out_of_order_add_each_run_in_row_order(chunk_outcomes):
+    """Runs are numbered by their first rows; a run's rows are brought together in order."""
+    t = chunk_outcomes
+    order = np.random.default_rng(3).permutation(t.num_rows)
+    shuffled = t.take(pa.array(order))
+    sums = run_sums(shuffled)
+    run_id = shuffled.column("run_id").to_numpy()
+    assert sums["run_id"].tolist() == list(dict.fromkeys(run_id.tolist()))
+    # The same additions as on the table sorted by run (stably), and the same sums to rounding.
+    regrouped = shuffled.take(pa.array(np.argsort(pd.factorize(run_id)[0], kind="stable")))
+    pd.testing.assert_frame_equal(sums, run_sums(regrouped), check_exact=True)
+    ordered = run_sums(t).set_index("run_id").loc[sums["run_id"]].reset_index()
+    pd.testing.assert_frame_equal(sums, ordered, check_exact=False, rtol=1e-12)
+
+
+def test_run_sums_of_nothing_has_the_columns_and_types():
+    t = pa.table(
+        {
+            "run_id": pa.array([], pa.int64()),
+            "policy": pa.DictionaryArray.from_arrays(pa.array([], pa.int32()), pa.array(["a"])),
+            "point": pa.array([], pa.int32()),
+            "replicate": pa.array([], pa.int32()),
+            "decline": pa.array([], pa.bool_()),
+            "depth": pa.array([], pa.float64()),
+            "decline_end": pa.array([], pa.float64()),
+        }
+    )
+    pd.testing.assert_frame_equal(run_sums(t), _pandas_run_sums(t), check_exact=True)
+
+
+def test_run_totals_are_numpys_reduceat_over_each_runs_rows():
+    values = np.array([[1e16, 1.0], [1.0, 2.0], [1.0, np.inf], [-1e16, 4.0], [5.0, 6.0]])
+    run = np.array([0, 0, 0, 0, 1])
+    total = run_totals(run, 2, values)
+    # numpy's additions, not the naive sum in row order (which gives 0.0 here): pandas' bits.
+    expected = np.add.reduceat(np.ascontiguousarray(values[:, 0]), [0, 4])
+    assert total[:, 0].tolist() == expected.tolist() == [2.0, 5.0]
+    assert total[:, 1].tolist() == [np.inf, 6.0]
+    assert total[1].tolist() == [5.0, 6.0]
+    # A run that never appears sums to 0; rows apart are summed as if together.
+    apart = run_totals(np.array([0, 2, 0]), 3, np.array([[1.0], [2.0], [3.0]]))
+    assert apart[:, 0].tolist() == [4.0, 0.0, 2.0]
