@@ -152,3 +152,96 @@ def test_slurm_without_sbatch_exits_2_at_once(tmp_path):
     one_paragraph(proc.stderr)
     assert "sbatch" in proc.stderr and "--scheduler" in proc.stderr
     assert not out.exists()
+
+
+def _run_args(*argv: str):
+    return build_parser().parse_args(["run", *argv])
+
+
+@pytest.mark.parametrize(
+    ("argv", "sets", "expected"),
+    [
+        ([], [], True),  # the packaged default runs on processes
+        (["--executor", "processes"], [], True),
+        (["--executor", "serial"], [], False),
+        (["--executor", "dask"], [], False),
+        (["--scheduler", "tcp://10.0.0.5:8786"], [], False),
+        ([], ["execution.executor=serial"], False),
+        ([], ["cluster.kind=slurm"], False),
+        ([], ["replicates=5", "seed=3"], True),
+    ],
+)
+def test_the_processes_executor_is_known_before_loading_only_when_certain(argv, sets, expected):
+    from wpi_abm.cli import _certainly_processes
+
+    assert _certainly_processes(_run_args(*argv), sets) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name: x\n", True),
+        ("name: x\nexecution: {executor: processes, workers: 2}\n", True),
+        ("name: x\nexecution: {executor: serial}\n", False),
+        ("name: x\nexecution: {scheduler: 'tcp://h:1'}\n", False),
+        ("name: x\ncluster: {kind: slurm}\n", False),
+        ("name: x\noverrides: {execution.executor: dask}\n", False),
+        ("name: [unclosed\n", False),  # unreadable: the loader reports it, nothing is guessed
+    ],
+)
+def test_an_experiment_files_own_execution_decides(text, expected, tmp_path):
+    from wpi_abm.cli import _certainly_processes
+
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    assert _certainly_processes(_run_args(str(path)), []) is expected
+
+
+def test_an_error_after_the_workers_server_started_stops_it(tmp_path, capsys, monkeypatch):
+    """The server would otherwise import and warm for seconds, holding the caller's pipes."""
+    from multiprocessing import forkserver
+
+    from wpi_abm.experiment import workers
+
+    started: list[int] = []
+    start = workers.start_workers_early
+
+    def recording(*args, **kwargs):
+        start(*args, **kwargs)
+        started.append(forkserver._forkserver._forkserver_pid)
+
+    monkeypatch.setattr(workers, "start_workers_early", recording)
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "keep").write_text("keep me")
+    assert main(["run", "--replicates", "1", "--quiet", "--out", str(full)]) == 2
+    one_paragraph(capsys.readouterr().err)
+    assert started and all(pid is not None for pid in started)
+    assert forkserver._forkserver._forkserver_pid is None
+    for pid in set(started):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # stopped and reaped
+
+
+def test_an_error_after_the_figure_server_started_stops_it(tmp_path, capsys, monkeypatch):
+    from wpi_abm.plots import pool
+
+    monkeypatch.setattr(pool, "configured_workers", lambda: 2)  # figures drawn by a pool
+    started: list[int | None] = []
+    start = pool.start_figure_server
+
+    def recording() -> None:
+        start()
+        started.append(pool.figure_server_pid())
+
+    monkeypatch.setattr(pool, "start_figure_server", recording)
+    folder = tmp_path / "unfinished"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("{not json")
+    assert main(["plot", str(folder)]) == 2
+    one_paragraph(capsys.readouterr().err)
+    assert started and all(pid is not None for pid in started)
+    assert pool.figure_server_pid() is None
+    for pid in set(started):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # stopped and reaped

@@ -82,30 +82,44 @@ class _Stop(BaseException):
 
 
 @pytest.mark.parametrize(
-    ("executor", "preload"), [("processes", []), ("dask", ["distributed"]), ("serial", None)]
+    ("executor", "preload"),
+    [("processes", []), ("dask", ["distributed"]), ("serial", None), (None, [])],
 )
 def test_a_run_starts_its_workers_server_before_checking_its_folder(
     executor, preload, monkeypatch, tmp_path
 ):
-    """The server imports the model and warms (~3 s) while the command checks the folder and
-    imports the driver, so the workers are ready ~1 s sooner; a serial run starts none."""
-    from wpi_abm import cli
-    from wpi_abm.experiment import executors
+    """The server imports the model and warms (~3.5 s) while the command checks the folder and
+    imports the driver, so the workers are ready ~1 s sooner; a serial run starts none. The
+    processes executor's (named, or the packaged default's) starts before the experiment is even
+    loaded: it is known without it."""
+    from wpi_abm import cli, config
+    from wpi_abm.experiment import workers
 
     events: list[tuple[str, object]] = []
     record = lambda p, **_: events.append(("server", p))  # noqa: E731
-    monkeypatch.setattr(executors, "forkserver_context", record)
+    monkeypatch.setattr(workers, "forkserver_context", record)
+    load = config.load_experiment
+
+    def loading(*args, **kwargs):
+        events.append(("loaded", None))
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(config, "load_experiment", loading)
 
     def folder(args, name):
         events.append(("folder", name))
         raise _Stop
 
     monkeypatch.setattr(cli, "_out_folder", folder)
+    chosen = [] if executor is None else ["--executor", executor]
     with pytest.raises(_Stop):
-        cli.main(["run", "--executor", executor, "--replicates", "1", "--quiet",
-                  "--out", str(tmp_path / "out")])  # fmt: skip
+        cli.main(["run", *chosen, "--replicates", "1", "--quiet", "--out", str(tmp_path / "out")])
     started = [] if preload is None else [("server", preload)]
-    assert events == [*started, ("folder", "policy_comparison")]
+    loaded, out = ("loaded", None), ("folder", "policy_comparison")
+    if executor in (None, "processes"):
+        assert events == [*started, loaded, out]
+    else:
+        assert events == [loaded, *started, out]
 
 
 def test_a_warm_worker_has_the_model_loaded_and_frozen_out_of_the_collector():

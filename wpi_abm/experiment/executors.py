@@ -24,7 +24,7 @@ from wpi_abm.experiment.delivery import run_task
 from wpi_abm.experiment.plan import Chunk
 from wpi_abm.experiment.runner import ChunkResult, Job, simulate_chunk
 from wpi_abm.experiment.tasks import assemble, plan_tasks, whole_chunks
-from wpi_abm.experiment.workers import DASK_PRELOAD, forkserver_context, worker_init
+from wpi_abm.experiment.workers import forkserver_context, worker_init
 
 if TYPE_CHECKING:
     from wpi_abm.schema.experiment import ClusterSpec
@@ -131,23 +131,6 @@ class ProcessExecutor:
     def describe(self) -> dict[str, object]:
         """Name and worker count."""
         return {"executor": self.name, "workers": self.workers}
-
-
-def start_workers_early(
-    kind: str, scheduler: str | None = None, cluster: ClusterSpec | None = None
-) -> None:
-    """Start the local workers' warm forkserver now, for the executor ``kind`` made later.
-
-    The server imports the model and warms up (~3 s) whether it starts here or when the executor
-    starts; started here, as soon as the command knows its executor, it does so while the
-    command is still checking its results folder and importing the driver (~1 s), so the workers
-    are ready sooner. It preloads what the executor's own start would (a no-op there then).
-    Nothing for the serial executor or a remote or batch-system Dask cluster.
-    """
-    if kind == "processes":
-        forkserver_context([])
-    elif kind == "dask" and not scheduler and cluster is None:
-        forkserver_context(DASK_PRELOAD)
 
 
 def make_executor(

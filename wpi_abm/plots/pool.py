@@ -26,7 +26,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from wpi_abm.experiment.workers import forkserver_context
+from wpi_abm.experiment.workers import forkserver_context, stop_server
 
 FIGURE_WARMUP = "wpi_abm.plots.warmup"
 """What the figure workers' server imports before it forks any worker."""
@@ -60,6 +60,14 @@ def start_figure_server() -> None:
     """Start the figure workers' server now, in the background, when figures will use a pool."""
     if configured_workers() > 1:
         figure_context()
+
+
+def stop_figure_server() -> None:
+    """Stop the figures' own server if it was started (see :func:`.workers.stop_server`)."""
+    if _figure_server_context.cache_info().currsize:
+        ctx = _figure_server_context()
+        if ctx is not None:
+            stop_server(ctx.server)
 
 
 def figure_server_pid() -> int | None:
