@@ -169,3 +169,80 @@ def test_a_pool_is_up_once_it_has_run_a_task(way: str, is_set: bool) -> None:
     from wpi_abm.plots.summary import _worker_up
 
     assert _worker_up(_StubPool(way)).wait(timeout=0.5 if not is_set else 10) is is_set
+
+
+def test_complete_policies_are_those_with_every_chunk_stored() -> None:
+    from wpi_abm.experiment.plan import plan_chunks
+    from wpi_abm.plots.prefetch import complete_policies
+
+    chunks = plan_chunks(["a", "b", "c"], 1, 4, 2)  # a: 0, 1; b: 2, 3; c: 4, 5
+    assert complete_policies(chunks, set()) == {}
+    assert complete_policies(chunks, {0, 1, 2, 5}) == {"a": [0, 1]}
+    assert complete_policies(chunks, set(range(6))) == {"a": [0, 1], "b": [2, 3], "c": [4, 5]}
+
+
+@needs_forkserver
+def test_a_run_reads_its_complete_policies_panels_while_its_last_chunks_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The figures get the aggregates a figure worker read as the run ended (every policy but
+    those still running, here the last), the same as read afterwards; the rest are read as
+    before. Without figure workers, or without a panel, nothing is read early."""
+    from concurrent.futures import wait
+
+    import numpy as np
+
+    from wpi_abm.plots import prefetch, summary
+    from wpi_abm.plots.results import Results
+
+    class TwoWorkers(SerialExecutor):
+        """Says it has two workers: the prefetch starts once one chunk is left."""
+
+        def describe(self) -> dict[str, object]:
+            return {**super().describe(), "workers": 2}
+
+    take = prefetch.PanelPrefetch.take
+
+    def all_read(self: prefetch.PanelPrefetch) -> dict:
+        wait(self._futures.values())  # here every one, so that the test knows which
+        return take(self)
+
+    monkeypatch.setattr(prefetch.PanelPrefetch, "take", all_read)
+    monkeypatch.setenv("WPI_ABM_FIGURE_WORKERS", "2")
+    given: list[dict | None] = []
+    monkeypatch.setattr(summary, "draw_run_figures", lambda *a, **k: given.append(k["panels"]))
+    policies = ["legacy", "reform_2024", "flat_15"]
+    exp, tree = load_experiment(
+        sets=["replicates=4", f"policies=[{', '.join(policies)}]", "output.chunk_runs=2"]
+    )
+    out = tmp_path / "out"
+    run_experiment(exp, tree, TwoWorkers(), out, progress=False, figures=True)
+    (panels,) = given
+    # Started with the last policy's last chunk still to come: the other two policies.
+    assert panels is not None and list(panels) == policies[:2]
+    res = Results.load(out)
+    for policy, early in panels.items():
+        late = res.panel(policy)
+        assert early is not None and late is not None and early.centre_runs == late.centre_runs
+        for name in ("fans", "income", "after"):
+            mine, theirs = getattr(early, name), getattr(late, name)
+            assert mine.keys() == theirs.keys()
+            for k in mine:
+                np.testing.assert_array_equal(mine[k], theirs[k])
+        np.testing.assert_array_equal(early.survival, late.survival)
+
+    given.clear()  # one worker: started once every chunk is back, so every policy
+    run_experiment(exp, tree, SerialExecutor(), tmp_path / "serial", progress=False, figures=True)
+    assert list(given[0] or {}) == policies
+    given.clear()
+    monkeypatch.setenv("WPI_ABM_FIGURE_WORKERS", "1")
+    run_experiment(exp, tree, SerialExecutor(), tmp_path / "one", progress=False, figures=True)
+    assert given == [None]
+
+
+def test_a_policy_the_prefetch_cannot_read_is_left_to_the_figures(tmp_path: Path) -> None:
+    from wpi_abm.plots.prefetch import PanelPrefetch
+
+    exp, _ = load_experiment(sets=["replicates=2", "policies=[legacy]"])
+    early = PanelPrefetch(tmp_path, exp, {"legacy": [0]})  # no such chunk file
+    assert early.take() == {}

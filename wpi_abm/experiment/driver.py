@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -39,6 +39,9 @@ from wpi_abm.experiment.store import (
 from wpi_abm.experiment.uncertainty import load as load_posterior
 from wpi_abm.posterior import Posterior
 from wpi_abm.schema.experiment import Experiment
+
+if TYPE_CHECKING:
+    from wpi_abm.plots.prefetch import PanelPrefetch
 
 
 @dataclass
@@ -137,6 +140,7 @@ def run_experiment(
         from wpi_abm.plots.pool import start_figure_server
 
         start_figure_server()
+    prefetch: PanelPrefetch | None = None
     try:
         manifest = _start_manifest(
             store, exp, tree, fingerprint, executor, total, kind, resume, invocation, posterior
@@ -156,18 +160,28 @@ def run_experiment(
         bar = Progress(
             total, initial=total - sum(len(c) for c in todo), desc=exp.name, enabled=progress
         )
+        # Chunks not yet back, and workers: once fewer are left than workers, a core idles.
+        left, workers = len(todo), int(str(executor.describe().get("workers", 1)))
         with bar:
             for res in executor.results(job, todo):
+                left -= 1
                 if res.error is not None:
                     failures.append(_failure(res.chunk, exp, res.error))
                 elif res.stored:
                     parts.append(res.sums)
                     runs_done += len(res.chunk)
+                    done.add(res.chunk.index)
                 else:
                     store.write_chunk(res.chunk.index, res.outcomes, res.panel)
                     parts.append(run_sums(res.outcomes))
                     runs_done += len(res.chunk)
+                    done.add(res.chunk.index)
                 bar.update(len(res.chunk))
+                if draw and prefetch is None and left < workers:
+                    # From here to the figures that core reads the complete policies' panels.
+                    prefetch = _prefetch(store.root, exp, chunks, done, len(points))
+        if draw and prefetch is None:
+            prefetch = _prefetch(store.root, exp, chunks, done, len(points))
         summary = summarise(parts, exp.policy_names, exp.baseline_policy, point_columns)
         store.write_summary(summary)
         if exp.cohort.first_fiscal_year is not None and point_columns is None:
@@ -182,7 +196,11 @@ def run_experiment(
             from wpi_abm.plots.summary import draw_run_figures
 
             figures_made = draw_run_figures(
-                out, summary, exp, progress=figure_progress() if progress else None
+                out,
+                summary,
+                exp,
+                progress=figure_progress() if progress else None,
+                panels=prefetch.take() if prefetch is not None else None,
             )
         manifest.update(
             status="complete" if not failures else "failed",
@@ -199,8 +217,19 @@ def run_experiment(
         _mark(store, "failed")
         raise
     finally:
+        if prefetch is not None:
+            prefetch.close()
         store.close()
     return ExperimentResult(out, summary, failures, runs_done, total, time.perf_counter() - started)
+
+
+def _prefetch(
+    root: Path, exp: Experiment, chunks: list[Chunk], stored: set[int], n_points: int
+) -> PanelPrefetch | None:
+    """Start reading the complete policies' panels for the figures (:mod:`.plots.prefetch`)."""
+    from wpi_abm.plots.prefetch import start_prefetch
+
+    return start_prefetch(root, exp, chunks, stored, n_points)
 
 
 def _mark(store: ResultStore, status: str) -> None:

@@ -70,14 +70,18 @@ def draw_run_figures(
     summary: pd.DataFrame,
     exp: Experiment,
     progress: Callable[[int, int, str, float], None] | None = None,
+    panels: dict[str, PolicyPanel | None] | None = None,
 ) -> list[str]:
     """Draw the run's figures into ``out/figures``; returns the files written.
 
     Called by the experiment driver when a run finishes. A figure that fails is reported on
     standard error and left out rather than failing the run. ``progress`` is passed to
-    :func:`~wpi_abm.plots.catalogue.produce`.
+    :func:`~wpi_abm.plots.catalogue.produce`; ``panels`` are policies' panel aggregates read
+    already (:mod:`wpi_abm.plots.prefetch`), which are not read again.
     """
     res = Results.from_run(out, summary, exp)
+    for policy, panel in (panels or {}).items():
+        res.keep_panel(policy, panel)
     made, _ = draw_files(res, Path(out) / "figures", progress=progress)
     return made
 
@@ -187,8 +191,10 @@ def _read_panels(res: Results, pool: Executor) -> None:
     """
     if not res.has_panel or res.n_points > 1:
         return  # the panel figures skip such folders without reading the panel
-    res.panel_files()  # indexed here once, not in every task
     todo = [p for p in res.policies if not res.has_panel_of(p)]
+    if not todo:
+        return  # all kept already (read while the run's last chunks ran: plots.prefetch)
+    res.panel_files()  # indexed here once, not in every task
     up = _worker_up(pool)
     while todo and not up.is_set():
         res.panel(todo.pop(0))  # read here, and kept in res
