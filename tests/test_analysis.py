@@ -198,6 +198,30 @@ def test_run_sums_of_rows_out_of_order_add_each_run_in_row_order(chunk_outcomes)
     pd.testing.assert_frame_equal(sums, ordered, check_exact=False, rtol=1e-12)
 
 
+def test_run_sums_of_several_batches_and_without_particles_are_pandas_sums(chunk_outcomes):
+    t = chunk_outcomes
+    batches = pa.Table.from_batches(t.to_batches(max_chunksize=50))
+    assert batches.column("depth").num_chunks > 1
+    plain = t.drop_columns([PARTICLE])
+    for table in (batches, plain):
+        pd.testing.assert_frame_equal(run_sums(table), _pandas_run_sums(table), check_exact=True)
+    assert PARTICLE not in run_sums(plain)
+
+
+def test_rows_with_a_missing_key_are_left_out_as_pandas_leaves_them(chunk_outcomes):
+    t = chunk_outcomes
+    replicate = t.column("replicate").to_pylist()
+    replicate[:12] = [None] * 12  # the first run's rows
+    holed = t.set_column(
+        t.column_names.index("replicate"), "replicate", pa.array(replicate, pa.int32())
+    )
+    sums = run_sums(holed)
+    assert len(sums) == 11 and sums["run_id"].tolist() == run_sums(t)["run_id"].tolist()[1:]
+    # (pandas reads an integer key with nulls as floats; the key keeps its own type here.)
+    reference = _pandas_run_sums(holed)
+    pd.testing.assert_frame_equal(sums, reference, check_exact=True, check_dtype=False)
+
+
 def test_run_sums_of_nothing_has_the_columns_and_types():
     t = pa.table(
         {

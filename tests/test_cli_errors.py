@@ -172,9 +172,9 @@ def _run_args(*argv: str):
     ],
 )
 def test_the_processes_executor_is_known_before_loading_only_when_certain(argv, sets, expected):
-    from wpi_abm.cli import _certainly_processes
+    from wpi_abm.cli import _certainly_processes, _experiment_yaml
 
-    assert _certainly_processes(_run_args(*argv), sets) is expected
+    assert _certainly_processes(_run_args(*argv), sets, _experiment_yaml(None)) is expected
 
 
 @pytest.mark.parametrize(
@@ -185,16 +185,34 @@ def test_the_processes_executor_is_known_before_loading_only_when_certain(argv, 
         ("name: x\nexecution: {executor: serial}\n", False),
         ("name: x\nexecution: {scheduler: 'tcp://h:1'}\n", False),
         ("name: x\ncluster: {kind: slurm}\n", False),
+        ("name: x\nexecution: {executor: dask}\n", False),
         ("name: x\noverrides: {execution.executor: dask}\n", False),
-        ("name: [unclosed\n", False),  # unreadable: the loader reports it, nothing is guessed
+        ("name: x\noverrides: {cluster.kind: slurm}\n", False),
+        ("- a list\n", False),
     ],
 )
 def test_an_experiment_files_own_execution_decides(text, expected, tmp_path):
-    from wpi_abm.cli import _certainly_processes
+    from wpi_abm.cli import _certainly_processes, _experiment_yaml
 
     path = tmp_path / "exp.yaml"
     path.write_text(text)
-    assert _certainly_processes(_run_args(str(path)), []) is expected
+    assert _certainly_processes(_run_args(str(path)), [], _experiment_yaml(str(path))) is expected
+    assert not _certainly_processes(
+        _run_args(str(path)), ["execution={executor: serial}"], _experiment_yaml(str(path))
+    )
+
+
+def test_an_unreadable_experiment_file_is_reported_before_any_server_starts(tmp_path, capsys):
+    from multiprocessing import forkserver
+
+    path = tmp_path / "exp.yaml"
+    path.write_text("name: [unclosed\n")
+    before = forkserver._forkserver._forkserver_pid
+    assert main(["run", str(path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    one_paragraph(err)
+    assert str(path) in err
+    assert forkserver._forkserver._forkserver_pid == before  # none started (or stopped)
 
 
 def test_an_error_after_the_workers_server_started_stops_it(tmp_path, capsys, monkeypatch):

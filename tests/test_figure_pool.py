@@ -100,9 +100,24 @@ def test_a_run_draws_its_figures_in_the_figure_servers_workers(
     small: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """End to end with two figure workers: the server is up once the run is, and the files are
-    those one process draws from the same folder."""
+    those one process draws from the same folder. The run's figures are drawn from panel
+    aggregates read early (plots.prefetch: every policy, here), ``plot_results`` reads its own."""
+    from wpi_abm.plots import prefetch, summary
     from wpi_abm.plots.summary import plot_results
 
+    take, draw = prefetch.PanelPrefetch.take, summary.draw_run_figures
+    kept: list[object] = []
+
+    def all_read(self: prefetch.PanelPrefetch) -> dict:
+        self._thread.join()
+        return take(self)
+
+    def drawing(*args: object, **kwargs: object) -> list[str]:
+        kept.append(kwargs["panels"])
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(prefetch.PanelPrefetch, "take", all_read)
+    monkeypatch.setattr(summary, "draw_run_figures", drawing)
     monkeypatch.setenv("WPI_ABM_FIGURE_WORKERS", "2")
     exp, tree = small
     out = tmp_path / "out"
@@ -117,6 +132,7 @@ def test_a_run_draws_its_figures_in_the_figure_servers_workers(
     assert seen[0] is not None and seen[0] == pool.figure_server_pid()
     drawn = {p.name: p.read_bytes() for p in (out / "figures").iterdir()}
     assert len(drawn) >= 16
+    assert [sorted(k) for k in kept] == [sorted(exp.policy_names)]
     monkeypatch.setenv("WPI_ABM_FIGURE_WORKERS", "1")
     made, _ = plot_results(out)
     assert sorted(made) == sorted(drawn) and result.summary is not None
@@ -185,12 +201,11 @@ def test_complete_policies_are_those_with_every_chunk_stored() -> None:
 def test_a_run_reads_its_complete_policies_panels_while_its_last_chunks_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The figures get the aggregates a figure worker read as the run ended (every policy but
-    those still running, here the last), the same as read afterwards; the rest are read as
-    before. Without figure workers, or without a panel, nothing is read early."""
-    from concurrent.futures import wait
-
-    import numpy as np
+    """Once fewer chunks are left than workers, the policies complete then (here all but the
+    last) are read early, the same aggregates as read afterwards. Nothing is read early without
+    figure workers or without a panel. (That the figures drawn from them are the files
+    ``wpi-abm plot`` draws: test_a_run_draws_its_figures_in_the_figure_servers_workers.)"""
+    from test_panel import assert_same
 
     from wpi_abm.plots import prefetch, summary
     from wpi_abm.plots.results import Results
@@ -198,13 +213,14 @@ def test_a_run_reads_its_complete_policies_panels_while_its_last_chunks_run(
     class TwoWorkers(SerialExecutor):
         """Says it has two workers: the prefetch starts once one chunk is left."""
 
-        def describe(self) -> dict[str, object]:
-            return {**super().describe(), "workers": 2}
+        def __init__(self) -> None:
+            super().__init__()
+            self.workers = 2
 
     take = prefetch.PanelPrefetch.take
 
     def all_read(self: prefetch.PanelPrefetch) -> dict:
-        wait(self._futures.values())  # here every one, so that the test knows which
+        self._thread.join()  # here every policy is read first, so that the test knows which
         return take(self)
 
     monkeypatch.setattr(prefetch.PanelPrefetch, "take", all_read)
@@ -212,9 +228,8 @@ def test_a_run_reads_its_complete_policies_panels_while_its_last_chunks_run(
     given: list[dict | None] = []
     monkeypatch.setattr(summary, "draw_run_figures", lambda *a, **k: given.append(k["panels"]))
     policies = ["legacy", "reform_2024", "flat_15"]
-    exp, tree = load_experiment(
-        sets=["replicates=4", f"policies=[{', '.join(policies)}]", "output.chunk_runs=2"]
-    )
+    sets = ["replicates=4", f"policies=[{', '.join(policies)}]", "output.chunk_runs=2"]
+    exp, tree = load_experiment(sets=sets)
     out = tmp_path / "out"
     run_experiment(exp, tree, TwoWorkers(), out, progress=False, figures=True)
     (panels,) = given
@@ -223,26 +238,43 @@ def test_a_run_reads_its_complete_policies_panels_while_its_last_chunks_run(
     res = Results.load(out)
     for policy, early in panels.items():
         late = res.panel(policy)
-        assert early is not None and late is not None and early.centre_runs == late.centre_runs
-        for name in ("fans", "income", "after"):
-            mine, theirs = getattr(early, name), getattr(late, name)
-            assert mine.keys() == theirs.keys()
-            for k in mine:
-                np.testing.assert_array_equal(mine[k], theirs[k])
-        np.testing.assert_array_equal(early.survival, late.survival)
+        assert early is not None and late is not None
+        assert_same(early, vars(late))
 
     given.clear()  # one worker: started once every chunk is back, so every policy
     run_experiment(exp, tree, SerialExecutor(), tmp_path / "serial", progress=False, figures=True)
     assert list(given[0] or {}) == policies
     given.clear()
+    exp_np, tree_np = load_experiment(sets=[*sets, "output.panel=false"])
+    run_experiment(exp_np, tree_np, TwoWorkers(), tmp_path / "np", progress=False, figures=True)
     monkeypatch.setenv("WPI_ABM_FIGURE_WORKERS", "1")
-    run_experiment(exp, tree, SerialExecutor(), tmp_path / "one", progress=False, figures=True)
-    assert given == [None]
+    run_experiment(exp, tree, TwoWorkers(), tmp_path / "one", progress=False, figures=True)
+    assert given == [None, None]
+
+
+@needs_forkserver
+def test_taking_the_prefetch_waits_for_at_most_the_policy_being_read(tmp_path: Path) -> None:
+    """Taken at once, it has read at most one policy; what it read is right."""
+    from test_panel import assert_same
+
+    from wpi_abm.plots.prefetch import PanelPrefetch
+    from wpi_abm.plots.results import Results
+
+    policies = ["legacy", "reform_2024", "flat_15"]
+    exp, tree = load_experiment(sets=["replicates=2", f"policies=[{', '.join(policies)}]"])
+    out = tmp_path / "out"
+    run_experiment(exp, tree, SerialExecutor(), out, progress=False, figures=False)
+    early = PanelPrefetch(out, exp, {p: [i] for i, p in enumerate(policies)}).take()
+    assert set(early) <= set(policies[:1])
+    res = Results.load(out)
+    for policy, panel in early.items():
+        assert panel is not None
+        assert_same(panel, vars(res.panel(policy)))
 
 
 def test_a_policy_the_prefetch_cannot_read_is_left_to_the_figures(tmp_path: Path) -> None:
     from wpi_abm.plots.prefetch import PanelPrefetch
 
     exp, _ = load_experiment(sets=["replicates=2", "policies=[legacy]"])
-    early = PanelPrefetch(tmp_path, exp, {"legacy": [0]})  # no such chunk file
+    early = PanelPrefetch(tmp_path, exp, {"legacy": [0], "taper": [1]})  # no such chunk files
     assert early.take() == {}

@@ -88,10 +88,10 @@ class _Stop(BaseException):
 def test_a_run_starts_its_workers_server_before_checking_its_folder(
     executor, preload, monkeypatch, tmp_path
 ):
-    """The server imports the model and warms (~3.5 s) while the command checks the folder and
-    imports the driver, so the workers are ready ~1 s sooner; a serial run starts none. The
-    processes executor's (named, or the packaged default's) starts before the experiment is even
-    loaded: it is known without it."""
+    """The server imports the model and warms while the command checks the folder and imports
+    the driver, so the workers are ready sooner; a serial run starts none. The processes
+    executor's (named, or the packaged default's) starts before the experiment is even loaded:
+    it is known without it."""
     from wpi_abm import cli, config
     from wpi_abm.experiment import workers
 
@@ -120,6 +120,21 @@ def test_a_run_starts_its_workers_server_before_checking_its_folder(
         assert events == [*started, loaded, out]
     else:
         assert events == [loaded, *started, out]
+
+
+def test_the_figure_server_has_the_drawing_code_loaded_and_frozen_out_of_the_collector():
+    """What the figures' forkserver preloads: matplotlib and the drawing code imported, and all
+    of it moved out of the garbage collector's generations before any figure worker forks."""
+    code = (
+        "import gc, sys, json\n"
+        "import wpi_abm.plots.warmup\n"
+        "print(json.dumps([gc.get_freeze_count(), 'matplotlib.pyplot' in sys.modules]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    frozen, drawing = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert drawing and frozen > 100_000
 
 
 def test_a_warm_worker_has_the_model_loaded_and_frozen_out_of_the_collector():

@@ -260,17 +260,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    ended = True
     try:
         with _config_warnings():
-            return _dispatch(args)
-    except BaseException as exc:
-        # Servers started for workers that no longer come stop now, not after their warm-up.
-        _stop_idle_servers()
+            code = _dispatch(args)
+        ended = False
+        return code
+    except (KeyboardInterrupt, Exception) as exc:
         return _failure(args, exc)
+    finally:
+        if ended:
+            # Servers started for workers that no longer come stop now, not after their warm-up
+            # (only ever to save time: nothing that goes wrong here hides what ended the command).
+            with contextlib.suppress(Exception):
+                _stop_idle_servers()
 
 
 def _failure(args: argparse.Namespace, exc: BaseException) -> int:
-    """Report what ended the command on standard error; its exit status (anything else: raised)."""
+    """Report what ended the command on standard error; its exit status."""
     if isinstance(exc, KeyboardInterrupt):
         print(f"\n{_interrupted(exc)}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -278,8 +285,6 @@ def _failure(args: argparse.Namespace, exc: BaseException) -> int:
         text = exc.render() if isinstance(exc, ConfigError) else str(exc)
         print(f"error: {text}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if not isinstance(exc, Exception):
-        raise exc
     if isinstance(exc, OSError) and exc.filename is not None:
         # A path the user gave (or a full disk) is not a bug in wpi-abm: say which file.
         print(f"error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
@@ -421,16 +426,15 @@ def _blaming_options() -> Iterator[None]:
         raise
 
 
-def _expect_kind(path: Path, expected: str, command: str) -> None:
+def _expect_kind(path: Path, expected: str, command: str, raw: object = None) -> None:
     """Refuse a file of another kind with a message that says what it is and what to give.
 
     Without this, a policy file given to ``run`` gets a list of 'unknown key' problems that never
-    say it is a policy file.
+    say it is a policy file. ``raw``: the file's YAML data, where the caller has read it.
     """
-    from wpi_abm.config import guess_kind
-    from wpi_abm.yamlio import load_yaml
+    from wpi_abm.yamlio import guess_kind, load_yaml
 
-    kind = guess_kind(load_yaml(path)[0])
+    kind = guess_kind(load_yaml(path)[0] if raw is None else raw)
     if kind in ("unknown", "sweep" if expected == "sensitivity" else expected):
         return
     hint = {
@@ -459,22 +463,28 @@ def cmd_run(args: argparse.Namespace) -> int:
         out = _out_folder(args, "")
         stored = read_stored(out, sets, kind="run", alternative=_default_tree(sets))
         return _run(args, stored.exp, stored.tree, out, _figures(args, stored.invocation))
-    early = _certainly_processes(args, sets)
+    raw = _experiment_yaml(args.experiment)
+    if args.experiment is not None:
+        _expect_kind(Path(args.experiment), "experiment", "run", raw)
+    early = _certainly_processes(args, sets, raw)
     if early:
-        # Known before the experiment is loaded (~0.6 s, most of it importing the schema): the
-        # workers' server starts warming (~3.5 s, on another core) now rather than after it.
+        # Known before the experiment is loaded (importing the schema and validating take
+        # ~0.6 s): the workers' server starts warming (~3.5 CPU-s, on another core) 0.12-0.16 s
+        # into the command instead of 0.84 s.
         from wpi_abm.experiment.workers import start_workers_early
 
         start_workers_early("processes")
-    if args.experiment is not None:
-        _expect_kind(Path(args.experiment), "experiment", "run")
     from wpi_abm.config import load_experiment
 
     with _blaming_options():
         exp, tree = load_experiment(args.experiment, sets)
+    # Checked now whoever started the server (a scheduler without Dask is refused here).
+    kind = _executor_kind(args, exp)
     if not early:
-        # The workers' server warms (~3.5 s) while the folder is checked and the driver imported.
-        _start_workers_early(args, exp)
+        # The workers' server warms while the folder is checked and the driver imported.
+        from wpi_abm.experiment.workers import start_workers_early
+
+        start_workers_early(*kind)
     out = _out_folder(args, exp.name)
     invocation = _invocation(args, args.experiment, sets)
     return _run(args, exp, tree, out, _figures(args, {}), invocation)
@@ -629,31 +639,36 @@ def _executor_kind(args: argparse.Namespace, exp, cluster=None):
     return kind, scheduler, cluster
 
 
-def _certainly_processes(args: argparse.Namespace, sets: list[str]) -> bool:
+def _experiment_yaml(path: str | None) -> object:
+    """The experiment file's YAML data (the packaged default's without a file), read once.
+
+    Raises:
+        ConfigError: The file cannot be read or parsed (what loading the experiment would say).
+    """
+    from wpi_abm.presets import builtin
+    from wpi_abm.yamlio import load_yaml
+
+    return load_yaml(Path(path or builtin("experiments")["policy_comparison"]))[0]
+
+
+def _certainly_processes(args: argparse.Namespace, sets: list[str], raw: object) -> bool:
     """Whether ``run`` will use the processes executor, known without loading the experiment.
 
-    From the options, or the experiment file's own ``execution`` (the packaged default's
-    without a file) when nothing else can change it: no ``--scheduler``, no ``cluster:``, no
-    ``--set`` or ``overrides:`` entry under ``execution`` or ``cluster``. Anything else (an
-    unreadable file included) is not certain: the server then starts once the experiment is
-    loaded, as it would have anyway.
+    From the options, or the experiment file's own ``execution`` (``raw``: its YAML data, the
+    packaged default's without a file) when nothing else can change it: no ``--scheduler``, no
+    ``cluster:``, no ``--set`` or ``overrides:`` entry under ``execution`` or ``cluster``.
+    Anything else is not certain: the server then starts once the experiment is loaded, as it
+    would have anyway.
     """
     if args.scheduler or args.executor not in (None, "processes"):
         return False
     if args.executor == "processes":
         return True
-    from wpi_abm.presets import builtin
-    from wpi_abm.yamlio import load_yaml
 
     def decides(key: object) -> bool:
         return str(key).split("=", 1)[0].strip().split(".")[0] in ("execution", "cluster")
 
     if any(decides(s) for s in sets):
-        return False
-    path = args.experiment or builtin("experiments")["policy_comparison"]
-    try:
-        raw = load_yaml(Path(path))[0]
-    except ConfigError:
         return False
     if not isinstance(raw, dict) or "cluster" in raw:
         return False
@@ -665,13 +680,6 @@ def _certainly_processes(args: argparse.Namespace, sets: list[str]) -> bool:
         and not execution.get("scheduler")
         and execution.get("executor", "processes") == "processes"
     )
-
-
-def _start_workers_early(args: argparse.Namespace, exp) -> None:
-    """Start the run's local workers warming now (workers.start_workers_early)."""
-    from wpi_abm.experiment.workers import start_workers_early
-
-    start_workers_early(*_executor_kind(args, exp))
 
 
 def cmd_sweep(args: argparse.Namespace, *, sensitivity: bool) -> int:

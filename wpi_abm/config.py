@@ -36,7 +36,7 @@ from wpi_abm.schema.experiment import (
     OutputSpec,
 )
 from wpi_abm.validation import data_path, validate_block, validation_errors
-from wpi_abm.yamlio import Path_, SourceMap, dotted, load_yaml
+from wpi_abm.yamlio import Path_, SourceMap, dotted, guess_kind, load_yaml
 
 _REFERENCE_FIELDS = {"cohort": "cohorts", "parameters": "parameters"}
 
@@ -402,28 +402,6 @@ def load_block[M: BaseModel](kind: str, name_or_path: str, model: type[M]) -> M:
     p = _ref_path(name_or_path, kind, Path.cwd(), kind, None, kind)
     raw, smap = load_yaml(p, display=_display(p))
     return validate_block(raw, smap, model)
-
-
-def guess_kind(raw: Any) -> str:
-    """Which kind of file a loaded YAML mapping is (for ``wpi-abm validate``)."""
-    if not isinstance(raw, dict):
-        return "unknown"
-    if "targets" in raw:
-        return "calibration"
-    swept = raw.get("parameters")
-    if (isinstance(swept, dict) and any("." in str(k) for k in swept)) or "design" in raw:
-        return "sweep"
-    if raw.get("model") == "ishigami":
-        return "sweep"
-    if "segments" in raw:
-        return "policy"
-    if "centres" in raw:
-        return "cohort"
-    if "researchers" in raw and "money" in raw:
-        return "parameters"
-    if "replicates" in raw or "policies" in raw or "seed" in raw:
-        return "experiment"
-    return "unknown"
 
 
 __all__ = [

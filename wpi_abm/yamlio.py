@@ -237,3 +237,25 @@ def parse_yaml(text: str, name: str) -> tuple[Any, SourceMap]:
             f"cannot read value: {exc.problem}", file=name, line=mark.line + 1 if mark else None
         ) from None
     return data, smap
+
+
+def guess_kind(raw: Any) -> str:
+    """Which kind of file a loaded YAML mapping is (for `wpi-abm validate`, and the commands)."""
+    if not isinstance(raw, dict):
+        return "unknown"
+    if "targets" in raw:
+        return "calibration"
+    swept = raw.get("parameters")
+    if (isinstance(swept, dict) and any("." in str(k) for k in swept)) or "design" in raw:
+        return "sweep"
+    if raw.get("model") == "ishigami":
+        return "sweep"
+    if "segments" in raw:
+        return "policy"
+    if "centres" in raw:
+        return "cohort"
+    if "researchers" in raw and "money" in raw:
+        return "parameters"
+    if "replicates" in raw or "policies" in raw or "seed" in raw:
+        return "experiment"
+    return "unknown"

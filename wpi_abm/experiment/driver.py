@@ -161,7 +161,7 @@ def run_experiment(
             total, initial=total - sum(len(c) for c in todo), desc=exp.name, enabled=progress
         )
         # Chunks not yet back, and workers: once fewer are left than workers, a core idles.
-        left, workers = len(todo), int(str(executor.describe().get("workers", 1)))
+        left, workers = len(todo), getattr(executor, "workers", 1)
         with bar:
             for res in executor.results(job, todo):
                 left -= 1
@@ -200,7 +200,7 @@ def run_experiment(
                 summary,
                 exp,
                 progress=figure_progress() if progress else None,
-                panels=prefetch.take() if prefetch is not None else None,
+                panels=_prefetched(prefetch),
             )
         manifest.update(
             status="complete" if not failures else "failed",
@@ -230,6 +230,16 @@ def _prefetch(
     from wpi_abm.plots.prefetch import start_prefetch
 
     return start_prefetch(root, exp, chunks, stored, n_points)
+
+
+def _prefetched(prefetch: PanelPrefetch | None) -> dict[str, Any] | None:
+    """What the prefetch read (None: nothing); it only saves time, so it never fails a run."""
+    if prefetch is None:
+        return None
+    try:
+        return prefetch.take()
+    except Exception:
+        return None
 
 
 def _mark(store: ResultStore, status: str) -> None:

@@ -59,13 +59,13 @@ def start_workers_early(
 ) -> None:
     """Start the local workers' warm forkserver now, for the executor ``kind`` made later.
 
-    The server imports the model and warms up (~3.5 s) whether it starts here or when the
-    executor starts; started here, as soon as the command knows its executor, it does so while
-    the command is still loading the experiment, checking its results folder and importing the
-    driver (~1.5 s), so the workers are ready sooner. It preloads what the executor's own start
-    would (a no-op there then). Nothing for the serial executor or a remote or batch-system Dask
-    cluster. (Here, not with the executors: this module imports nothing of wpi-abm's, so that a
-    command can call this before it has imported anything else.)
+    The server imports the model and warms up (3.3-3.5 CPU-s, timed in a fresh process) whether
+    it starts here or when the executor starts; started here, as soon as the command knows its
+    executor, it does so while the command is still loading the experiment, checking its
+    results folder and importing the driver, so the workers are ready sooner. It preloads what
+    the executor's own start would (a no-op there then). Nothing for the serial executor or a
+    remote or batch-system Dask cluster. (Here, not with the executors: this module imports
+    nothing of wpi-abm's, so that a command can call this before it has imported anything else.)
     """
     if kind == "processes":
         forkserver_context([])
@@ -92,7 +92,11 @@ def stop_server(server: Any) -> None:
 
 
 def stop_forkserver() -> None:
-    """Stop the workers' forkserver of :func:`forkserver_context`, if this process started it."""
+    """Stop the workers' forkserver of :func:`forkserver_context`, if it is running.
+
+    Python keeps one forkserver per process, whoever started it: called where nothing else of
+    the process will need it (a command that has ended early); a later pool starts a new one.
+    """
     if "forkserver" in mp.get_all_start_methods():
         from multiprocessing import forkserver
 

@@ -1,23 +1,25 @@
 """A run's finished policies' panel aggregates, read while its last chunks still run.
 
-At the end of a run a core is idle for a while on a small machine: one worker has finished its
-last chunk while another is still simulating its own (~0.7 s on the default experiment, 2 cores),
-then the driver summarises every run (~0.6 s) before the figures start — and the figures begin
-with the panel pass (:mod:`wpi_abm.plots.panel`, ~2.2 CPU-s for nine policies of 1,000 runs).
-So, as soon as fewer chunks are left than there are workers, one figure worker starts reading the
-aggregates of every policy whose chunks are all stored (:class:`PanelPrefetch`); the figures keep
-what it read (:meth:`~wpi_abm.plots.results.Results.keep_panel`) and their pool reads only the
-rest.
+At the end of a run on a small machine a core idles for a while: one worker has finished its last
+chunk while another is still simulating its own (~0.7 s on the default experiment with 2 workers,
+sampled from ``/proc``), then the driver summarises every run (~0.6 s) before the figures start —
+and the figures begin with the panel pass (:mod:`wpi_abm.plots.panel`). So once fewer chunks are
+left than there are workers, one figure worker starts reading the aggregates of the policies whose
+chunks are all stored, one policy after another (:class:`PanelPrefetch`); the figures keep what it
+has read when they start (:meth:`~wpi_abm.plots.results.Results.keep_panel`) and their pool reads
+the rest. (Where the executor has cut its last chunks into parts for many workers, cores may
+still be busy then: the prefetch is one process more among them.)
 
 Nothing changes in what is drawn: a complete policy's files no longer change, and its aggregates
-are those :func:`~wpi_abm.plots.panel.read_policy_panel` gives whoever calls it. A policy the
-prefetch has not finished when the figures start is read by the figure pool as before.
+are those :func:`~wpi_abm.plots.panel.read_policy_panel` gives whoever calls it. The prefetch is
+for speed only: whatever goes wrong in it, the figure pool reads that policy as it would anyway.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,7 +46,12 @@ def complete_policies(chunks: Iterable[Chunk], stored: set[int]) -> dict[str, li
 
 
 class PanelPrefetch:
-    """One figure worker reading complete policies' panel aggregates, a policy per task.
+    """One figure worker reading complete policies' panel aggregates, one policy at a time.
+
+    A thread hands the worker one policy, waits for it, then hands it the next: so at most one
+    policy is ever being read, and stopping (:meth:`take`, :meth:`close`) waits for at most that
+    one. The thread, not the caller, starts the worker, which waits for the figure server to be
+    warm.
 
     Args:
         root: The results folder.
@@ -54,40 +61,40 @@ class PanelPrefetch:
 
     def __init__(self, root: Path, exp: Experiment, policies: dict[str, list[int]]) -> None:
         folder = ResultFolder(root)
-        # One worker: it takes an idle core, not one a simulating worker needs.
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=figure_context())
-        self._futures: dict[str, Future[PolicyPanel | None]] = {}
+        self._tasks = []
         for policy, indices in policies.items():
             names = [folder.chunk_name(i) for i in indices]
             files = {
                 RUNS: {policy: [folder.runs / n for n in names]},
                 OUTCOMES: {policy: [folder.outcomes / n for n in names]},
             }
-            self._futures[policy] = self._pool.submit(
-                read_policy_panel, files, policy, exp.horizon, exp.decline
-            )
+            self._tasks.append((files, policy, exp.horizon, exp.decline))
+        self._panels: dict[str, PolicyPanel | None] = {}
+        self._stop = threading.Event()
+        # One worker: it takes the idle core, not one a simulating worker needs.
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=figure_context())
+        self._thread = threading.Thread(target=self._read, name="panel-prefetch", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        for task in self._tasks:
+            if self._stop.is_set():
+                return
+            try:
+                self._panels[task[1]] = self._pool.submit(read_policy_panel, *task).result()
+            except Exception:
+                return  # the figure pool reads it (and says what is wrong there)
 
     def take(self) -> dict[str, PolicyPanel | None]:
-        """The aggregates read so far (and the one being read), the rest left to the figures.
-
-        Policies not yet started are cancelled; one that raised is left out (the figure pool
-        reads it again and reports what is wrong there, as it does without a prefetch).
-        """
-        for future in self._futures.values():
-            future.cancel()
-        panels: dict[str, PolicyPanel | None] = {}
-        for policy, future in self._futures.items():
-            if future.cancelled():
-                continue
-            try:
-                panels[policy] = future.result()
-            except Exception:
-                continue
+        """The aggregates read so far, and the one being read; the rest are left to the figures."""
+        self._stop.set()
+        self._thread.join()
         self.close()
-        return panels
+        return dict(self._panels)
 
     def close(self) -> None:
-        """Stop the worker (what it has not started is cancelled)."""
+        """Stop: no policy is started after this (the one being read finishes in the worker)."""
+        self._stop.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -96,10 +103,16 @@ def start_prefetch(
 ) -> PanelPrefetch | None:
     """A :class:`PanelPrefetch` of the policies complete now, or None where none would help.
 
-    None when the run stores no panel, is a sweep (its figures read no panel), draws its
-    figures in this process (one figure worker), or has no complete policy yet.
+    None when the run stores no panel, is a sweep (its figures read no panel), draws its figures
+    in this process (one figure worker), has no complete policy yet, or the worker cannot be
+    started (the figures then read every policy, as without a prefetch).
     """
     if not exp.output.panel or n_points > 1 or configured_workers() <= 1:
         return None
     policies = complete_policies(chunks, stored)
-    return PanelPrefetch(root, exp, policies) if policies else None
+    if not policies:
+        return None
+    try:
+        return PanelPrefetch(root, exp, policies)
+    except Exception:
+        return None
