@@ -12,18 +12,17 @@ import pytest
 from wpi_abm.experiment.analysis import (
     CENTRES,
     DEFINED_SUFFIX,
-    KEYS,
     PARTICLE,
     cluster_mean,
     cluster_proportion,
     paired_difference,
     paired_ratio,
+    run_sum_columns,
     run_sums,
     run_totals,
     summarise,
     wilson,
 )
-from wpi_abm.outcomes import ALL, DEFINED, OUTCOMES
 
 
 def test_wilson_matches_the_textbook_values():
@@ -133,15 +132,7 @@ def test_summary_prices_the_value_years_a_design_keeps_against_the_baseline():
 
 def _pandas_run_sums(outcomes: pa.Table) -> pd.DataFrame:
     """What ``run_sums`` computed with pandas' groupby until it was replaced (the reference)."""
-    stored = set(outcomes.column_names)
-    restricting = [o.over for o in OUTCOMES if o.over not in (ALL, DEFINED)]
-    summed = [
-        c for c in dict.fromkeys([*(o.column for o in OUTCOMES), *restricting]) if c in stored
-    ]
-    defined = [
-        c for c in dict.fromkeys(o.column for o in OUTCOMES if o.over == DEFINED) if c in stored
-    ]
-    keys = [*KEYS, PARTICLE] if PARTICLE in stored else list(KEYS)
+    keys, summed, defined = run_sum_columns(outcomes.column_names)
     df = outcomes.select([*keys, *summed]).to_pandas()
     df["policy"] = df["policy"].astype(str)
     for col in defined:

@@ -215,6 +215,12 @@ def test_an_unreadable_experiment_file_is_reported_before_any_server_starts(tmp_
     assert forkserver._forkserver._forkserver_pid == before  # none started (or stopped)
 
 
+def assert_stopped_and_reaped(pids: list[int | None]) -> None:
+    for pid in {p for p in pids if p is not None}:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
 def test_an_error_after_the_workers_server_started_stops_it(tmp_path, capsys, monkeypatch):
     """The server would otherwise import and warm for seconds, holding the caller's pipes."""
     from multiprocessing import forkserver
@@ -236,9 +242,7 @@ def test_an_error_after_the_workers_server_started_stops_it(tmp_path, capsys, mo
     one_paragraph(capsys.readouterr().err)
     assert started and all(pid is not None for pid in started)
     assert forkserver._forkserver._forkserver_pid is None
-    for pid in set(started):
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)  # stopped and reaped
+    assert_stopped_and_reaped(started)
 
 
 def test_an_error_after_the_figure_server_started_stops_it(tmp_path, capsys, monkeypatch):
@@ -260,6 +264,4 @@ def test_an_error_after_the_figure_server_started_stops_it(tmp_path, capsys, mon
     one_paragraph(capsys.readouterr().err)
     assert started and all(pid is not None for pid in started)
     assert pool.figure_server_pid() is None
-    for pid in set(started):
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)  # stopped and reaped
+    assert_stopped_and_reaped(started)

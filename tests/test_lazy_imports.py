@@ -122,31 +122,24 @@ def test_a_run_starts_its_workers_server_before_checking_its_folder(
         assert events == [loaded, *started, out]
 
 
-def test_the_figure_server_has_the_drawing_code_loaded_and_frozen_out_of_the_collector():
-    """What the figures' forkserver preloads: matplotlib and the drawing code imported, and all
-    of it moved out of the garbage collector's generations before any figure worker forks."""
+@pytest.mark.parametrize(
+    ("warmup", "loaded"),
+    [
+        ("wpi_abm.experiment.warmup", "wpi_abm.sim.model"),
+        ("wpi_abm.plots.warmup", "matplotlib.pyplot"),
+    ],
+)
+def test_a_warm_server_has_its_code_loaded_and_frozen_out_of_the_collector(warmup, loaded):
+    """What the workers' forkserver (the model, its kernels loaded) and the figures' (matplotlib
+    and the drawing code) preload, all of it moved out of the garbage collector's generations
+    (gc.freeze) before any worker forks."""
     code = (
         "import gc, sys, json\n"
-        "import wpi_abm.plots.warmup\n"
-        "print(json.dumps([gc.get_freeze_count(), 'matplotlib.pyplot' in sys.modules]))\n"
+        f"import {warmup}\n"
+        f"print(json.dumps([gc.get_freeze_count(), {loaded!r} in sys.modules]))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    frozen, drawing = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert drawing and frozen > 100_000
-
-
-def test_a_warm_worker_has_the_model_loaded_and_frozen_out_of_the_collector():
-    """What the workers' forkserver preloads: the model imported, its kernels loaded, and all of
-    it moved out of the garbage collector's generations (gc.freeze) before any worker forks."""
-    code = (
-        "import gc, sys, json\n"
-        "import wpi_abm.experiment.warmup\n"
-        "print(json.dumps([gc.get_freeze_count(), 'wpi_abm.sim.model' in sys.modules]))\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    )
-    frozen, model = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert model and frozen > 100_000
+    frozen, imported = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert imported and frozen > 100_000

@@ -463,6 +463,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         out = _out_folder(args, "")
         stored = read_stored(out, sets, kind="run", alternative=_default_tree(sets))
         return _run(args, stored.exp, stored.tree, out, _figures(args, stored.invocation))
+    from wpi_abm.experiment.workers import start_workers_early  # standard library only
+
     raw = _experiment_yaml(args.experiment)
     if args.experiment is not None:
         _expect_kind(Path(args.experiment), "experiment", "run", raw)
@@ -471,8 +473,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Known before the experiment is loaded (importing the schema and validating take
         # ~0.6 s): the workers' server starts warming (~3.5 CPU-s, on another core) 0.12-0.16 s
         # into the command instead of 0.84 s.
-        from wpi_abm.experiment.workers import start_workers_early
-
         start_workers_early("processes")
     from wpi_abm.config import load_experiment
 
@@ -482,8 +482,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     kind = _executor_kind(args, exp)
     if not early:
         # The workers' server warms while the folder is checked and the driver imported.
-        from wpi_abm.experiment.workers import start_workers_early
-
         start_workers_early(*kind)
     out = _out_folder(args, exp.name)
     invocation = _invocation(args, args.experiment, sets)

@@ -167,13 +167,12 @@ def run_experiment(
                 left -= 1
                 if res.error is not None:
                     failures.append(_failure(res.chunk, exp, res.error))
-                elif res.stored:
-                    parts.append(res.sums)
-                    runs_done += len(res.chunk)
-                    done.add(res.chunk.index)
                 else:
-                    store.write_chunk(res.chunk.index, res.outcomes, res.panel)
-                    parts.append(run_sums(res.outcomes))
+                    if res.stored:
+                        parts.append(res.sums)
+                    else:
+                        store.write_chunk(res.chunk.index, res.outcomes, res.panel)
+                        parts.append(run_sums(res.outcomes))
                     runs_done += len(res.chunk)
                     done.add(res.chunk.index)
                 bar.update(len(res.chunk))
@@ -200,7 +199,7 @@ def run_experiment(
                 summary,
                 exp,
                 progress=figure_progress() if progress else None,
-                panels=_prefetched(prefetch),
+                panels=prefetch.take() if prefetch is not None else None,
             )
         manifest.update(
             status="complete" if not failures else "failed",
@@ -230,16 +229,6 @@ def _prefetch(
     from wpi_abm.plots.prefetch import start_prefetch
 
     return start_prefetch(root, exp, chunks, stored, n_points)
-
-
-def _prefetched(prefetch: PanelPrefetch | None) -> dict[str, Any] | None:
-    """What the prefetch read (None: nothing); it only saves time, so it never fails a run."""
-    if prefetch is None:
-        return None
-    try:
-        return prefetch.take()
-    except Exception:
-        return None
 
 
 def _mark(store: ResultStore, status: str) -> None:

@@ -17,6 +17,7 @@ for speed only: whatever goes wrong in it, the figure pool reads that policy as 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -93,9 +94,13 @@ class PanelPrefetch:
         return dict(self._panels)
 
     def close(self) -> None:
-        """Stop: no policy is started after this (the one being read finishes in the worker)."""
+        """Stop: no policy is started after this (the one being read finishes in the worker).
+
+        Never raises: a pool that cannot be shut down cleanly costs nothing the run needs.
+        """
         self._stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with contextlib.suppress(Exception):
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def start_prefetch(
