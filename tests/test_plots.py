@@ -3,6 +3,7 @@ and sensitivity folders, checked on the matplotlib objects and on the files writ
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -523,6 +524,61 @@ def test_income(res: Results) -> None:
     # programme money stops: legacy's top layer (subsidy) is empty after year 10
     pp = res.panel("legacy")
     assert pp.income["income_subsidy"][9] > 0 and pp.income["income_subsidy"][12] == 0
+
+
+def _drawn_pixels(fig: Figure) -> np.ndarray:
+    """The figure as Agg draws it (a copy: the figure is closed after)."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba()).copy()
+
+
+@pytest.mark.parametrize(
+    ("draw", "module"),
+    [
+        (fans.fan_value_index, fans),
+        (fans.fan_researchers, fans),
+        (fans.fan_personnel_cost, fans),
+        (income.income, income),
+    ],
+)
+def test_autoscaling_once_draws_the_same_figure(
+    res: Results, monkeypatch: pytest.MonkeyPatch, draw, module
+) -> None:
+    """The panels' limits autoscaled once after all their fills (``fans.autoscale_once``) are
+    those autoscaling after every fill gives: the same limits, the same pixels."""
+    once = draw(res)
+    limits = [(ax.get_xlim(), ax.get_ylim()) for ax in once.axes]
+    flags = [(ax.get_autoscalex_on(), ax.get_autoscaley_on()) for ax in once.axes]
+    monkeypatch.setattr(module, "autoscale_once", lambda axes: contextlib.nullcontext())
+    every = draw(res)
+    assert [(ax.get_xlim(), ax.get_ylim()) for ax in every.axes] == limits
+    assert [(ax.get_autoscalex_on(), ax.get_autoscaley_on()) for ax in every.axes] == flags
+    np.testing.assert_array_equal(_drawn_pixels(once), _drawn_pixels(every))
+
+
+def test_autoscale_once_holds_autoscaling_off_and_gives_back_each_axes_own() -> None:
+    def panels(defer: bool) -> tuple[Figure, list[tuple[tuple[float, float], ...]]]:
+        fig = Figure()
+        free, fixed = fig.subplots(1, 2, sharey=True)
+        fixed.set_xlim(0, 1)  # x autoscaling off for this panel only
+        with fans.autoscale_once(fig.axes) if defer else contextlib.nullcontext():
+            if defer:
+                assert not any(ax.get_autoscalex_on() or ax.get_autoscaley_on() for ax in fig.axes)
+            free.fill_between([0, 10], [0, 0], [5, 7])
+            if defer:
+                assert free.get_ylim() == (0, 1)  # not autoscaled yet
+            free.fill_between([2, 4], [-3, -3], [1, 1])
+        return fig, [(ax.get_xlim(), ax.get_ylim()) for ax in fig.axes]
+
+    fig, limits = panels(defer=True)
+    assert [(ax.get_autoscalex_on(), ax.get_autoscaley_on()) for ax in fig.axes] == [
+        (True, True),
+        (False, True),
+    ]
+    assert limits == panels(defer=False)[1]
+    assert limits[1][0] == (0, 1) and limits[0][1] == limits[1][1]
+    assert limits[0][1][0] < -3 and limits[0][1][1] > 7  # both fills, with margins
 
 
 def test_survival(res: Results) -> None:

@@ -7,6 +7,9 @@ end of support are marked, so that the cliff (or its absence) lines up across po
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -54,6 +57,29 @@ def small_multiples(
     return fig, axes[:n]
 
 
+@contextmanager
+def autoscale_once(axes: Sequence[plt.Axes]) -> Iterator[None]:
+    """Autoscale ``axes``' view limits once, after what the block draws, not after each fill.
+
+    Adding a fill (``fill_between``, ``stackplot``) first brings the view limits up to date
+    (matplotlib 3.11's ``add_collection``), and for a panel sharing its axes with eight others
+    that means autoscaling over all nine panels' data for every band: ~0.8 CPU-s of the ten
+    figures of a 9,000-run folder, for limits that the next fill makes stale again. Autoscaling
+    is off while the block draws and requested again after it, so the limits are computed once,
+    from the same data limits and margins: the same figure.
+
+    Args:
+        axes: The panels of one figure (all of a shared group, so none autoscales meanwhile).
+    """
+    on = [(ax.get_autoscalex_on(), ax.get_autoscaley_on()) for ax in axes]
+    for ax in axes:
+        ax.set_autoscale_on(False)
+    yield
+    for ax, (x, y) in zip(axes, on, strict=True):
+        ax.autoscale(x, axis="x")
+        ax.autoscale(y, axis="y")
+
+
 def mark_years(ax: plt.Axes, res: Results, policy: str) -> None:
     """The reference year (solid grey) and the design's end of support (dotted black)."""
     ref = res.exp.decline.reference_year
@@ -79,18 +105,19 @@ def fan(res: Results, indicator: str) -> Figure:
     policies = res.require_panel()
     lang = res.lang
     fig, axes = small_multiples(len(policies))
-    for ax, p in zip(axes, policies, strict=True):
-        pp = res.panel(p)
-        assert pp is not None
-        colour = str(res.style(p)["color"])
-        mark_years(ax, res, p)
-        if indicator == "researchers":
-            _band(ax, pp.years, pp.fans["domestic"], colour, "-")
-            _band(ax, pp.years, pp.fans["foreign"], colour, (0, (3, 1.5)))
-        else:
-            _band(ax, pp.years, pp.fans[indicator], colour, "-")
-        ax.set_title(res.label(p), loc="left", fontsize=7.5, pad=2)
-        ax.grid(linewidth=0.3, alpha=0.4)
+    with autoscale_once(fig.axes):
+        for ax, p in zip(axes, policies, strict=True):
+            pp = res.panel(p)
+            assert pp is not None
+            colour = str(res.style(p)["color"])
+            mark_years(ax, res, p)
+            if indicator == "researchers":
+                _band(ax, pp.years, pp.fans["domestic"], colour, "-")
+                _band(ax, pp.years, pp.fans["foreign"], colour, (0, (3, 1.5)))
+            else:
+                _band(ax, pp.years, pp.fans[indicator], colour, "-")
+            ax.set_title(res.label(p), loc="left", fontsize=7.5, pad=2)
+            ax.grid(linewidth=0.3, alpha=0.4)
     fig.supylabel(_axis_label(res, indicator))
     fig.supxlabel(t("support_year", lang))
     axes[0].set_xlim(1, res.exp.horizon)

@@ -13,7 +13,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from wpi_abm.plots.fans import mark_years, small_multiples
+from wpi_abm.plots.fans import autoscale_once, mark_years, small_multiples
 from wpi_abm.plots.results import Results
 from wpi_abm.plots.style import top_legend
 from wpi_abm.text import t
@@ -58,21 +58,26 @@ def income(res: Results) -> Figure:
     lang = res.lang
     colours = source_colours()
     fig, axes = small_multiples(len(policies))
-    for ax, p in zip(axes, policies, strict=True):
-        pp = res.panel(p)
-        assert pp is not None
-        layers = [np.nan_to_num(pp.income[s]) for s in STACK]
-        polys = ax.stackplot(
-            pp.years, layers, colors=[colours[s] for s in STACK], edgecolor="white", linewidth=0.3
-        )
-        for poly, s in zip(polys, STACK, strict=True):
-            if LOOK[s][1]:
-                poly.set_hatch(LOOK[s][1])
-                poly.set_edgecolor(HATCH_COLOUR)
-        mark_years(ax, res, p)
-        for line in ax.lines:
-            line.set_zorder(3)
-        ax.set_title(res.label(p), loc="left", fontsize=7.5, pad=2)
+    with autoscale_once(fig.axes):
+        for ax, p in zip(axes, policies, strict=True):
+            pp = res.panel(p)
+            assert pp is not None
+            layers = [np.nan_to_num(pp.income[s]) for s in STACK]
+            polys = ax.stackplot(
+                pp.years,
+                layers,
+                colors=[colours[s] for s in STACK],
+                edgecolor="white",
+                linewidth=0.3,
+            )
+            for poly, s in zip(polys, STACK, strict=True):
+                if LOOK[s][1]:
+                    poly.set_hatch(LOOK[s][1])
+                    poly.set_edgecolor(HATCH_COLOUR)
+            mark_years(ax, res, p)
+            for line in ax.lines:
+                line.set_zorder(3)
+            ax.set_title(res.label(p), loc="left", fontsize=7.5, pad=2)
     fig.supylabel(t("income_axis", lang))
     fig.supxlabel(t("support_year", lang))
     axes[0].set_xlim(1, res.exp.horizon)
