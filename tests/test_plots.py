@@ -1096,6 +1096,38 @@ def test_png_from_pdf_writes_the_page_its_text_and_resolution(tmp_path: Path) ->
     assert (pixels[:, :148] == (255, 0, 0)).all() and (pixels[:, 152:] == 255).all()
 
 
+def test_encode_png_is_the_pixels_text_and_resolution_pillow_reads(tmp_path: Path) -> None:
+    """Any RGB pixels (here a strided view, as PDFium's bitmaps are), Latin-1 and Japanese text,
+    the chunks' checksums right (Pillow's verify), every row unfiltered."""
+    import zlib
+
+    from PIL import Image
+
+    from wpi_abm.plots.raster import encode_png
+
+    rng = np.random.default_rng(7)
+    padded = rng.integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
+    pixels = padded[:, :, :3]  # not contiguous
+    text = {"Title": "財源別の収入", "Software": "wpi-abm", "Description": "n = 12,000; ¥ × 10"}
+    data = encode_png(pixels, text, 300)
+    assert data == encode_png(np.ascontiguousarray(pixels), text, 300)
+    (tmp_path / "x.png").write_bytes(data)
+    with Image.open(tmp_path / "x.png") as image:
+        image.verify()
+    with Image.open(tmp_path / "x.png") as image:
+        assert image.mode == "RGB" and image.size == (53, 37)
+        assert image.text == text and image.info["dpi"] == pytest.approx((300, 300), rel=1e-5)
+        np.testing.assert_array_equal(np.asarray(image), pixels)
+    idat = data.index(b"IDAT")
+    (length,) = np.frombuffer(data[idat - 4 : idat], dtype=">u4")
+    rows = np.frombuffer(zlib.decompress(data[idat + 4 : idat + 4 + int(length)]), np.uint8)
+    assert (rows.reshape(37, 1 + 3 * 53)[:, 0] == 0).all()
+    with pytest.raises(ValueError, match="uint8"):
+        encode_png(pixels.astype(float), {}, 300)
+    with pytest.raises(ValueError, match="keyword"):
+        encode_png(pixels, {" Title": "x"}, 300)
+
+
 def test_fixed_ticks_are_the_ticks_the_figure_had(tmp_path: Path) -> None:
     fig = _grid_figure("constrained")
     ax = fig.axes[0]

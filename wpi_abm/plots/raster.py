@@ -6,23 +6,35 @@ PDFium (the renderer of Chromium's PDF viewer, through ``pypdfium2``) rasterises
 a third of the CPU matplotlib's Agg needed to draw the figure once more (measured on the ten run
 figures: ~1.0 s against ~2.6 s, the PNG encoding aside). Text is PDFium's rendering of the
 embedded fonts, a little lighter than Agg's.
+
+*The PNG's own encoder.* The pixels are written by :func:`encode_png`, not Pillow, because
+Pillow gives no choice of PNG row filter: it tries all five on every row (the adaptive heuristic
+of the PNG specification) and that search, not the compression, was most of its time — 1.05
+CPU-s for the ten run figures of a 9,000-run folder, against 0.45 s for the same rows unfiltered
+at the same zlib level, for files 2.8% larger (3.02 against 2.94 MB). A figure is mostly flat
+colour, which zlib's matcher finds as well without a filter. The format is the PNG
+specification's (ISO/IEC 15948): 8-bit RGB, the resolution in ``pHYs``, the text in ``tEXt``
+(``iTXt`` where it is not Latin-1, as Pillow writes it); tests decode the files with Pillow.
 """
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pypdfium2 as pdfium
-from PIL.PngImagePlugin import PngInfo
 
 PNG_DPI = 300
 """Resolution of the PNG files written next to each PDF."""
 PNG_COMPRESS_LEVEL = 3
-"""zlib level of the PNG files: levels 1–3 use zlib's fast matcher. On the ten run figures' PNGs
-(PDFium's), level 3 against Pillow's default 6: files 4.5% larger, ~0.5 CPU-s less for the ten."""
+"""zlib level of the PNG files: levels 1–3 use zlib's fast matcher (Pillow's default is 6)."""
 PDF_UNITS_PER_INCH = 72
 """A PDF page is measured in points."""
+_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_METRES_PER_INCH = 0.0254
 
 
 def png_from_pdf(pdf: bytes, png: str | Path | BinaryIO, metadata: dict[str, str]) -> None:
@@ -36,17 +48,69 @@ def png_from_pdf(pdf: bytes, png: str | Path | BinaryIO, metadata: dict[str, str
     document = pdfium.PdfDocument(pdf)
     try:
         page = document[0]
-        bitmap = page.render(scale=PNG_DPI / PDF_UNITS_PER_INCH)  # white, opaque: RGB
-        image = bitmap.to_pil()
+        # White and opaque, three bytes a pixel; in RGB order rather than PDFium's native BGR.
+        bitmap = page.render(scale=PNG_DPI / PDF_UNITS_PER_INCH, rev_byteorder=True)
+        data = encode_png(bitmap.to_numpy(), metadata, PNG_DPI)
     finally:
         document.close()
-    info = PngInfo()
-    for key, value in metadata.items():
-        info.add_text(key, value)
-    image.save(
-        png,
-        format="png",
-        pnginfo=info,
-        dpi=(PNG_DPI, PNG_DPI),
-        compress_level=PNG_COMPRESS_LEVEL,
-    )
+    if isinstance(png, (str, Path)):
+        Path(png).write_bytes(data)
+    else:
+        png.write(data)
+
+
+def encode_png(
+    pixels: np.ndarray, text: dict[str, str], dpi: int, level: int = PNG_COMPRESS_LEVEL
+) -> bytes:
+    """An 8-bit RGB PNG file of ``pixels``, every row unfiltered (see the module docstring).
+
+    Args:
+        pixels: ``(height, width, 3)`` unsigned bytes, red, green, blue (any strides).
+        text: Keyword and text of each text chunk, in order: ``tEXt`` where the text is
+            Latin-1, ``iTXt`` (UTF-8, uncompressed) otherwise.
+        dpi: The resolution, written as pixels per metre (``pHYs``, rounded as Pillow does).
+        level: zlib's compression level.
+
+    Returns:
+        The file's bytes.
+
+    Raises:
+        ValueError: ``pixels`` is not that shape and type, or a keyword is not one PNG allows
+            (1–79 Latin-1 characters, no NUL, no leading or trailing space).
+    """
+    if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
+        raise ValueError(
+            f"PNG pixels must be (height, width, 3) uint8, not {pixels.shape} {pixels.dtype}"
+        )
+    height, width, _ = pixels.shape
+    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
+    rows[:, 0] = 0  # each row's filter type: None
+    rows[:, 1:] = pixels.reshape(height, 3 * width)
+    ppm = int(dpi / _METRES_PER_INCH + 0.5)
+    parts = [
+        _SIGNATURE,
+        _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
+        *(_text_chunk(key, value) for key, value in text.items()),
+        _chunk(b"pHYs", struct.pack(">IIB", ppm, ppm, 1)),
+        _chunk(b"IDAT", zlib.compress(memoryview(rows), level)),
+        _chunk(b"IEND", b""),
+    ]
+    return b"".join(parts)
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _text_chunk(key: str, value: str) -> bytes:
+    try:
+        keyword = key.encode("latin-1")
+    except UnicodeEncodeError:
+        keyword = b""
+    if not 1 <= len(keyword) <= 79 or b"\0" in keyword or keyword != keyword.strip(b" "):
+        raise ValueError(f"{key!r} is not a PNG text keyword (1-79 Latin-1 characters, no NUL)")
+    try:
+        return _chunk(b"tEXt", keyword + b"\0" + value.encode("latin-1"))
+    except UnicodeEncodeError:
+        # International text: no compression, no language tag, no translated keyword.
+        return _chunk(b"iTXt", keyword + b"\0\0\0\0\0" + value.encode("utf-8"))
