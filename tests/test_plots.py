@@ -546,12 +546,25 @@ def test_autoscaling_once_draws_the_same_figure(
     res: Results, monkeypatch: pytest.MonkeyPatch, draw, module
 ) -> None:
     """The panels' limits autoscaled once after all their fills (``fans.autoscale_once``) are
-    those autoscaling after every fill gives: the same limits, the same pixels."""
+    those autoscaling after every fill gives: the same limits, the same pixels; and they are
+    autoscaled once (the y limits set once), not once per fill."""
+    from matplotlib.axes import Axes
+
+    bounds = {"set": 0}
+    set_ybound = Axes.set_ybound
+
+    def counted(ax: Axes, *args: object, **kwargs: object) -> object:
+        bounds["set"] += 1
+        return set_ybound(ax, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, "set_ybound", counted)
     once = draw(res)
+    set_once, bounds["set"] = bounds["set"], 0
     limits = [(ax.get_xlim(), ax.get_ylim()) for ax in once.axes]
     flags = [(ax.get_autoscalex_on(), ax.get_autoscaley_on()) for ax in once.axes]
     monkeypatch.setattr(module, "autoscale_once", lambda axes: contextlib.nullcontext())
     every = draw(res)
+    assert set_once == 1 and bounds["set"] >= 2 * len(POLICIES)
     assert [(ax.get_xlim(), ax.get_ylim()) for ax in every.axes] == limits
     assert [(ax.get_autoscalex_on(), ax.get_autoscaley_on()) for ax in every.axes] == flags
     np.testing.assert_array_equal(_drawn_pixels(once), _drawn_pixels(every))
@@ -569,6 +582,7 @@ def test_autoscale_once_holds_autoscaling_off_and_gives_back_each_axes_own() -> 
             if defer:
                 assert free.get_ylim() == (0, 1)  # not autoscaled yet
             free.fill_between([2, 4], [-3, -3], [1, 1])
+            free.axvline(3)  # reads the limits, requests no y autoscaling: leaving the block must
         return fig, [(ax.get_xlim(), ax.get_ylim()) for ax in fig.axes]
 
     fig, limits = panels(defer=True)
@@ -1097,8 +1111,8 @@ def test_png_from_pdf_writes_the_page_its_text_and_resolution(tmp_path: Path) ->
 
 
 def test_encode_png_is_the_pixels_text_and_resolution_pillow_reads(tmp_path: Path) -> None:
-    """Any RGB pixels (here a strided view, as PDFium's bitmaps are), Latin-1 and Japanese text,
-    the chunks' checksums right (Pillow's verify), every row unfiltered."""
+    """Any RGB pixels (here a non-contiguous view), Latin-1 and Japanese text, the chunks'
+    checksums right (Pillow's verify), every row unfiltered; what PNG does not allow refused."""
     import zlib
 
     from PIL import Image
@@ -1124,8 +1138,13 @@ def test_encode_png_is_the_pixels_text_and_resolution_pillow_reads(tmp_path: Pat
     assert (rows.reshape(37, 1 + 3 * 53)[:, 0] == 0).all()
     with pytest.raises(ValueError, match="uint8"):
         encode_png(pixels.astype(float), {}, 300)
-    with pytest.raises(ValueError, match="keyword"):
-        encode_png(pixels, {" Title": "x"}, 300)
+    for key in (" Title", "Ti  tle", "Ti\ntle", "", "k" * 80, "題名"):
+        with pytest.raises(ValueError, match="keyword"):
+            encode_png(pixels, {key: "x"}, 300)
+    with pytest.raises(ValueError, match="NUL"):
+        encode_png(pixels, {"Title": "a\0b"}, 300)
+    with pytest.raises(ValueError, match="rows and columns"):
+        encode_png(pixels[:0], {}, 300)
 
 
 def test_fixed_ticks_are_the_ticks_the_figure_had(tmp_path: Path) -> None:

@@ -8,13 +8,14 @@ figures: ~1.0 s against ~2.6 s, the PNG encoding aside). Text is PDFium's render
 embedded fonts, a little lighter than Agg's.
 
 *The PNG's own encoder.* The pixels are written by :func:`encode_png`, not Pillow, because
-Pillow gives no choice of PNG row filter: it tries all five on every row (the adaptive heuristic
-of the PNG specification) and that search, not the compression, was most of its time — 1.05
-CPU-s for the ten run figures of a 9,000-run folder, against 0.45 s for the same rows unfiltered
-at the same zlib level, for files 2.8% larger (3.02 against 2.94 MB). A figure is mostly flat
-colour, which zlib's matcher finds as well without a filter. The format is the PNG
-specification's (ISO/IEC 15948): 8-bit RGB, the resolution in ``pHYs``, the text in ``tEXt``
-(``iTXt`` where it is not Latin-1, as Pillow writes it); tests decode the files with Pillow.
+Pillow gives no choice of PNG row filter: it chooses one for every row by trying several (the
+heuristic the PNG specification suggests), and that search took longer than the compression —
+1.05 CPU-s for the ten run figures of a 9,000-run folder, against 0.45 s for the same rows
+unfiltered at the same zlib level (Pillow also sets zlib's strategy and memory level), for files
+2.8% larger (3.03 against 2.94 MB). A figure is mostly flat colour, which zlib's matcher finds as
+well without a filter. The format is the PNG specification's (ISO/IEC 15948): 8-bit RGB, the
+resolution in ``pHYs``, the text in ``tEXt`` (``iTXt`` where it is not Latin-1, as Pillow writes
+it); tests decode the files with Pillow.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ PDF_UNITS_PER_INCH = 72
 """A PDF page is measured in points."""
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _METRES_PER_INCH = 0.0254
+_PNG_MAX = 2**31 - 1
+"""The largest image width or height, and chunk length, a PNG allows."""
 
 
 def png_from_pdf(pdf: bytes, png: str | Path | BinaryIO, metadata: dict[str, str]) -> None:
@@ -75,24 +78,32 @@ def encode_png(
         The file's bytes.
 
     Raises:
-        ValueError: ``pixels`` is not that shape and type, or a keyword is not one PNG allows
-            (1–79 Latin-1 characters, no NUL, no leading or trailing space).
+        ValueError: ``pixels`` is not that shape and type or has no pixel, or more rows or
+            columns than PNG allows; a keyword is not one PNG allows (1–79 printable Latin-1
+            characters, no leading, trailing or double space); a text holds a NUL.
     """
     if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
         raise ValueError(
             f"PNG pixels must be (height, width, 3) uint8, not {pixels.shape} {pixels.dtype}"
         )
     height, width, _ = pixels.shape
+    if not (0 < height <= _PNG_MAX and 0 < width <= _PNG_MAX):
+        raise ValueError(f"a PNG has 1 to {_PNG_MAX} rows and columns, not {height} x {width}")
     rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
     rows[:, 0] = 0  # each row's filter type: None
     rows[:, 1:] = pixels.reshape(height, 3 * width)
     ppm = int(dpi / _METRES_PER_INCH + 0.5)
+    compressed = zlib.compress(memoryview(rows), level)
     parts = [
         _SIGNATURE,
         _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
         *(_text_chunk(key, value) for key, value in text.items()),
         _chunk(b"pHYs", struct.pack(">IIB", ppm, ppm, 1)),
-        _chunk(b"IDAT", zlib.compress(memoryview(rows), level)),
+        # A chunk holds at most 2**31 - 1 bytes; the image data may span several.
+        *(
+            _chunk(b"IDAT", compressed[at : at + _PNG_MAX])
+            for at in range(0, len(compressed), _PNG_MAX)
+        ),
         _chunk(b"IEND", b""),
     ]
     return b"".join(parts)
@@ -107,8 +118,15 @@ def _text_chunk(key: str, value: str) -> bytes:
         keyword = key.encode("latin-1")
     except UnicodeEncodeError:
         keyword = b""
-    if not 1 <= len(keyword) <= 79 or b"\0" in keyword or keyword != keyword.strip(b" "):
-        raise ValueError(f"{key!r} is not a PNG text keyword (1-79 Latin-1 characters, no NUL)")
+    printable = all(32 <= c <= 126 or 161 <= c <= 255 for c in keyword)
+    spaced = keyword != keyword.strip(b" ") or b"  " in keyword
+    if not 1 <= len(keyword) <= 79 or not printable or spaced:
+        raise ValueError(
+            f"{key!r} is not a PNG text keyword (1-79 printable Latin-1 characters, no leading, "
+            "trailing or double space)"
+        )
+    if "\0" in value:
+        raise ValueError(f"the PNG text {key!r} holds a NUL character")
     try:
         return _chunk(b"tEXt", keyword + b"\0" + value.encode("latin-1"))
     except UnicodeEncodeError:
