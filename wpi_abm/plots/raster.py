@@ -56,10 +56,15 @@ def png_from_pdf(pdf: bytes, png: str | Path | BinaryIO, metadata: dict[str, str
         data = encode_png(bitmap.to_numpy(), metadata, PNG_DPI)
     finally:
         document.close()
-    if isinstance(png, (str, Path)):
-        Path(png).write_bytes(data)
+    write_file(png, data)
+
+
+def write_file(target: str | Path | BinaryIO, data: bytes) -> None:
+    """Write ``data`` to a path (the whole file) or to an open binary stream."""
+    if isinstance(target, (str, Path)):
+        Path(target).write_bytes(data)
     else:
-        png.write(data)
+        target.write(data)
 
 
 def encode_png(
@@ -101,7 +106,7 @@ def encode_png(
         _chunk(b"pHYs", struct.pack(">IIB", ppm, ppm, 1)),
         # A chunk holds at most 2**31 - 1 bytes; the image data may span several.
         *(
-            _chunk(b"IDAT", compressed[at : at + _PNG_MAX])
+            _chunk(b"IDAT", memoryview(compressed)[at : at + _PNG_MAX])
             for at in range(0, len(compressed), _PNG_MAX)
         ),
         _chunk(b"IEND", b""),
@@ -109,8 +114,10 @@ def encode_png(
     return b"".join(parts)
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+def _chunk(kind: bytes, data: bytes | memoryview) -> bytes:
+    # The checksum runs over the type and the data, continued rather than over a joined copy.
+    crc = zlib.crc32(data, zlib.crc32(kind))
+    return b"".join((struct.pack(">I", len(data)), kind, data, struct.pack(">I", crc)))
 
 
 def _text_chunk(key: str, value: str) -> bytes:

@@ -37,7 +37,7 @@ from matplotlib.transforms import Bbox
 
 from wpi_abm.formats import money
 from wpi_abm.plots.fonts import cache_font_subsets
-from wpi_abm.plots.raster import PNG_DPI, png_from_pdf
+from wpi_abm.plots.raster import PNG_DPI, png_from_pdf, write_file
 from wpi_abm.presets import Look, policy_looks
 
 DOUBLE = 7.0
@@ -222,10 +222,7 @@ def render(
     buffer = BytesIO()
     fig.savefig(buffer, format="pdf", metadata=pdf_meta, bbox_inches=box)
     data = buffer.getvalue()
-    if isinstance(pdf, (str, Path)):
-        Path(pdf).write_bytes(data)
-    else:
-        pdf.write(data)
+    write_file(pdf, data)
     png_from_pdf(data, png, png_meta)
 
 
