@@ -7,7 +7,9 @@ commit changes behaviour on purpose it rewrites the file (``python tests/digest.
 says in its message what moved and why.
 
 Floats are hashed at 12 significant digits: a refactor that only reorders a sum may move the last
-bits of a double, which is not a change of behaviour; anything a reader could see is.
+bits of a double, which is not a change of behaviour; anything a reader could see is. With
+``exact`` (``--exact``) every bit is hashed: ``tests/test_elementary.py`` compares those hashes
+across the ways numpy and OpenBLAS may compute on other CPUs.
 """
 
 from __future__ import annotations
@@ -34,19 +36,24 @@ SWEEP_POINT = {
 }
 
 
-def _column_hash(col: pa.ChunkedArray) -> str:
+def _column_hash(col: pa.ChunkedArray, exact: bool = False) -> str:
     if pa.types.is_dictionary(col.type):
         col = col.cast(col.type.value_type)
     values = col.to_numpy(zero_copy_only=False)
     if values.dtype.kind == "f":
-        text = "\n".join(f"{v:.12g}" for v in values.tolist())
+        # Exact: every bit of every double (``float.hex``); otherwise 12 significant digits.
+        text = "\n".join(v.hex() if exact else f"{v:.12g}" for v in values.tolist())
     else:
         text = "\n".join(str(v) for v in values.tolist())
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def compute() -> dict[str, dict[str, str]]:
-    """Run the fixed experiment; return {table: {column: hash}}."""
+def compute(exact: bool = False) -> dict[str, dict[str, str]]:
+    """Run the fixed experiment; return {table: {column: hash}}.
+
+    Args:
+        exact: Hash every bit of the floats instead of 12 significant digits.
+    """
     exp, _ = load_experiment(sets=[f"replicates={REPLICATES}", f"seed={SEED}", "horizon=25"])
     points = (Point(0), Point(1, SWEEP_POINT))
     job = Job(exp, points, panel=True, key="digest")
@@ -62,15 +69,15 @@ def compute() -> dict[str, dict[str, str]]:
     digest = {}
     for name, tables in (("outcomes", outs), ("panel", panels)):
         table = pa.concat_tables(tables)
-        digest[name] = {c: _column_hash(table.column(c)) for c in table.column_names}
+        digest[name] = {c: _column_hash(table.column(c), exact) for c in table.column_names}
         digest[name]["_rows"] = str(table.num_rows)
     return digest
 
 
 def main(argv: list[str]) -> int:
-    """``python tests/digest.py [--write]``: print (or record) the digest."""
-    digest = compute()
-    if "--write" in argv:
+    """``python tests/digest.py [--write | --exact]``: print (or record) the digest."""
+    digest = compute(exact="--exact" in argv)
+    if "--write" in argv and "--exact" not in argv:
         DIGEST_FILE.write_text(json.dumps(digest, indent=1, sort_keys=True) + "\n")
         print(f"wrote {DIGEST_FILE}")
     else:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from wpi_abm.numerics import clip, ratio
+from wpi_abm.sim import elementary
 from wpi_abm.sim.world import World
 
 
@@ -235,7 +236,7 @@ class CentreFinances:
             grant_rates: Per centre, the sum of the grant rates of the people present.
         """
         w = self.world
-        return grant_rates * w.reputation**w.params.grants.reputation_elasticity
+        return grant_rates * elementary.power(w.reputation, w.params.grants.reputation_elasticity)
 
     # -- hiring ---------------------------------------------------------------------------------
     def hiring_budget(

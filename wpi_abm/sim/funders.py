@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from wpi_abm.sim import elementary
 from wpi_abm.sim.world import Encounters, World
 
 
@@ -51,7 +52,7 @@ def encounter(
     n, nw = world.n_centres, world.n_worlds
     rep = world.reputation.reshape(nw, 1, n)
     seek = world.fundraising(seek_multiplier).reshape(nw, 1, n)
-    prob = rate * fit * rep**elasticity * seek
+    prob = rate * fit * elementary.power(rep, elasticity) * seek
     width = 2 * n + extra
     u = world.draws.uniform_rows(mechanism, (fit.shape[0], width))
     hits = u[:, :, :n] < prob

@@ -7,8 +7,8 @@ do the same work in one pass each, in place, without temporaries.
 
 Every loop reproduces the numpy operation it replaces bit for bit: sums per centre add in row
 order from 0.0 as ``np.bincount`` does, and no loop uses ``fastmath`` (which would let the compiler
-reorder or fuse floating-point operations). Transcendental functions (``exp``, ``log``) stay in
-numpy: numba's ``math.exp`` is not guaranteed to round like numpy's. Nothing random is drawn here.
+reorder or fuse floating-point operations). Exponentials, logarithms and powers are
+:mod:`~wpi_abm.sim.elementary`'s, which round the same on every CPU. Nothing random is drawn here.
 
 Compiled once per machine (``cache=True`` keeps the machine code next to this module, or in
 ``NUMBA_CACHE_DIR``); a process then loads it in well under a second, once.
@@ -433,7 +433,7 @@ def below_logistic(
     rises, so for ``x`` between two grid points numpy's value lies between theirs (give or take a
     few units in the last place, far inside ``margin``): a draw below the lower one means yes,
     a draw at or above the upper one means no. Only draws between the two (a fraction of about
-    ``0.25 / per_step``) are not settled; their decisions are left to numpy's ``exp``.
+    ``0.25 / per_step``) are not settled; their decisions are left to ``elementary.exp``.
 
     Returns:
         The decisions (False where not settled) and the indices of the rows not settled.

@@ -7,6 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from wpi_abm.numerics import clip, ratio
+from wpi_abm.sim import elementary
 from wpi_abm.sim.population import STAFF, Census
 from wpi_abm.sim.world import World
 
@@ -45,16 +46,13 @@ class Output:
         o = w.params.output
         counts, foreign, capacity = census.counts, census.foreign, census.effort
         norm = w.params.money.research_norm_per_researcher
-        resource_f = (
-            clip(
-                ratio(research, researchers * norm, 1.0), o.resource_ratio_min, o.resource_ratio_max
-            )
-            ** o.resource_elasticity
+        resource = clip(
+            ratio(research, researchers * norm, 1.0), o.resource_ratio_min, o.resource_ratio_max
         )
+        resource_f = elementary.power(resource, o.resource_elasticity)
         support = ratio(counts[:, STAFF], o.staff_ratio * researchers, 1.0)
-        effective = (
-            capacity * clip(support, o.staff_support_floor, 1.0) ** o.staff_elasticity * resource_f
-        )
+        staff_f = elementary.power(clip(support, o.staff_support_floor, 1.0), o.staff_elasticity)
+        effective = capacity * staff_f * resource_f
         lag = o.publication_lag_weight if w.year > 1 else 0.0
         expected = lag * self.effort_last + (1 - lag) * effective
         self.effort_last = effective

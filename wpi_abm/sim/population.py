@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from wpi_abm.parameters import Parameters
-from wpi_abm.sim import kernels
+from wpi_abm.sim import elementary, kernels
 from wpi_abm.sim.per_world import PerWorld
 
 PI, RESEARCHER, POSTDOC, STAFF = 0, 1, 2, 3
@@ -123,7 +123,7 @@ class Population:
         self.papers_by_rank = np.asarray(params.output.papers_per_year.as_tuple(), dtype=float)
         self.grants_by_rank = np.asarray(params.grants.per_head.as_tuple(), dtype=float)
         base = np.clip(np.asarray(params.researchers.base_leave.as_tuple()), 1e-9, 1 - 1e-9)
-        self._leave_base = np.log(base / (1 - base))
+        self._leave_base = elementary.log(base / (1 - base))
         # Each column lives in a buffer with room to grow; the attributes are views of the first
         # ``len(self)`` rows. People join and leave in place, so a year reallocates nothing
         # (the buffers grow, by half, only when the population outgrows them).
@@ -166,7 +166,7 @@ class Population:
         foreign = np.asarray(foreign, dtype=bool)
         host = np.asarray(host, dtype=bool)
         productivity = np.asarray(productivity, dtype=float)
-        log_prod = np.log(productivity)
+        log_prod = elementary.log(productivity)
         r = self.params.researchers
         slope = self.params.output.top10_talent_slope
         centre = np.asarray(centre, dtype=np.int32)
@@ -177,7 +177,7 @@ class Population:
             "foreign": foreign,
             "host": host,
             "productivity": productivity,
-            "top10_q": 1.0 / (1.0 + np.exp(-(self._top10_a[centre] + slope * log_prod))),
+            "top10_q": 1.0 / (1.0 + elementary.exp(-(self._top10_a[centre] + slope * log_prod))),
             "leave_logit": self._leave_base[rank]
             + r.foreign_outside_option * foreign
             + r.talent_outside_option * log_prod,

@@ -22,6 +22,7 @@ from wpi_abm.cohort import Cohort
 from wpi_abm.numerics import clip
 from wpi_abm.parameters import Parameters
 from wpi_abm.policy import PolicyDesign
+from wpi_abm.sim import elementary
 from wpi_abm.sim.per_world import PerWorld
 from wpi_abm.sim.population import N_RANKS, Population
 from wpi_abm.sim.programme import Programme
@@ -279,7 +280,7 @@ class World:
         """
         r = self.params.researchers
         rep = self.reputation[centre]
-        mu = -0.5 * r.productivity_sigma**2 + r.reputation_talent * np.log(rep)
+        mu = -0.5 * r.productivity_sigma**2 + r.reputation_talent * elementary.log(rep)
         z = ndtri(clip(u, 1e-12, 1 - 1e-12))
-        prod = np.exp(mu + r.productivity_sigma * z)
+        prod = elementary.exp(mu + r.productivity_sigma * z)
         return prod * np.where(foreign, r.foreign_productivity_premium, 1.0)

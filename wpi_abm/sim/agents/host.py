@@ -9,7 +9,7 @@ import numpy as np
 
 from wpi_abm.cohort import HostSpec
 from wpi_abm.parameters import HostParams
-from wpi_abm.sim import kernels
+from wpi_abm.sim import elementary, kernels
 from wpi_abm.sim.world import World, clock_age
 
 type Years = int | np.ndarray
@@ -94,7 +94,7 @@ class HostInstitution(mesa.Agent):
     # -- rules (one year or an array of years) ----------------------------------------------------
     def operating_grant(self, year: Years) -> Years:
         """Operating-grant index relative to year 1."""
-        return (1.0 - self.params.operating_grant_decline) ** (np.asarray(year) - 1.0)
+        return elementary.pow(1.0 - self.params.operating_grant_decline, np.asarray(year) - 1.0)
 
     def capacity_posts(self, year: Years) -> Years:
         """Most permanent posts this host funds for all the centres it hosts in ``year``."""

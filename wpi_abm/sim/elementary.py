@@ -1,0 +1,67 @@
+"""Exponentials, logarithms and powers that round the same on every x86-64 CPU.
+
+numpy chooses how to compute ``exp``, ``log`` and ``power`` by the processor it runs on: on a CPU
+with AVX-512 it uses its own vectorised approximations, elsewhere it calls the C library. The two
+differ in the last bit for a few percent of arguments (measured with numpy 2.5 on an AVX-512 AMD
+EPYC: ``exp`` 4.7%, ``log`` 0.2%, ``x ** 0.1`` 4.5% of uniform arguments), and a simulation carries
+such a bit into the books and the panel: results written on one machine would differ from those
+written on another, and the recorded digest (``tests/data/digest.json``) would fail on one of them.
+
+The functions here always call the C library (compiled loops calling ``exp``, ``log`` and ``pow``),
+with numpy's own exact shortcuts for ``array ** scalar``, so they return, bit for bit, what numpy
+returns on a CPU without AVX-512 — the values this tool has always recorded. Every exponential,
+logarithm and power the simulation computes goes through them; the arguments are small (a
+centre per world, the year's hires), so the loops' speed does not matter. Functions computed
+exactly by IEEE arithmetic (``sqrt``, division) are the same everywhere and stay in numpy.
+
+Numba must not substitute Intel's vector maths library (SVML) for the C library:
+``numba.config.USING_SVML`` is false unless the ``intel-cmplr-lib-rt`` package is installed, which
+the lock file does not ask for (a test checks).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+_CACHE = {"cache": True, "nopython": True}
+
+
+@numba.vectorize(["float64(float64)"], **_CACHE)
+def exp(x: float) -> float:
+    """``e ** x``, elementwise (the C library's ``exp``)."""
+    return math.exp(x)
+
+
+@numba.vectorize(["float64(float64)"], **_CACHE)
+def log(x: float) -> float:
+    """Natural logarithm, elementwise (the C library's ``log``)."""
+    return math.log(x)
+
+
+@numba.vectorize(["float64(float64, float64)"], **_CACHE)
+def pow(x: float, y: float) -> float:
+    """``x ** y``, elementwise, broadcasting (the C library's ``pow``).
+
+    What numpy computes for ``scalar ** array``, ``array ** array`` and numpy scalars.
+    """
+    return math.pow(x, y)
+
+
+def power(x: np.ndarray, exponent: float) -> np.ndarray:
+    """``x ** exponent`` for an array and one exponent, as numpy computes ``array ** scalar``.
+
+    numpy computes squares, square roots and reciprocals exactly instead of calling ``pow``
+    (they can differ from ``pow`` in the last bit); this does the same, so that every value is
+    numpy's.
+    """
+    e = float(exponent)
+    if e == 2.0:
+        return np.square(x)
+    if e == 0.5:
+        return np.sqrt(x)
+    if e == -1.0:
+        return np.reciprocal(np.asarray(x, dtype=float))
+    return pow(x, e)
