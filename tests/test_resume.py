@@ -152,7 +152,9 @@ def test_resume_of_a_folder_that_is_not_one_says_so(tmp_path, capsys):
 def test_ctrl_c_then_the_printed_command_finishes_the_run(tmp_path):
     """A real SIGINT to the command, then exactly the command it prints, without the file."""
     exp = write(tmp_path, "study.yaml", EXPERIMENT)
-    options = ["--executor", "serial", *SETS[:2], "--replicates", "40"]
+    # 200 one-run chunks: the signal must arrive while many remain. With 80 (~40 ms each on a
+    # fast machine) a loaded machine once let the command finish before the signal was sent.
+    options = ["--executor", "serial", *SETS[:2], "--replicates", "100"]
     out, whole = tmp_path / "stopped", tmp_path / "whole"
     assert main(["run", str(exp), "--out", str(whole), "--quiet", *options]) == 0
     cmd = [sys.executable, "-m", "wpi_abm.cli", "run", str(exp), "--out", str(out), *options]
