@@ -16,7 +16,7 @@ from wpi_abm.sim.world import World
 GRID_FROM, PER_STEP = -40.0, 64.0
 """The logistic is tabulated on log-odds -40, -40 + 1/64, …, 40 (exact floats)."""
 LOGISTIC_GRID = 1.0 / (1.0 + elementary.exp(-(np.arange(80 * 64 + 1) / PER_STEP + GRID_FROM)))
-"""The probability of leaving at each grid point, as numpy computes it from the log-odds."""
+"""The probability of leaving at each grid point (``elementary.exp``, as for the other rows)."""
 
 
 def leaving(world: World, insecurity: np.ndarray) -> np.ndarray:

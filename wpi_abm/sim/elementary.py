@@ -1,4 +1,4 @@
-"""Exponentials, logarithms and powers that round the same on every x86-64 CPU.
+"""Exponentials, logarithms and powers that round the same whatever numpy's choice of CPU code.
 
 numpy chooses how to compute ``exp``, ``log`` and ``power`` by the processor it runs on: on a CPU
 with AVX-512 it uses its own vectorised approximations, elsewhere it calls the C library. The two
@@ -11,8 +11,16 @@ The functions here always call the C library (compiled loops calling ``exp``, ``
 with numpy's own exact shortcuts for ``array ** scalar``, so they return, bit for bit, what numpy
 returns on a CPU without AVX-512 — the values this tool has always recorded. Every exponential,
 logarithm and power the simulation computes goes through them; the arguments are small (a
-centre per world, the year's hires), so the loops' speed does not matter. Functions computed
-exactly by IEEE arithmetic (``sqrt``, division) are the same everywhere and stay in numpy.
+centre per world, the year's hires), so the loops' speed (~1 µs a call, a few times numpy's per
+element) does not matter. Functions computed exactly by IEEE arithmetic (``sqrt``, division) are
+the same everywhere and stay in numpy.
+
+The C library has choices of its own: glibc (2.28 and later) runs one build of ``exp``, ``log``
+and ``pow`` on CPUs with AVX2 and FMA (x86-64 since 2013–2015, but not every later low-end chip
+or virtual CPU model) and another elsewhere, and those differ in the last bit for ~0.1% of
+arguments (measured with ``GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA``); other C libraries
+(musl, macOS, Windows) were not compared. So results are the same bits on x86-64 Linux machines
+with AVX2 and FMA, which is what docs/ODD.md §4 claims.
 
 Numba must not substitute Intel's vector maths library (SVML) for the C library:
 ``numba.config.USING_SVML`` is false unless the ``intel-cmplr-lib-rt`` package is installed, which
@@ -53,15 +61,18 @@ def pow(x: float, y: float) -> float:
 def power(x: np.ndarray, exponent: float) -> np.ndarray:
     """``x ** exponent`` for an array and one exponent, as numpy computes ``array ** scalar``.
 
-    numpy computes squares, square roots and reciprocals exactly instead of calling ``pow``
-    (they can differ from ``pow`` in the last bit); this does the same, so that every value is
-    numpy's.
+    numpy computes squares, square roots and reciprocals of an array exactly instead of calling
+    ``pow`` (they can differ from ``pow`` in the last bit); this does the same, so that every
+    value is numpy's. A scalar ``x`` (a Python or numpy float) takes ``pow``, as numpy does.
     """
+    if not isinstance(x, np.ndarray):
+        return pow(x, exponent)
+    x = x.astype(float, copy=False)
     e = float(exponent)
     if e == 2.0:
         return np.square(x)
     if e == 0.5:
         return np.sqrt(x)
     if e == -1.0:
-        return np.reciprocal(np.asarray(x, dtype=float))
+        return np.reciprocal(x)
     return pow(x, e)

@@ -429,11 +429,11 @@ def below_logistic(
 ):
     """Whether ``u < 1 / (1 + exp(-x))``, where a table of the logistic settles it.
 
-    ``grid[k]`` is the logistic of ``grid_from + k / per_step`` as numpy computes it. The logistic
-    rises, so for ``x`` between two grid points numpy's value lies between theirs (give or take a
-    few units in the last place, far inside ``margin``): a draw below the lower one means yes,
-    a draw at or above the upper one means no. Only draws between the two (a fraction of about
-    ``0.25 / per_step``) are not settled; their decisions are left to ``elementary.exp``.
+    ``grid[k]`` is the logistic of ``grid_from + k / per_step`` as ``elementary.exp`` gives it.
+    The logistic rises, so for ``x`` between two grid points its value lies between theirs (give
+    or take a few units in the last place, far inside ``margin``): a draw below the lower one
+    means yes, a draw at or above the upper one means no. Only draws between the two (a fraction
+    of about ``0.25 / per_step``) are not settled; their decisions are left to ``elementary.exp``.
 
     Returns:
         The decisions (False where not settled) and the indices of the rows not settled.
