@@ -11,7 +11,7 @@ The functions here always call the C library (compiled loops calling ``exp``, ``
 with numpy's own exact shortcuts for ``array ** scalar``, so they return, bit for bit, what numpy
 returns on a CPU without AVX-512 — the values this tool has always recorded. Every exponential,
 logarithm and power the simulation computes goes through them; the arguments are small (a
-centre per world, the year's hires), so the loops' speed (~1 µs a call, a few times numpy's per
+centre per world, the year's hires), so the loops' speed (a few µs a call, a few times numpy's per
 element) does not matter. Functions computed exactly by IEEE arithmetic (``sqrt``, division) are
 the same everywhere and stay in numpy.
 
