@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from wpi_abm import __version__
+from wpi_abm import __version__, interrupts
 from wpi_abm.errors import (
     ConfigError,
     ConfigErrors,
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     ended = True
     try:
-        with _config_warnings():
+        with _config_warnings(), interrupts.catching():
             code = _dispatch(args)
         ended = False
         return code

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from wpi_abm import interrupts
 from wpi_abm.calibrate.targets import Panel, measure_all
 from wpi_abm.experiment.executors import Executor
 from wpi_abm.experiment.plan import Point, plan_chunks
@@ -62,6 +63,7 @@ class Evaluator:
                 self.failures.append(f"point {points[res.chunk.point].values}: {res.error}")
             else:
                 tables[res.chunk.point].append(res.panel)
+            interrupts.check()  # a Ctrl-C that a compilation swallowed stops here
         out = np.full((len(points), len(self.measures)), np.nan)
         for i, parts in tables.items():
             if i not in failed and parts:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from wpi_abm import interrupts
 from wpi_abm.errors import ResultsError
 from wpi_abm.experiment.analysis import run_sums, summarise
 from wpi_abm.experiment.executors import Executor
@@ -176,6 +177,7 @@ def run_experiment(
                     runs_done += len(res.chunk)
                     done.add(res.chunk.index)
                 bar.update(len(res.chunk))
+                interrupts.check()  # a Ctrl-C that a compilation swallowed stops here
                 if draw and prefetch is None and left < workers:
                     # From here to the figures that core reads the complete policies' panels.
                     prefetch = _prefetch(store.root, exp, chunks, done, len(points))
