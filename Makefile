@@ -6,8 +6,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 ARGS   ?=
 # Tests run in parallel (pytest-xdist), one process per core, at most 4: on the 2-core
-# development machine the fast suite takes ~4.4 min instead of ~6.7 min. ARGS="-n 0" runs them
-# in one process.
+# development machine the fast suite takes ~2 min (on the slower VM before 2026-12-02, ~4.4 min
+# instead of ~6.7 min in one process). ARGS="-n 0" runs them in one process.
 PYTEST := $(BIN)/python -m pytest -q -n auto --maxprocesses 4
 
 .PHONY: run test test-all test-slow bench lint format clean help
