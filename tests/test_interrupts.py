@@ -36,6 +36,14 @@ def test_a_lost_ctrl_c_is_raised_again_at_the_next_check():
     interrupts.check()  # forgotten once the block ends
 
 
+@pytest.fixture(autouse=True)
+def _ctrl_c_at_its_default():
+    """Python's own SIGINT handler, even where this suite was started with SIGINT ignored."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
 def _ctrl_c() -> None:
     os.kill(os.getpid(), signal.SIGINT)
     for _ in range(1000):

@@ -149,10 +149,12 @@ def test_resume_of_a_folder_that_is_not_one_says_so(tmp_path, capsys):
 
 
 WITH_CTRL_C = (
-    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "import runpy, signal; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT]); "
+    "signal.signal(signal.SIGINT, signal.default_int_handler); "
     "runpy.run_module('wpi_abm.cli', run_name='__main__', alter_sys=True)"
 )
-"""``python -m wpi_abm.cli`` that Ctrl-C reaches even if this test was started with it ignored."""
+"""``python -m wpi_abm.cli`` that Ctrl-C reaches even if this test was started with SIGINT
+ignored or blocked."""
 
 
 def _signal_masks(pid: int) -> list[str]:
