@@ -8,9 +8,11 @@ a real SIGINT to this process and swallow its exception the way such a callback 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
+import sys
 import textwrap
 
 import pytest
@@ -48,6 +50,20 @@ def _ctrl_c() -> None:
     os.kill(os.getpid(), signal.SIGINT)
     for _ in range(1000):
         pass
+
+
+def test_ctrl_c_swallowed_by_a_ctypes_callback_is_raised_again_without_a_traceback(monkeypatch):
+    # What llvmlite does while numba compiles: Python code called back from C, whose exception
+    # ctypes reports ("Exception ignored on calling ctypes callback function") and drops.
+    reported = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+    with interrupts.catching():
+        ctypes.CFUNCTYPE(None)(_ctrl_c)()
+        ctypes.CFUNCTYPE(None)(lambda: 1 / 0)()  # any other error is reported as before
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.check()
+    assert [type(u.exc_value) for u in reported] == [ZeroDivisionError]
+    assert sys.unraisablehook == reported.append
 
 
 def test_ctrl_c_still_raises_at_once():

@@ -9,7 +9,8 @@ been pressed — measured: one SIGINT in six sent during compilations was lost t
 
 Within :func:`catching`, Ctrl-C still raises ``KeyboardInterrupt`` at once, and is also
 remembered; the loops that collect chunks call :func:`check` after each one, which raises it again
-if it was lost. A program that ignores SIGINT (started in the background by a shell) or has its
+if it was lost; the report a callback makes of it through ``sys.unraisablehook`` (a traceback)
+is not printed. A program that ignores SIGINT (started in the background by a shell) or has its
 own handler is left alone.
 """
 
@@ -17,9 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 
 class _Ctrl:
@@ -48,9 +51,18 @@ def catching() -> Iterator[None]:
         return
     _Ctrl.pressed = False
     signal.signal(signal.SIGINT, _remember)
+    report = sys.unraisablehook
+
+    def quietly(unraisable: Any) -> None:
+        # The swallowed Ctrl-C is remembered: no "Exception ignored ..." traceback for it.
+        if not (isinstance(unraisable.exc_value, KeyboardInterrupt) and _Ctrl.pressed):
+            report(unraisable)
+
+    sys.unraisablehook = quietly
     try:
         yield
     finally:
+        sys.unraisablehook = report
         signal.signal(signal.SIGINT, signal.default_int_handler)
         _Ctrl.pressed = False
 
