@@ -207,3 +207,38 @@ def test_a_slurm_cluster_section_renders_the_job_script():
         assert line in script, script
     assert sys.executable in script and "--nworkers 8" in script
     assert "--preload wpi_abm.experiment.warmup" in script
+
+
+def test_local_workers_leave_ctrl_c_to_the_driver():
+    from wpi_abm.experiment import local_workers
+
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        local_workers.dask_setup(worker=None)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_local_cluster_prints_no_worker_traceback(tmp_path):
+    """Ctrl-C to the whole process group, as a terminal sends it: the driver alone reports."""
+    out = tmp_path / "out"
+    code = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from wpi_abm.cli import command; command()"
+    )
+    args = ["run", "--replicates", "200", "--executor", "dask", "--workers", "2", "--no-figures"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args, "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.time() + 300
+    while len(list((out / "outcomes").glob("*.parquet"))) < 2:
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Dask Worker process" not in err and "Traceback" not in err, err
+    assert f"wpi-abm resume {out}" in err

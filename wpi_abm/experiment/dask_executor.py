@@ -32,6 +32,8 @@ from wpi_abm.experiment.runner import ChunkResult, Job
 from wpi_abm.experiment.tasks import assemble, plan_tasks, whole_chunks
 from wpi_abm.experiment.workers import DASK_PRELOAD, WARMUP_MODULE, forkserver_context
 
+LOCAL_WORKERS = "wpi_abm.experiment.local_workers"
+
 if TYPE_CHECKING:
     from wpi_abm.schema.experiment import ClusterSpec
 
@@ -203,6 +205,7 @@ def local_cluster(workers: int) -> Any:
             processes=True,
             dashboard_address=":0",
             silence_logs=logging.ERROR,
+            preload=[LOCAL_WORKERS],  # Ctrl-C is the driver's (experiment/local_workers.py)
         )
 
 
