@@ -41,18 +41,10 @@ _jit = numba.njit(cache=True, nogil=True)
 
 
 @_jit
-def _exp(x: np.ndarray) -> np.ndarray:
+def _exp_or_log(x: np.ndarray, log: bool) -> np.ndarray:
     out = np.empty_like(x)
     for i in range(x.size):
-        out[i] = math.exp(x[i])
-    return out
-
-
-@_jit
-def _log(x: np.ndarray) -> np.ndarray:
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = math.log(x[i])
+        out[i] = math.log(x[i]) if log else math.exp(x[i])
     return out
 
 
@@ -64,22 +56,6 @@ def _pow(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-@_jit
-def _pow_exponent(x: np.ndarray, y: float) -> np.ndarray:
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = math.pow(x[i], y)
-    return out
-
-
-@_jit
-def _pow_base(x: float, y: np.ndarray) -> np.ndarray:
-    out = np.empty_like(y)
-    for i in range(y.size):
-        out[i] = math.pow(x, y[i])
-    return out
-
-
 def _shaped(out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """``out`` in ``shape``; a scalar as a numpy float, as a ufunc returns it."""
     return out.reshape(shape) if shape else out[0]
@@ -88,26 +64,22 @@ def _shaped(out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def exp(x: np.ndarray | float) -> np.ndarray:
     """``e ** x``, elementwise (the C library's ``exp``)."""
     a = np.asarray(x, dtype=float)
-    return _shaped(_exp(a.ravel()), a.shape)
+    return _shaped(_exp_or_log(a.ravel(), False), a.shape)
 
 
 def log(x: np.ndarray | float) -> np.ndarray:
     """Natural logarithm, elementwise (the C library's ``log``)."""
     a = np.asarray(x, dtype=float)
-    return _shaped(_log(a.ravel()), a.shape)
+    return _shaped(_exp_or_log(a.ravel(), True), a.shape)
 
 
 def pow(x: np.ndarray | float, y: np.ndarray | float) -> np.ndarray:
     """``x ** y``, elementwise, broadcasting (the C library's ``pow``).
 
-    What numpy computes for ``scalar ** array``, ``array ** array`` and numpy scalars.
+    What numpy computes for ``scalar ** array``, ``array ** array`` and numpy scalars. A scalar
+    side is spread over the other's shape (a copy: the arrays here are small).
     """
-    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if b.ndim == 0:
-        return _shaped(_pow_exponent(a.ravel(), float(b)), a.shape)
-    if a.ndim == 0:
-        return _shaped(_pow_base(float(a), b.ravel()), b.shape)
-    a, b = np.broadcast_arrays(a, b)
+    a, b = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     return _shaped(_pow(a.ravel(), b.ravel()), a.shape)
 
 
